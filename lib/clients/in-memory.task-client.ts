@@ -1,0 +1,271 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
+import type { TaskClient, TaskEnvelope, TaskFailureReason, TaskOutcome } from '../interfaces/task-client.interface.js';
+import { MinHeap } from './min-heap.js';
+
+export const IN_MEMORY_TASK_CLIENT_OPTIONS = 'nestjs-worker:in-memory-client-options';
+
+export interface InMemoryTaskClientOptions {
+  /** Finished (completed or failed) tasks kept for `get()` / `waitFor()`; the oldest go first. @default 10000 */
+  maxFinished?: number;
+}
+
+export interface EnqueueOptions {
+  /** Run no earlier than this many milliseconds from now. @default 0 */
+  delayMs?: number;
+  /** Higher runs first; equal priorities run in enqueue order. @default 0 */
+  priority?: number;
+  /** Overrides the task's `maxAttempts`. */
+  maxAttempts?: number;
+  /** Your own id (must be unique); a generated one otherwise. */
+  id?: string;
+}
+
+export type TaskState = 'queued' | 'delayed' | 'running' | 'completed' | 'failed';
+
+/** What the in-memory client knows about a task. */
+export interface TaskRecord<R = unknown> {
+  readonly id: string;
+  readonly name: string;
+  readonly payload: unknown;
+  readonly state: TaskState;
+  /** Attempt currently running, or the last one made. */
+  readonly attempt: number;
+  readonly maxAttempts?: number;
+  readonly priority: number;
+  /** Epoch ms. */
+  readonly enqueuedAt: number;
+  /** Epoch ms when it may run (delayed tasks and retries). */
+  readonly runAt: number;
+  readonly result?: R;
+  /** Every failed attempt's error, oldest first. */
+  readonly errors: readonly SerializedTaskError[];
+  readonly failureReason?: TaskFailureReason;
+  readonly finishedAt?: number;
+}
+
+interface MutableRecord {
+  id: string;
+  name: string;
+  payload: unknown;
+  state: TaskState;
+  attempt: number;
+  maxAttempts?: number;
+  priority: number;
+  seq: number;
+  enqueuedAt: number;
+  runAt: number;
+  result?: unknown;
+  errors: SerializedTaskError[];
+  failureReason?: TaskFailureReason;
+  finishedAt?: number;
+}
+
+/**
+ * The embedded task source: a priority queue with delays in this process's
+ * memory. The default client, and the quickest way to run tasks in the
+ * background from a Nest app without a broker. Tasks do not survive a
+ * restart; use the PostgreSQL or Redis client for that.
+ */
+@Injectable()
+export class InMemoryTaskClient implements TaskClient {
+  private readonly records = new Map<string, MutableRecord>();
+  private readonly ready = new MinHeap<MutableRecord>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq));
+  private readonly delayed = new MinHeap<MutableRecord>((a, b) => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq));
+  private readonly finished: string[] = [];
+  private finishedHead = 0;
+  private readonly listeners = new Set<() => void>();
+  private readonly waiters = new Map<string, Array<(record: TaskRecord) => void>>();
+  private readonly maxFinished: number;
+  private delayTimer?: NodeJS.Timeout;
+  private delayTimerAt = Infinity;
+  private seq = 0;
+  private readonly idPrefix = Date.now().toString(36);
+
+  constructor(@Optional() @Inject(IN_MEMORY_TASK_CLIENT_OPTIONS) options?: InMemoryTaskClientOptions) {
+    this.maxFinished = options?.maxFinished ?? 10_000;
+  }
+
+  /** Adds a task; returns its id. */
+  enqueue(name: string, payload: unknown, options: EnqueueOptions = {}): string {
+    const id = this.add(name, payload, options);
+    this.notify();
+    return id;
+  }
+
+  /** Adds many tasks at once; returns their ids in order. */
+  enqueueMany(tasks: ReadonlyArray<{ name: string; payload: unknown } & EnqueueOptions>): string[] {
+    const ids = tasks.map((t) => this.add(t.name, t.payload, t));
+    if (ids.length > 0) this.notify();
+    return ids;
+  }
+
+  get<R = unknown>(id: string): TaskRecord<R> | undefined {
+    const record = this.records.get(id);
+    return record ? snapshot<R>(record) : undefined;
+  }
+
+  /** Resolves with the record once the task has completed or failed for good. */
+  waitFor<R = unknown>(id: string, signal?: AbortSignal): Promise<TaskRecord<R>> {
+    const record = this.records.get(id);
+    if (!record) return Promise.reject(new Error(`Unknown task id "${id}" (never enqueued, or evicted after maxFinished).`));
+    if (record.state === 'completed' || record.state === 'failed') return Promise.resolve(snapshot<R>(record));
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(id) ?? [];
+      const onAbort = () => {
+        const at = list.indexOf(done as never);
+        if (at >= 0) list.splice(at, 1);
+        reject(signal!.reason);
+      };
+      const done = (r: TaskRecord) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(r as TaskRecord<R>);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      list.push(done);
+      this.waiters.set(id, list);
+    });
+  }
+
+  /** Tasks per state. */
+  counts(): Record<TaskState, number> {
+    const counts: Record<TaskState, number> = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0 };
+    for (const record of this.records.values()) counts[record.state]++;
+    return counts;
+  }
+
+  async fetch(max: number): Promise<readonly TaskEnvelope[]> {
+    this.promoteDue(Date.now());
+    const out: TaskEnvelope[] = [];
+    while (out.length < max) {
+      const record = this.ready.pop();
+      if (!record) break;
+      if (record.state !== 'queued') continue;
+      record.state = 'running';
+      out.push({ id: record.id, name: record.name, payload: record.payload, attempt: record.attempt, maxAttempts: record.maxAttempts, enqueuedAt: record.enqueuedAt });
+    }
+    return out;
+  }
+
+  async publish(outcomes: readonly TaskOutcome[]): Promise<void> {
+    let requeued = false;
+    for (const outcome of outcomes) {
+      const record = this.records.get(outcome.task.id);
+      if (!record || record.state !== 'running' || record.attempt !== outcome.task.attempt) continue;
+      switch (outcome.status) {
+        case 'completed':
+          record.result = outcome.result;
+          this.finish(record, 'completed');
+          break;
+        case 'failed':
+          record.errors.push(outcome.error);
+          record.failureReason = outcome.reason;
+          this.finish(record, 'failed');
+          break;
+        case 'retry':
+          record.errors.push(outcome.error);
+          record.attempt = outcome.nextAttempt;
+          record.runAt = outcome.runAt;
+          record.state = 'delayed';
+          this.schedule(record);
+          break;
+        case 'released':
+          // Back in line ahead of younger tasks of its priority (it keeps its seq).
+          record.state = 'queued';
+          this.ready.push(record);
+          requeued = true;
+          break;
+      }
+    }
+    if (requeued) this.notify();
+  }
+
+  watch(onAvailable: () => void): () => void {
+    this.listeners.add(onAvailable);
+    return () => this.listeners.delete(onAvailable);
+  }
+
+  private add(name: string, payload: unknown, options: EnqueueOptions): string {
+    if (typeof name !== 'string' || name === '') throw new TypeError('InMemoryTaskClient.enqueue(): the task name must be a non-empty string.');
+    const id = options.id ?? `${this.idPrefix}-${++this.seq}`;
+    if (this.records.has(id)) throw new Error(`InMemoryTaskClient.enqueue(): a task with id "${id}" already exists.`);
+    const now = Date.now();
+    const delay = options.delayMs ?? 0;
+    const record: MutableRecord = {
+      id,
+      name,
+      payload,
+      state: delay > 0 ? 'delayed' : 'queued',
+      attempt: 1,
+      maxAttempts: options.maxAttempts,
+      priority: options.priority ?? 0,
+      seq: this.seq++,
+      enqueuedAt: now,
+      runAt: now + delay,
+      errors: [],
+    };
+    this.records.set(id, record);
+    if (delay > 0) this.schedule(record);
+    else this.ready.push(record);
+    return id;
+  }
+
+  private schedule(record: MutableRecord): void {
+    this.delayed.push(record);
+    if (record.runAt < this.delayTimerAt) {
+      if (this.delayTimer) clearTimeout(this.delayTimer);
+      this.delayTimerAt = record.runAt;
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        this.delayTimerAt = Infinity;
+        this.promoteDue(Date.now());
+        this.notify();
+        const next = this.delayed.peek();
+        if (next) {
+          // Re-arm for the next delayed task.
+          this.delayed.pop();
+          this.schedule(next);
+        }
+      }, Math.max(0, record.runAt - Date.now()));
+      this.delayTimer.unref();
+    }
+  }
+
+  private promoteDue(now: number): void {
+    for (let next = this.delayed.peek(); next && next.runAt <= now; next = this.delayed.peek()) {
+      this.delayed.pop();
+      if (next.state === 'delayed') {
+        next.state = 'queued';
+        this.ready.push(next);
+      }
+    }
+  }
+
+  private finish(record: MutableRecord, state: 'completed' | 'failed'): void {
+    record.state = state;
+    record.finishedAt = Date.now();
+    this.finished.push(record.id);
+    const waiting = this.waiters.get(record.id);
+    if (waiting) {
+      this.waiters.delete(record.id);
+      const snap = snapshot(record);
+      for (const resolve of waiting) resolve(snap);
+    }
+    while (this.finished.length - this.finishedHead > this.maxFinished) {
+      this.records.delete(this.finished[this.finishedHead++]!);
+    }
+    if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
+      this.finished.splice(0, this.finishedHead);
+      this.finishedHead = 0;
+    }
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+function snapshot<R>(record: MutableRecord): TaskRecord<R> {
+  const { seq: _seq, ...rest } = record;
+  return { ...rest, errors: [...record.errors] } as TaskRecord<R>;
+}

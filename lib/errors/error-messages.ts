@@ -1,0 +1,51 @@
+/**
+ * Every message text of the module, in one place. Each names what was wrong
+ * and, where there is one, the fix.
+ */
+const list = (items: readonly string[]): string => items.map((i) => `"${i}"`).join(', ');
+
+export const Messages = {
+  invalidOption: (path: string, problem: string, fix: string) =>
+    `WorkerModule option "${path}" ${problem}. ${fix}`,
+  duplicateTask: (name: string, first: string, second: string) =>
+    `Task "${name}" is declared twice: by ${first} and by ${second}. Task names must be unique; rename one of them.`,
+  scopedTaskProvider: (className: string, scope: string) =>
+    `${className} declares @Task() handlers but is ${scope}. Task handlers run in worker threads outside any request; make ${className} a singleton (default scope) and keep request data in the payload.`,
+  tasksModuleNotFound: (file: string, exportName: string) =>
+    `Cannot find export "${exportName}" in ${file}. Set "tasksModule.exportName" to the name the module is exported under, or export it.`,
+  tasksModuleNotExported: (moduleName: string, file: string) =>
+    `${moduleName} is not exported from ${file}. The worker threads import that file to boot ${moduleName}: export the class from it, or point "tasksModule.file" at the file that does (import.meta.url in ESM, __filename in CommonJS).`,
+  functionNotExported: (task: string, file: string) =>
+    `The handler of function task "${task}" is not exported from ${file}. Export it, or set "exportName".`,
+  moduleLoad: (file: string, reason: string) =>
+    `Cannot load ${file} (${reason}). Worker threads load it through Node itself, not through your test runner or bundler: point it at compiled JavaScript, or give the threads a loader with the "execArgv" option.`,
+  workerBoot: (file: string, exportName: string, reason: string) =>
+    `A worker thread could not boot the tasks module "${exportName}" from ${file}: ${reason}`,
+  startupTimeout: (ms: number, ready: number, total: number) =>
+    `Only ${ready} of ${total} worker threads booted their Nest context within ${ms} ms. Raise "startupTimeoutMs" if your tasks module is slow to start, or look for a provider whose onModuleInit() never resolves.`,
+  tasksMissingInWorker: (tasks: readonly string[], file: string, exportName: string) =>
+    `Task(s) ${list(tasks)} were discovered in the application but not in the worker threads' context booted from "${exportName}" (${file}). Import the providers that declare them into ${exportName}.`,
+  noTasks: () =>
+    `No task was found. Declare @Task() methods on providers of the module given as "tasksModule", or list plain functions in "functions".`,
+  unknownTask: (name: string, known: readonly string[]) =>
+    `Unknown task "${name}". ${known.length ? `Known tasks: ${list(known)}.` : 'No task is registered.'}`,
+  notCloneable: (task: string, what: 'payload' | 'result', path: string, type: string) =>
+    `Task "${task}": the ${what} cannot be sent between threads: ${path} is ${type}. Only structured-cloneable data (plain objects, arrays, primitives, Date, Map, Set, typed arrays, ...) crosses a thread; pass ids or plain data and rebuild the rest in the handler.`,
+  invalidPayload: (task: string, issues: string) =>
+    `Task "${task}": the payload does not match the task's schema: ${issues}`,
+  timeout: (task: string, ms: number) =>
+    `Task "${task}" timed out after ${ms} ms; its worker thread was stopped and replaced.`,
+  crashed: (task: string, reason: string) =>
+    `Task "${task}" lost its worker thread (${reason}); the thread was replaced.`,
+  queueFull: (task: string, size: number) =>
+    `Task "${task}" was refused: the queue is full (${size} tasks). Wait and retry, raise "queueSize", or set "whenQueueFull" to "wait".`,
+  shuttingDown: (task: string) =>
+    `Task "${task}" was not run: the worker pool is shutting down.`,
+  aborted: (task: string) => `Task "${task}" was aborted by its caller.`,
+  inWorkerThread: (method: string) =>
+    `WorkerManager.${method}() was called inside a worker thread. Tasks cannot start other tasks through the pool; call the provider directly, or enqueue through the task client.`,
+  notStarted: (method: string) =>
+    `WorkerManager.${method}() was called before the application was initialised. Call app.init() (or app.listen()) first.`,
+  invalidTaskName: (name: unknown) =>
+    `@Task() needs a non-empty string name, got ${typeof name === 'string' ? '""' : String(name)}.`,
+} as const;

@@ -1,0 +1,154 @@
+import { Messages } from './error-messages.js';
+
+/** Base class of every error this module raises. `code` is stable across versions. */
+export class WorkerError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
+  }
+}
+
+export class InvalidWorkerOptionsError extends WorkerError {
+  constructor(path: string, problem: string, fix: string) {
+    super('ERR_WORKER_INVALID_OPTIONS', Messages.invalidOption(path, problem, fix));
+  }
+}
+
+export class DuplicateTaskError extends WorkerError {
+  constructor(readonly taskName: string, first: string, second: string) {
+    super('ERR_WORKER_DUPLICATE_TASK', Messages.duplicateTask(taskName, first, second));
+  }
+}
+
+export class ScopedTaskProviderError extends WorkerError {
+  constructor(className: string, scope: string) {
+    super('ERR_WORKER_SCOPED_TASK_PROVIDER', Messages.scopedTaskProvider(className, scope));
+  }
+}
+
+/** The tasks module (or a function task's file) cannot be loaded or found in its file. */
+export class TasksModuleLoadError extends WorkerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_TASKS_MODULE_LOAD', message, options);
+  }
+}
+
+/** A worker thread could not boot its Nest context, or the threads' tasks do not match the application's. */
+export class WorkerBootError extends WorkerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_BOOT', message, options);
+  }
+}
+
+export class UnknownTaskError extends WorkerError {
+  constructor(readonly taskName: string, known: readonly string[]) {
+    super('ERR_WORKER_UNKNOWN_TASK', Messages.unknownTask(taskName, known));
+  }
+}
+
+/** A payload or a result that cannot cross a thread boundary (structured clone). */
+export class NotCloneableError extends WorkerError {
+  constructor(
+    readonly taskName: string,
+    readonly direction: 'payload' | 'result',
+    readonly path: string,
+    readonly valueType: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_WORKER_NOT_CLONEABLE', Messages.notCloneable(taskName, direction, path, valueType), options);
+  }
+}
+
+/** The payload failed the task's `schema`. `issues` lists what the schema reported. */
+export class InvalidPayloadError extends WorkerError {
+  constructor(
+    readonly taskName: string,
+    readonly issues: ReadonlyArray<{ message: string; path?: string }>,
+  ) {
+    super(
+      'ERR_WORKER_INVALID_PAYLOAD',
+      Messages.invalidPayload(taskName, issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')),
+    );
+  }
+}
+
+export class TaskTimeoutError extends WorkerError {
+  constructor(readonly taskName: string, readonly timeoutMs: number) {
+    super('ERR_WORKER_TASK_TIMEOUT', Messages.timeout(taskName, timeoutMs));
+  }
+}
+
+/** The thread running the task died: `process.exit()`, an uncaught error, or out of memory. */
+export class WorkerCrashedError extends WorkerError {
+  constructor(readonly taskName: string, reason: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_THREAD_CRASHED', Messages.crashed(taskName, reason), options);
+  }
+}
+
+export class QueueFullError extends WorkerError {
+  constructor(readonly taskName: string, size: number) {
+    super('ERR_WORKER_QUEUE_FULL', Messages.queueFull(taskName, size));
+  }
+}
+
+export class WorkerShutdownError extends WorkerError {
+  constructor(readonly taskName: string) {
+    super('ERR_WORKER_SHUTTING_DOWN', Messages.shuttingDown(taskName));
+  }
+}
+
+export class TaskAbortedError extends WorkerError {
+  constructor(readonly taskName: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_ABORTED', Messages.aborted(taskName), options);
+  }
+}
+
+/** A `WorkerManager` method that only works in the main thread was called in a worker thread. */
+export class NotInMainThreadError extends WorkerError {
+  constructor(method: string) {
+    super('ERR_WORKER_IN_WORKER_THREAD', Messages.inWorkerThread(method));
+  }
+}
+
+export class WorkerNotStartedError extends WorkerError {
+  constructor(method: string) {
+    super('ERR_WORKER_NOT_STARTED', Messages.notStarted(method));
+  }
+}
+
+/**
+ * Throw it (or any error with `retryable: false`) from a handler to fail the
+ * task for good, without the remaining attempts.
+ */
+export class NonRetryableError extends Error {
+  readonly retryable = false as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
+  }
+}
+
+/** Our own error classes, by name, so that one raised in a thread comes back as the same class. */
+export const WORKER_ERROR_CLASSES: Readonly<Record<string, new (...args: any[]) => Error>> = {
+  WorkerError,
+  InvalidWorkerOptionsError,
+  DuplicateTaskError,
+  ScopedTaskProviderError,
+  TasksModuleLoadError,
+  WorkerBootError,
+  UnknownTaskError,
+  NotCloneableError,
+  InvalidPayloadError,
+  TaskTimeoutError,
+  WorkerCrashedError,
+  QueueFullError,
+  WorkerShutdownError,
+  TaskAbortedError,
+  NotInMainThreadError,
+  WorkerNotStartedError,
+  NonRetryableError,
+};

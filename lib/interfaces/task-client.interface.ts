@@ -1,0 +1,123 @@
+import type { SerializedTaskError } from './serialized-error.interface.js';
+
+/**
+ * One delivery of a task, as a {@link TaskClient} hands it to the worker loop.
+ * A task keeps its `id` across attempts; each attempt is a new delivery.
+ */
+export interface TaskEnvelope<P = unknown> {
+  /** Unique id of the task, the same for every attempt. */
+  readonly id: string;
+  /** Name given to `@Task()`. */
+  readonly name: string;
+  readonly payload: P;
+  /** 1-based number of this attempt. */
+  readonly attempt: number;
+  /** Overrides the task's and the module's `maxAttempts` for this task. */
+  readonly maxAttempts?: number;
+  /** Epoch milliseconds when the task was first enqueued. */
+  readonly enqueuedAt?: number;
+  /**
+   * Client-private delivery data (a lease token, a stream entry id, ...).
+   * The loop never reads it and hands it back in the outcome.
+   */
+  readonly receipt?: unknown;
+}
+
+/** Why a task attempt did not complete. */
+export type TaskFailureReason =
+  /** The handler threw or rejected. */
+  | 'error'
+  /** The attempt ran past its `timeoutMs`; its thread was stopped. */
+  | 'timeout'
+  /** The thread running the attempt died (`process.exit`, uncaught error, out of memory). */
+  | 'crash'
+  /** No `@Task()` of that name exists. Never retried. */
+  | 'unknown-task'
+  /** The payload failed the task's schema or cannot cross a thread boundary. Never retried. */
+  | 'invalid-payload'
+  /** The handler's result cannot cross a thread boundary. Never retried. */
+  | 'invalid-result'
+  /** The worker thread's Nest context could not start. */
+  | 'boot';
+
+interface OutcomeBase {
+  readonly task: TaskEnvelope;
+}
+
+/** The handler returned; `result` is what it returned. */
+export interface CompletedOutcome extends OutcomeBase {
+  readonly status: 'completed';
+  readonly result: unknown;
+  /** Time the handler ran, in milliseconds. */
+  readonly durationMs: number;
+}
+
+/** The attempt failed and no attempt is left (or the failure is not retryable): dead letter. */
+export interface FailedOutcome extends OutcomeBase {
+  readonly status: 'failed';
+  readonly reason: TaskFailureReason;
+  readonly error: SerializedTaskError;
+}
+
+/** The attempt failed; the client should deliver the task again as `nextAttempt` at `runAt`. */
+export interface RetryOutcome extends OutcomeBase {
+  readonly status: 'retry';
+  readonly reason: TaskFailureReason;
+  readonly error: SerializedTaskError;
+  readonly nextAttempt: number;
+  /** Backoff chosen by the loop, in milliseconds. */
+  readonly delayMs: number;
+  /** Epoch milliseconds: `Date.now() + delayMs` when the outcome was made. */
+  readonly runAt: number;
+}
+
+/**
+ * The loop gives the delivery back without having finished it (shutdown, or
+ * the task was fetched but never started). The attempt does not count: the
+ * client should make the task available again as it was.
+ */
+export interface ReleasedOutcome extends OutcomeBase {
+  readonly status: 'released';
+}
+
+export type TaskOutcome = CompletedOutcome | FailedOutcome | RetryOutcome | ReleasedOutcome;
+
+/**
+ * Where tasks come from and where their outcomes go. Provide one through
+ * `WorkerModule.forRoot({ client })`; the default is the in-memory client.
+ *
+ * Contract the worker loop keeps: every envelope returned by `fetch()` is
+ * reported exactly once through `publish()` — `completed`, `failed`, `retry`
+ * or `released` — unless the process dies first, in which case a durable
+ * client's lease runs out and the task is delivered again.
+ *
+ * Close connections in `onApplicationShutdown()`, not `onModuleDestroy()`:
+ * the worker loop flushes its last outcomes during `onModuleDestroy()`.
+ */
+export interface TaskClient {
+  /**
+   * Returns up to `max` tasks, or an empty array when none is ready. May wait
+   * (long-poll) while none is ready, but must return soon after `signal` aborts.
+   */
+  fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]>;
+
+  /** Records outcomes; called in batches from a loop of its own. A rejection is retried. */
+  publish(outcomes: readonly TaskOutcome[]): Promise<void>;
+
+  /**
+   * Lease (visibility timeout) of a fetched task, in milliseconds. When set
+   * together with `extendLeases`, the loop extends the lease of every task it
+   * holds (queued or running) every `leaseMs / 3`.
+   */
+  readonly leaseMs?: number;
+
+  /** Extends the lease of tasks that are still held by this process. */
+  extendLeases?(tasks: readonly TaskEnvelope[]): Promise<void>;
+
+  /**
+   * Lets the loop sleep while the source is empty: call `onAvailable` when
+   * new tasks may be ready (a local enqueue, a `NOTIFY`, ...). Returns a
+   * function that stops the watching.
+   */
+  watch?(onAvailable: () => void): () => void;
+}

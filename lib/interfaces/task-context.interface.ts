@@ -1,0 +1,17 @@
+/** Second argument of every task handler. */
+export interface TaskContext {
+  /** Task id (stable across attempts); a generated id for `run()` and `map()` calls. */
+  readonly id: string;
+  /** Name given to `@Task()`. */
+  readonly name: string;
+  /** 1-based attempt number. */
+  readonly attempt: number;
+  /** `threadId` of the worker thread running the handler. */
+  readonly threadId: number;
+  /**
+   * Aborted when the task's `timeoutMs` has elapsed. Async handlers that
+   * listen to it can stop cleanly before the thread is stopped for them
+   * (`timeoutGraceMs` later).
+   */
+  readonly signal: AbortSignal;
+}

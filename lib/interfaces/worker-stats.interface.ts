@@ -1,0 +1,26 @@
+/** A snapshot returned by `WorkerManager.stats()`. Counters run since bootstrap. */
+export interface WorkerStats {
+  /** Tasks waiting in the bounded queue. */
+  readonly queued: number;
+  /** Producers (`run()` / `map()` callers) waiting for room in the queue. */
+  readonly waiting: number;
+  /** Capacity of the queue. */
+  readonly queueSize: number;
+  /** Tasks running in threads now. */
+  readonly running: number;
+  readonly completed: number;
+  /** Attempts that failed, for any reason (timeouts and crashes included). */
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly crashed: number;
+  readonly workers: {
+    /** Threads the pool keeps. */
+    readonly size: number;
+    /** Threads alive now (fewer while a replacement starts). */
+    readonly alive: number;
+    /** Share of the pool's time spent running tasks since start, 0..1. */
+    readonly utilization: number;
+  };
+  /** State of the worker loop. */
+  readonly loop: 'idle' | 'running' | 'paused' | 'stopping' | 'stopped';
+}

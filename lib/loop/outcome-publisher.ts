@@ -1,0 +1,80 @@
+import type { LoggerService } from '@nestjs/common';
+import type { TaskClient, TaskOutcome } from '../interfaces/task-client.interface.js';
+
+/**
+ * Sends outcomes to the client in batches (at most `batchSize`, at most
+ * `intervalMs` late), from a loop of its own so that a slow `publish()` never
+ * holds up dispatching. A failed publish is kept and retried in order:
+ * outcomes are never dropped while the process lives.
+ */
+export class OutcomePublisher {
+  private buffer: TaskOutcome[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private failures = 0;
+  published = 0;
+
+  constructor(
+    private readonly client: TaskClient,
+    private readonly batchSize: number,
+    private readonly intervalMs: number,
+    private readonly logger: LoggerService,
+  ) {}
+
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  push(outcome: TaskOutcome): void {
+    this.buffer.push(outcome);
+    if (this.flushing) return;
+    if (this.buffer.length >= this.batchSize) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.intervalMs);
+  }
+
+  /** Publishes everything buffered; resolves when empty or at `deadline` (epoch ms). Returns what is left. */
+  async flush(deadline: number): Promise<number> {
+    while (this.buffer.length > 0 || this.flushing) {
+      if (Date.now() >= deadline) break;
+      this.kick();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.flushing, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
+    }
+    return this.buffer.length;
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.flushing || this.buffer.length === 0) return;
+    this.flushing = this.drain().finally(() => {
+      this.flushing = undefined;
+      if (this.buffer.length > 0) this.timer ??= setTimeout(() => this.kick(), this.intervalMs);
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.length <= this.batchSize ? this.buffer : this.buffer.slice(0, this.batchSize);
+      if (batch === this.buffer) this.buffer = [];
+      else this.buffer = this.buffer.slice(batch.length);
+      try {
+        await this.client.publish(batch);
+        this.published += batch.length;
+        this.failures = 0;
+      } catch (error) {
+        // Put the batch back in front and retry after a pause that grows:
+        // the client may be reconnecting.
+        this.buffer = batch.concat(this.buffer);
+        this.failures++;
+        const delay = Math.min(5000, 50 * 2 ** Math.min(this.failures, 7));
+        this.logger.warn(`Publishing ${batch.length} outcome(s) failed (${(error as Error)?.message ?? error}); retrying in ${delay} ms.`);
+        await new Promise((r) => setTimeout(r, delay));
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,244 @@
+import type { LoggerService } from '@nestjs/common';
+import { serializeError } from '../errors/error-serializer.js';
+import { UnknownTaskError } from '../errors/worker.errors.js';
+import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
+import type { TaskClient, TaskEnvelope, TaskFailureReason, TaskOutcome } from '../interfaces/task-client.interface.js';
+import type { EventSink } from '../pool/event-sink.js';
+import { Call, type CallResult, type TaskDispatcher } from '../pool/task-dispatcher.js';
+import type { TaskRegistry } from '../task-registry.js';
+import { IdleBackoff } from './idle-backoff.js';
+import { OutcomePublisher } from './outcome-publisher.js';
+import { RetryPolicy } from './retry-policy.js';
+
+export interface TaskLoopSettings {
+  fetchBatchSize: number;
+  idleMinMs: number;
+  idleMaxMs: number;
+  publishBatchSize: number;
+  publishIntervalMs: number;
+  nonRetryable: ReadonlyArray<string | number>;
+}
+
+export type LoopState = 'idle' | 'running' | 'paused' | 'stopping' | 'stopped';
+
+/**
+ * The seed's WorkerManager run loop: fetch from the task client into the
+ * bounded queue (never more than there is room for), let the dispatcher run
+ * the tasks, and turn each result into exactly one outcome — completed,
+ * retry, failed or released — for the publisher.
+ */
+export class TaskLoop {
+  private readonly backoff: IdleBackoff;
+  private readonly publisher: OutcomePublisher;
+  private readonly retries: RetryPolicy;
+  /** Deliveries fetched and not yet reported: what leases are extended for, and what shutdown accounts for. */
+  private readonly held = new Set<TaskEnvelope>();
+  private fetchAbort = new AbortController();
+  private running?: Promise<void>;
+  private resumeGate?: { promise: Promise<void>; open: () => void };
+  private unwatch?: () => void;
+  private leaseTimer?: NodeJS.Timeout;
+  state: LoopState = 'idle';
+  fetched = 0;
+
+  constructor(
+    private readonly client: TaskClient,
+    private readonly dispatcher: TaskDispatcher,
+    private readonly registry: TaskRegistry,
+    private readonly settings: TaskLoopSettings,
+    private readonly events: EventSink,
+    private readonly logger: LoggerService,
+  ) {
+    this.backoff = new IdleBackoff(settings.idleMinMs, settings.idleMaxMs);
+    this.publisher = new OutcomePublisher(client, settings.publishBatchSize, settings.publishIntervalMs, logger);
+    this.retries = new RetryPolicy(settings.nonRetryable);
+  }
+
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    this.unwatch = this.client.watch?.(() => this.backoff.wake());
+    const { leaseMs } = this.client;
+    if (leaseMs && this.client.extendLeases) {
+      this.leaseTimer = setInterval(() => this.extendLeases(), Math.max(10, Math.floor(leaseMs / 3)));
+      this.leaseTimer.unref();
+    }
+    this.running = this.fetchLoop();
+  }
+
+  pause(): void {
+    if (this.state !== 'running') return;
+    this.state = 'paused';
+    let open!: () => void;
+    const promise = new Promise<void>((resolve) => (open = resolve));
+    this.resumeGate = { promise, open };
+  }
+
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.state = 'running';
+    this.resumeGate?.open();
+    this.resumeGate = undefined;
+    this.backoff.wake();
+  }
+
+  /** Stops fetching; tasks fetched meanwhile are released. Resolves when the fetch loop has ended. */
+  async stopFetching(): Promise<void> {
+    if (this.state === 'idle') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    this.unwatch?.();
+    this.fetchAbort.abort();
+    this.resumeGate?.open();
+    this.backoff.wake();
+    await this.running;
+  }
+
+  /** Hands queued (never started) loop tasks back to the client at once. */
+  releaseQueued(): void {
+    for (const entry of this.dispatcher.takeQueued((e) => e instanceof Call && e.source === 'client')) {
+      (entry as Call).done({ ok: false, reason: 'shutdown', error: { name: 'Error', message: 'released at shutdown' } });
+    }
+  }
+
+  /** Publishes what is left; returns how many outcomes could not be published by `deadline`. */
+  async flush(deadline: number): Promise<number> {
+    const left = await this.publisher.flush(deadline);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.state = 'stopped';
+    return left;
+  }
+
+  get publishedCount(): number {
+    return this.publisher.published;
+  }
+
+  private async fetchLoop(): Promise<void> {
+    const signal = this.fetchAbort.signal;
+    const stopped = aborted(signal);
+    while (!signal.aborted) {
+      if (this.resumeGate) {
+        await this.resumeGate.promise;
+        continue;
+      }
+      const room = this.dispatcher.queue.free;
+      if (room === 0) {
+        await Promise.race([this.dispatcher.queue.whenFree(), stopped]);
+        continue;
+      }
+      let tasks: readonly TaskEnvelope[];
+      try {
+        tasks = await this.client.fetch(Math.min(room, this.settings.fetchBatchSize), signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        this.logger.warn(`Fetching tasks failed: ${(error as Error)?.message ?? error}. Backing off.`);
+        await this.backoff.sleep();
+        continue;
+      }
+      if (tasks.length === 0) {
+        if (!signal.aborted) await this.backoff.sleep();
+        continue;
+      }
+      this.backoff.reset();
+      this.fetched += tasks.length;
+      for (const task of tasks) this.accept(task, signal.aborted);
+    }
+  }
+
+  private accept(task: TaskEnvelope, releaseNow: boolean): void {
+    this.held.add(task);
+    if (this.events.enabled) {
+      this.events.emit({ type: 'task.fetched', taskId: task.id, name: task.name, attempt: task.attempt, source: 'client', at: Date.now() });
+    }
+    if (releaseNow) {
+      // Fetched while shutting down (the client answered after the abort).
+      this.report(task, { status: 'released', task });
+      return;
+    }
+    const definition = this.registry.get(task.name);
+    if (!definition) {
+      const error = serializeError(new UnknownTaskError(task.name, this.registry.names()));
+      this.settle(task, 'unknown-task', error);
+      return;
+    }
+    const call = new Call(
+      task.name,
+      task.payload,
+      task.id,
+      task.attempt,
+      definition.timeoutMs,
+      definition.batch,
+      'client',
+      (result) => this.onResult(task, result),
+    );
+    // The fetch asked for no more than the free room, so this always fits;
+    // if a run() caller took the room meanwhile the queue briefly runs over.
+    if (!this.dispatcher.offer(call)) {
+      this.dispatcher.queue.returnToFront([call]);
+      this.dispatcher.pump();
+    }
+  }
+
+  private onResult(task: TaskEnvelope, result: CallResult): void {
+    if (result.ok) {
+      this.report(task, { status: 'completed', task, result: result.value, durationMs: result.ms });
+    } else if (result.reason === 'shutdown' || result.reason === 'aborted') {
+      this.report(task, { status: 'released', task });
+    } else {
+      this.settle(task, result.reason, result.error);
+    }
+  }
+
+  /** A failed attempt: retry it, or fail the task for good. */
+  private settle(task: TaskEnvelope, reason: TaskFailureReason, error: SerializedTaskError): void {
+    const definition = this.registry.get(task.name);
+    const maxAttempts = task.maxAttempts ?? definition?.maxAttempts ?? 1;
+    const decision = this.retries.decide(reason, error, task.attempt, maxAttempts, definition?.backoff ?? this.registry.defaultBackoff);
+    if (decision.retry) {
+      const nextAttempt = task.attempt + 1;
+      if (this.events.enabled) {
+        this.events.emit({ type: 'task.retrying', taskId: task.id, name: task.name, attempt: task.attempt, source: 'client', at: Date.now(), reason, error, nextAttempt, delayMs: decision.delayMs });
+      }
+      this.report(task, { status: 'retry', task, reason, error, nextAttempt, delayMs: decision.delayMs, runAt: Date.now() + decision.delayMs });
+    } else {
+      this.report(task, { status: 'failed', task, reason, error });
+    }
+  }
+
+  /** The single exit of every fetched delivery: one outcome, then it is no longer held. */
+  private report(task: TaskEnvelope, outcome: TaskOutcome): void {
+    if (!this.held.delete(task)) {
+      this.logger.error(`Task ${task.name}#${task.id} (attempt ${task.attempt}) was reported twice; the second outcome (${outcome.status}) is dropped.`);
+      return;
+    }
+    if (this.events.enabled && outcome.status !== 'completed' && outcome.status !== 'retry') {
+      const base = { taskId: task.id, name: task.name, attempt: task.attempt, source: 'client' as const, at: Date.now() };
+      this.events.emit(
+        outcome.status === 'released'
+          ? { ...base, type: 'task.released' }
+          : { ...base, type: 'task.failed', reason: outcome.reason, error: outcome.error },
+      );
+    }
+    this.publisher.push(outcome);
+  }
+
+  private extendLeases(): void {
+    if (this.held.size === 0) return;
+    this.client.extendLeases!([...this.held]).catch((error: unknown) => {
+      this.logger.warn(`Extending the leases of ${this.held.size} task(s) failed: ${(error as Error)?.message ?? error}`);
+    });
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

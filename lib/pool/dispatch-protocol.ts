@@ -1,0 +1,95 @@
+/**
+ * Messages between the main thread and the worker threads. Field names are
+ * short on purpose: every byte of a request is cloned once per dispatch,
+ * and a dispatch may carry one no-op task.
+ */
+import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
+import type { TaskFailureReason } from '../interfaces/task-client.interface.js';
+
+/** One message to a thread: one task, a batch of tasks, or a chunk of a `map()`. */
+export interface DispatchRequest {
+  /** Task name of every call, or one per call. */
+  n: string | string[];
+  /** Payloads, one per call (a typed array for a typed `map()` chunk). */
+  p: ArrayLike<unknown>;
+  /** Task ids per call, or one prefix from which `${prefix}:${index}` ids are made (`map()`). */
+  i: string[] | string;
+  /** Index of the first item (`map()` chunks), so ids and errors name the item. */
+  o?: number;
+  /** Attempt per call (1 when absent). */
+  a?: number[];
+  /** Timeout per call in ms, or one for all; drives `ctx.signal`. */
+  to?: number[] | number;
+  /**
+   * Progress cells over a SharedArrayBuffer, written by the thread before each
+   * call: [1] = ms since `b` when the call started, then [0] = its index.
+   * Lets the main thread time each call of a batch without a message per call.
+   */
+  pr?: Int32Array;
+  /** Epoch ms that `pr[1]` counts from. */
+  b?: number;
+  /** Stop at the first failing call (`map()` fails fast, like `Pool.map`). */
+  s?: boolean;
+}
+
+/** A call that did not complete, as the thread saw it. */
+export interface CallFailure {
+  k: Extract<TaskFailureReason, 'error' | 'timeout' | 'unknown-task' | 'invalid-payload' | 'invalid-result' | 'boot'>;
+  e: SerializedTaskError;
+}
+
+export interface DispatchReply {
+  /** Return values, by call index (`undefined` where the call failed). */
+  v: unknown[];
+  /** Failures by call index; absent when every call completed. */
+  f?: Record<number, CallFailure>;
+  /** Run time of each call in ms (absent for `map()` chunks). */
+  d?: number[];
+  /** Run time of the whole dispatch inside the thread, ms. */
+  t: number;
+  /** `threadId` of the thread that ran it. */
+  tid: number;
+  /** V8 heap used by that thread after the dispatch, bytes. */
+  h: number;
+  /** Tasks that thread has run so far. */
+  c: number;
+}
+
+/** A task as the threads report it at boot: everything the main thread needs to schedule it. */
+export interface ThreadTaskInfo {
+  name: string;
+  declaredBy: string;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  batch?: boolean;
+  backoff?: Record<string, unknown>;
+}
+
+/** Messages a thread posts to the pool (`parentPort`, surfaced as the pool's 'message' event). */
+export type ThreadStatusMessage =
+  | { kind: 'ready'; pool: string; tid: number; tasks: ThreadTaskInfo[] }
+  | { kind: 'boot-failed'; pool: string; tid: number; error: SerializedTaskError }
+  | { kind: 'closed'; pool: string; tid: number };
+
+/** Messages the pool broadcasts to its threads. */
+export interface ThreadControlMessage {
+  kind: 'close';
+  /** Only this thread (recycling); every thread when absent (shutdown). */
+  tid?: number;
+  /** Exit the thread once closed (recycling: the pool starts a fresh one). */
+  exit?: boolean;
+}
+
+/** What the pool hands each thread through `workerData`. */
+export interface ThreadSettings {
+  /** Id of the pool, to tell its messages from any other pool's. */
+  pool: string;
+  /** BroadcastChannel name for control messages. */
+  channel: string;
+  tasksModule?: { file: string; exportName: string };
+  functions: Array<{ name: string; file: string; exportName: string; options?: { timeoutMs?: number; maxAttempts?: number; batch?: boolean } }>;
+  /** Report the V8 heap in every reply (only when `maxHeapMbPerWorker` is set: it costs a call). */
+  reportHeap: boolean;
+  /** Log levels of the thread's Nest logger. */
+  logLevels: string[];
+}

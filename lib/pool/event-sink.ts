@@ -1,0 +1,22 @@
+import { Subject } from 'rxjs';
+import type { WorkerEvent } from '../interfaces/worker-event.interface.js';
+
+/**
+ * Where the pool, the dispatcher and the loop report lifecycle events. Cheap
+ * when nobody listens: callers check `enabled` before building an event.
+ */
+export class EventSink {
+  readonly subject = new Subject<WorkerEvent>();
+
+  get enabled(): boolean {
+    return this.subject.observed;
+  }
+
+  emit(event: WorkerEvent): void {
+    if (this.subject.observed) this.subject.next(event);
+  }
+
+  complete(): void {
+    this.subject.complete();
+  }
+}

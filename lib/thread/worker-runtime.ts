@@ -1,0 +1,264 @@
+import { threadId, parentPort } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+import { Module, type INestApplicationContext, type LogLevel } from '@nestjs/common';
+import { DiscoveryModule, NestFactory } from '@nestjs/core';
+import { TaskExplorer } from '../discovery/task.explorer.js';
+import { TaskMetadataAccessor } from '../discovery/task-metadata.accessor.js';
+import { findUncloneable } from '../errors/cloneability.js';
+import { Messages } from '../errors/error-messages.js';
+import { serializeError } from '../errors/error-serializer.js';
+import {
+  InvalidPayloadError,
+  NotCloneableError,
+  TasksModuleLoadError,
+  UnknownTaskError,
+} from '../errors/worker.errors.js';
+import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
+import type { StandardSchemaLike } from '../interfaces/task-options.interface.js';
+import type {
+  CallFailure,
+  DispatchReply,
+  DispatchRequest,
+  ThreadSettings,
+  ThreadStatusMessage,
+  ThreadTaskInfo,
+} from '../pool/dispatch-protocol.js';
+import { CallContext } from './call-context.js';
+import { ThreadLogger } from './thread-logger.js';
+
+interface RuntimeTask {
+  readonly info: ThreadTaskInfo;
+  readonly fn: (payload: unknown, ctx: CallContext) => unknown;
+  readonly schema?: StandardSchemaLike;
+  readonly retryIf?: (error: unknown, attempt: number) => boolean;
+}
+
+/**
+ * Everything a worker thread does: boot its own Nest context from the tasks
+ * module (once), hold the task registry, and run dispatches.
+ */
+export class WorkerRuntime {
+  private readonly tasks = new Map<string, RuntimeTask>();
+  private app?: INestApplicationContext;
+  private bootError?: SerializedTaskError;
+  private tasksRun = 0;
+  private closing?: Promise<void>;
+  readonly booted: Promise<void>;
+
+  constructor(private readonly settings: ThreadSettings) {
+    this.booted = this.boot();
+  }
+
+  private async boot(): Promise<void> {
+    try {
+      const { tasksModule } = this.settings;
+      if (tasksModule) {
+        const module = await loadExport(tasksModule.file, tasksModule.exportName, () =>
+          Messages.tasksModuleNotFound(tasksModule.file, tasksModule.exportName),
+        );
+        // The user's module is wrapped so that discovery is available even
+        // when it does not import DiscoveryModule itself.
+        class NestWorkerThreadModule {}
+        Module({ imports: [DiscoveryModule, module as never], providers: [TaskMetadataAccessor, TaskExplorer] })(
+          NestWorkerThreadModule,
+        );
+        this.app = await NestFactory.createApplicationContext(NestWorkerThreadModule, {
+          logger: new ThreadLogger(threadId, this.settings.logLevels as LogLevel[]),
+          abortOnError: false,
+        });
+        for (const task of this.app.get(TaskExplorer).explore().values()) {
+          const { timeoutMs, maxAttempts, batch, backoff, schema, retryIf } = task.options;
+          this.tasks.set(task.name, {
+            info: { name: task.name, declaredBy: task.declaredBy, timeoutMs, maxAttempts, batch, backoff: backoff as Record<string, unknown> | undefined },
+            fn: task.handler as RuntimeTask['fn'],
+            schema,
+            retryIf,
+          });
+        }
+      }
+      for (const fn of this.settings.functions) {
+        const handler = await loadExport(fn.file, fn.exportName, () => Messages.functionNotExported(fn.name, fn.file));
+        if (typeof handler !== 'function') {
+          throw new TasksModuleLoadError(Messages.functionNotExported(fn.name, fn.file));
+        }
+        this.tasks.set(fn.name, {
+          info: { name: fn.name, declaredBy: `function ${fn.exportName} (${fn.file})`, ...fn.options },
+          fn: handler as RuntimeTask['fn'],
+        });
+      }
+      this.post({ kind: 'ready', pool: this.settings.pool, tid: threadId, tasks: [...this.tasks.values()].map((t) => t.info) });
+    } catch (error) {
+      this.bootError = serializeError(error);
+      this.post({ kind: 'boot-failed', pool: this.settings.pool, tid: threadId, error: this.bootError });
+      await this.app?.close().catch(() => undefined);
+      this.app = undefined;
+    }
+  }
+
+  async execute(req: DispatchRequest): Promise<DispatchReply> {
+    await this.booted;
+    const started = performance.now();
+    const { n: names, p: payloads, pr: progress, b: base = 0, s: stopOnError } = req;
+    const count = payloads.length;
+    const values: unknown[] = new Array(count);
+    const durations: number[] | undefined = typeof req.i === 'string' ? undefined : new Array(count);
+    let failures: Record<number, CallFailure> | undefined;
+    let executed = 0;
+
+    for (let index = 0; index < count; index++) {
+      if (progress) {
+        // Start time first, index second: the main thread reads them in the
+        // opposite order, so it never pairs an index with an older start.
+        Atomics.store(progress, 1, Date.now() - base);
+        Atomics.store(progress, 0, index);
+      }
+      const callStart = performance.now();
+      const name = typeof names === 'string' ? names : names[index]!;
+      let failure = this.call(req, index, name, payloads[index], values, callStart);
+      if (failure instanceof Promise) failure = await failure;
+      executed++;
+      if (durations) durations[index] = performance.now() - callStart;
+      if (failure) {
+        (failures ??= {})[index] = failure;
+        if (stopOnError) break;
+      }
+    }
+    this.tasksRun += executed;
+    const reply: DispatchReply = {
+      v: values,
+      t: performance.now() - started,
+      tid: threadId,
+      h: this.settings.reportHeap ? getHeapStatistics().used_heap_size : 0,
+      c: this.tasksRun,
+    };
+    if (failures) reply.f = failures;
+    if (durations) reply.d = durations;
+    return reply;
+  }
+
+  /**
+   * Runs one call; stores its value in `values` or returns why it failed.
+   * Synchronous handlers stay synchronous all the way: a promise per call
+   * would cost more than a tiny `map()` item itself.
+   */
+  private call(
+    req: DispatchRequest,
+    index: number,
+    name: string,
+    payload: unknown,
+    values: unknown[],
+    startedAt: number,
+  ): CallFailure | undefined | Promise<CallFailure | undefined> {
+    if (this.bootError) return { k: 'boot', e: this.bootError };
+    const task = this.tasks.get(name);
+    if (!task) return { k: 'unknown-task', e: serializeError(new UnknownTaskError(name, [...this.tasks.keys()])) };
+    const attempt = req.a?.[index] ?? 1;
+    const timeoutMs = typeof req.to === 'number' ? req.to : (req.to?.[index] ?? 0);
+    const id = typeof req.i === 'string' ? `${req.i}:${(req.o ?? 0) + index}` : req.i[index]!;
+    const ctx = new CallContext(id, name, attempt, threadId, timeoutMs, startedAt);
+    if (task.schema) return this.validateThenRun(task, payload, ctx, index, values);
+    return this.run(task, payload, ctx, index, values);
+  }
+
+  private run(
+    task: RuntimeTask,
+    input: unknown,
+    ctx: CallContext,
+    index: number,
+    values: unknown[],
+  ): CallFailure | undefined | Promise<CallFailure | undefined> {
+    let result: unknown;
+    try {
+      result = task.fn(input, ctx);
+    } catch (error) {
+      ctx.dispose();
+      return this.failure(task, ctx, error);
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      return (result as Promise<unknown>).then(
+        (value) => {
+          ctx.dispose();
+          return this.settle(task, value, index, values);
+        },
+        (error: unknown) => {
+          ctx.dispose();
+          return this.failure(task, ctx, error);
+        },
+      );
+    }
+    ctx.dispose();
+    return this.settle(task, result, index, values);
+  }
+
+  private async validateThenRun(
+    task: RuntimeTask,
+    payload: unknown,
+    ctx: CallContext,
+    index: number,
+    values: unknown[],
+  ): Promise<CallFailure | undefined> {
+    let checked;
+    try {
+      checked = await task.schema!['~standard'].validate(payload);
+    } catch (error) {
+      return this.failure(task, ctx, error);
+    }
+    if (checked.issues) {
+      const issues = checked.issues.map((issue) => ({
+        message: issue.message,
+        path: issue.path?.map((p) => String(typeof p === 'object' ? p.key : p)).join('.') || undefined,
+      }));
+      return { k: 'invalid-payload', e: serializeError(new InvalidPayloadError(task.info.name, issues)) };
+    }
+    return this.run(task, checked.value, ctx, index, values);
+  }
+
+  private settle(task: RuntimeTask, result: unknown, index: number, values: unknown[]): CallFailure | undefined {
+    // A result that cannot be cloned would make the reply's postMessage throw
+    // inside piscina and take the thread down with every task of the batch.
+    const bad = findUncloneable(result, 'result');
+    if (bad) {
+      return { k: 'invalid-result', e: serializeError(new NotCloneableError(task.info.name, 'result', bad.path, bad.type)) };
+    }
+    values[index] = result;
+    return undefined;
+  }
+
+  private failure(task: RuntimeTask, ctx: CallContext, error: unknown): CallFailure {
+    const e = serializeError(error);
+    if (e.retryable !== false && task.retryIf) {
+      try {
+        if (!task.retryIf(error, ctx.attempt)) e.retryable = false;
+      } catch {
+        // A predicate that throws leaves the default (retryable) in place.
+      }
+    }
+    return { k: ctx.timedOut ? 'timeout' : 'error', e };
+  }
+
+  /** Closes the thread's Nest context, so that its shutdown hooks run. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.booted;
+      await this.app?.close();
+      this.app = undefined;
+    })();
+    return this.closing;
+  }
+
+  private post(message: ThreadStatusMessage): void {
+    parentPort?.postMessage(message);
+  }
+}
+
+async function loadExport(file: string, exportName: string, notFound: () => string): Promise<unknown> {
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(file)) as Record<string, unknown>;
+  } catch (error) {
+    throw new TasksModuleLoadError(Messages.moduleLoad(file, (error as Error)?.message ?? String(error)), { cause: error });
+  }
+  const value = namespace[exportName] ?? (namespace.default as Record<string, unknown> | undefined)?.[exportName];
+  if (value === undefined) throw new TasksModuleLoadError(notFound());
+  return value;
+}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { TaskExplorer } from './discovery/task.explorer.js';
+import { TaskMetadataAccessor } from './discovery/task-metadata.accessor.js';
+import { WorkerManager } from './worker.manager.js';
+import { ConfigurableModuleClass } from './worker.module-definition.js';
+
+/**
+ * Runs the application's `@Task()` handlers in a pool of worker threads.
+ *
+ * ```ts
+ * WorkerModule.forRoot({ tasksModule: { module: TasksModule, file: import.meta.url } })
+ * WorkerModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ ... }) })
+ * ```
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [WorkerManager, TaskExplorer, TaskMetadataAccessor],
+  exports: [WorkerManager],
+})
+export class WorkerModule extends ConfigurableModuleClass {}
