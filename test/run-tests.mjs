@@ -7,11 +7,14 @@
  *
  *   npm test                 every suite
  *   npm test -- e2e/loop     only spec files whose path contains "e2e/loop"
+ *
+ * TEST_BUILD_DIR=build-x    compile into another folder (several checkouts or
+ *                          people testing side by side); default "build".
  */
 import { spawnSync, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
@@ -21,8 +24,11 @@ function run(command, args, options = {}) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-run('npm', ['run', '--silent', 'build']);
-run('npm', ['run', '--silent', 'build:test']);
+const buildDir = process.env.TEST_BUILD_DIR ?? 'build';
+rmSync(join(root, buildDir), { recursive: true, force: true });
+// The worker threads load fixtures through Node, not through a transform, so
+// lib and test are compiled to JavaScript before anything runs.
+run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.test.json', '--outDir', buildDir]);
 
 function specs(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -31,7 +37,7 @@ function specs(dir) {
     return /\.(e2e-)?spec\.js$/.test(name) ? [path] : [];
   });
 }
-const files = [...specs(join(root, 'build/test')), ...specs(join(root, 'build/lib'))]
+const files = [...specs(join(root, buildDir, 'test')), ...specs(join(root, buildDir, 'lib'))]
   .filter((file) => filters.length === 0 || filters.some((f) => relative(root, file).includes(f)))
   .sort();
 if (files.length === 0) {
@@ -39,7 +45,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const { startPostgres, startRedis } = await import(new URL('../build/test/support/services.js', import.meta.url).href);
+const { startPostgres, startRedis } = await import(pathToFileURL(join(root, buildDir, 'test/support/services.js')).href);
 const servers = [];
 const env = { ...process.env };
 const needs = (word) => files.some((f) => f.includes(word));
