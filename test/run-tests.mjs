@@ -19,16 +19,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
 
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+function run(command, args, { mayFail = false } = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0 && !mayFail) process.exit(result.status ?? 1);
 }
+// Type errors fail the run, unless TEST_ALLOW_TYPE_ERRORS=1 (work in progress
+// elsewhere in the tree must not stop someone testing their own part).
+const mayFail = process.env.TEST_ALLOW_TYPE_ERRORS === '1';
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 const buildDir = process.env.TEST_BUILD_DIR ?? 'build';
 rmSync(join(root, buildDir), { recursive: true, force: true });
 // The worker threads load fixtures through Node, not through a transform, so
 // lib and test are compiled to JavaScript before anything runs.
-run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.test.json', '--outDir', buildDir]);
+run(process.execPath, [tsc, '-p', 'tsconfig.test.json', '--outDir', buildDir], { mayFail });
+// dist/ is the published package: the sample app and the pack test use it.
+run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { mayFail });
 
 function specs(dir) {
   return readdirSync(dir).flatMap((name) => {
