@@ -82,8 +82,9 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
     // Inside a pool thread the same module is booted to run tasks, not to
     // start another pool.
     if (isPoolThread()) return;
-    const options = resolveWorkerOptions(this.rawOptions);
+    // Discovery first: a duplicate or scoped task is a more precise error than a missing option.
     const discovered = this.explorer.explore();
+    const options = resolveWorkerOptions(this.rawOptions);
     const ref = options.tasksModule;
     const tasksModule = ref
       ? await locateExport(ref.module, ref.file, ref.exportName, (url) => Messages.tasksModuleNotExported(ref.module.name, url))
