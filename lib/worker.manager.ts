@@ -237,6 +237,7 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
       failed: dispatcher.failed,
       timedOut: dispatcher.timedOut,
       crashed: dispatcher.crashed,
+      batched: dispatcher.batched,
       workers: { size: pool.size, alive: pool.alive, utilization: pool.utilization },
       loop: loop.state,
     };

@@ -13,6 +13,8 @@ export interface WorkerStats {
   readonly failed: number;
   readonly timedOut: number;
   readonly crashed: number;
+  /** Tasks that travelled to a thread in one message with others (micro-batching). */
+  readonly batched: number;
   readonly workers: {
     /** Threads the pool keeps. */
     readonly size: number;

@@ -114,6 +114,8 @@ export class TaskDispatcher {
   failed = 0;
   timedOut = 0;
   crashed = 0;
+  /** Tasks that shared a thread message with others. */
+  batched = 0;
 
   constructor(
     private readonly pool: ThreadPool,
@@ -203,6 +205,7 @@ export class TaskDispatcher {
       size === 1
         ? { n: first.name, p: [first.payload], i: [first.id] }
         : { n: sameName ? first.name : calls.map((c) => c.name), p: calls.map((c) => c.payload), i: calls.map((c) => c.id) };
+    if (size > 1) this.batched += size;
     if (retried) request.a = calls.map((c) => c.attempt);
     if (timed) request.to = size === 1 ? first.timeoutMs : calls.map((c) => c.timeoutMs);
     const controller = timed || first.signal ? new AbortController() : undefined;

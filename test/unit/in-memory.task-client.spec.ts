@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InMemoryTaskClient } from '../../lib/clients/in-memory.task-client.js';
 
-const never = new AbortController().signal;
 const err = { name: 'Error', message: 'boom' };
 
 describe('InMemoryTaskClient', () => {
@@ -11,10 +10,10 @@ describe('InMemoryTaskClient', () => {
     const a = client.enqueue('t', 'a');
     const b = client.enqueue('t', 'b', { priority: 5 });
     const c = client.enqueue('t', 'c');
-    const got = await client.fetch(10, never);
+    const got = await client.fetch(10);
     assert.deepEqual(got.map((t) => t.id), [b, a, c]);
     assert.equal(client.get(a)!.state, 'running');
-    assert.deepEqual(await client.fetch(10, never), []);
+    assert.deepEqual(await client.fetch(10), []);
   });
 
   it('holds delayed tasks until they are due, and wakes watchers then', async () => {
@@ -23,16 +22,16 @@ describe('InMemoryTaskClient', () => {
     client.watch(() => woken++);
     const id = client.enqueue('t', null, { delayMs: 60 });
     woken = 0;
-    assert.deepEqual(await client.fetch(10, never), []);
+    assert.deepEqual(await client.fetch(10), []);
     await new Promise((r) => setTimeout(r, 90));
     assert.ok(woken >= 1);
-    assert.deepEqual((await client.fetch(10, never)).map((t) => t.id), [id]);
+    assert.deepEqual((await client.fetch(10)).map((t) => t.id), [id]);
   });
 
   it('applies outcomes: completed, retry (delayed, next attempt), failed with every error, released', async () => {
     const client = new InMemoryTaskClient();
     const [done, retried, failed, released] = client.enqueueMany(['d', 'r', 'f', 'x'].map((payload) => ({ name: 't', payload })));
-    const tasks = await client.fetch(10, never);
+    const tasks = await client.fetch(10);
     const task = (id: string) => tasks.find((t) => t.id === id)!;
     await client.publish([
       { status: 'completed', task: task(done!), result: 42, durationMs: 1 },
@@ -53,7 +52,7 @@ describe('InMemoryTaskClient', () => {
   it('ignores a stale outcome for an attempt that is no longer running', async () => {
     const client = new InMemoryTaskClient();
     const id = client.enqueue('t', null);
-    const [task] = await client.fetch(1, never);
+    const [task] = await client.fetch(1);
     await client.publish([{ status: 'completed', task: task!, result: 1, durationMs: 1 }]);
     await client.publish([{ status: 'failed', task: task!, reason: 'error', error: err }]);
     assert.equal(client.get(id)!.state, 'completed');
@@ -62,7 +61,7 @@ describe('InMemoryTaskClient', () => {
   it('forgets the oldest finished tasks past maxFinished', async () => {
     const client = new InMemoryTaskClient({ maxFinished: 2 });
     const ids = client.enqueueMany([1, 2, 3].map((payload) => ({ name: 't', payload })));
-    const tasks = await client.fetch(10, never);
+    const tasks = await client.fetch(10);
     await client.publish(tasks.map((task) => ({ status: 'completed' as const, task, result: null, durationMs: 0 })));
     assert.equal(client.get(ids[0]!), undefined);
     assert.ok(client.get(ids[2]!));
