@@ -1,4 +1,4 @@
-import type { LoggerService } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { serializeError } from '../errors/error-serializer.js';
 import { UnknownTaskError } from '../errors/worker.errors.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
@@ -40,6 +40,8 @@ export class TaskLoop {
   private leaseTimer?: NodeJS.Timeout;
   state: LoopState = 'idle';
   fetched = 0;
+  // Read once: per-task lines are only built when someone asked for them.
+  private readonly debug = Logger.isLevelEnabled('debug');
 
   constructor(
     private readonly client: TaskClient,
@@ -187,6 +189,7 @@ export class TaskLoop {
 
   private onResult(task: TaskEnvelope, result: CallResult): void {
     if (result.ok) {
+      if (this.debug) this.logger.debug?.(`Task ${task.name}#${task.id} attempt ${task.attempt} completed in ${result.ms.toFixed(1)} ms.`);
       this.report(task, { status: 'completed', task, result: result.value, durationMs: result.ms });
     } else if (result.reason === 'shutdown' || result.reason === 'aborted') {
       this.report(task, { status: 'released', task });
@@ -202,11 +205,16 @@ export class TaskLoop {
     const decision = this.retries.decide(reason, error, task.attempt, maxAttempts, definition?.backoff ?? this.registry.defaultBackoff);
     if (decision.retry) {
       const nextAttempt = task.attempt + 1;
+      if (this.debug) {
+        this.logger.debug?.(`Task ${task.name}#${task.id} attempt ${task.attempt} failed (${reason}: ${error.message}); attempt ${nextAttempt} in ${decision.delayMs} ms.`);
+      }
       if (this.events.enabled) {
         this.events.emit({ type: 'task.retrying', taskId: task.id, name: task.name, attempt: task.attempt, source: 'client', at: Date.now(), reason, error, nextAttempt, delayMs: decision.delayMs });
       }
       this.report(task, { status: 'retry', task, reason, error, nextAttempt, delayMs: decision.delayMs, runAt: Date.now() + decision.delayMs });
     } else {
+      // A dead letter is worth a line at the default level: someone has to look at it.
+      this.logger.warn(`Task ${task.name}#${task.id} failed for good after attempt ${task.attempt} of ${maxAttempts} (${reason}): ${error.name}: ${error.message}`);
       this.report(task, { status: 'failed', task, reason, error });
     }
   }
