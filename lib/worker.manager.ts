@@ -238,7 +238,7 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
       timedOut: dispatcher.timedOut,
       crashed: dispatcher.crashed,
       batched: dispatcher.batched,
-      workers: { size: pool.size, alive: pool.alive, utilization: pool.utilization },
+      workers: { size: pool.size, alive: pool.alive, utilization: dispatcher.utilization(pool.size) },
       loop: loop.state,
     };
   }

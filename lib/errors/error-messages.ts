@@ -21,6 +21,8 @@ export const Messages = {
     `Cannot load ${file} (${reason}). Worker threads load it through Node itself, not through your test runner or bundler: point it at compiled JavaScript, or give the threads a loader with the "execArgv" option.`,
   workerBoot: (file: string, exportName: string, reason: string) =>
     `A worker thread could not boot the tasks module "${exportName}" from ${file}: ${reason}`,
+  threadDiedAtBoot: (reason: string) =>
+    `A worker thread died while booting: ${reason}. If it names a missing file, build the project again (the threads load compiled JavaScript from disk).`,
   startupTimeout: (ms: number, ready: number, total: number) =>
     `Only ${ready} of ${total} worker threads booted their Nest context within ${ms} ms. Raise "startupTimeoutMs" if your tasks module is slow to start, or look for a provider whose onModuleInit() never resolves.`,
   tasksMissingInWorker: (tasks: readonly string[], file: string, exportName: string) =>

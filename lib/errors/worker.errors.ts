@@ -76,8 +76,8 @@ export class InvalidPayloadError extends WorkerError {
 }
 
 export class TaskTimeoutError extends WorkerError {
-  constructor(readonly taskName: string, readonly timeoutMs: number) {
-    super('ERR_WORKER_TASK_TIMEOUT', Messages.timeout(taskName, timeoutMs));
+  constructor(readonly taskName: string, readonly timeoutMs: number, options?: { cause?: unknown }) {
+    super('ERR_WORKER_TASK_TIMEOUT', Messages.timeout(taskName, timeoutMs), options);
   }
 }
 

@@ -14,4 +14,10 @@ export interface TaskContext {
    * (`timeoutGraceMs` later).
    */
   readonly signal: AbortSignal;
+  /**
+   * True once the task's `timeoutMs` has elapsed. A synchronous loop cannot
+   * see `signal` abort (its event loop is busy), but it can check this and
+   * stop cleanly before the thread is terminated for it.
+   */
+  readonly timedOut: boolean;
 }

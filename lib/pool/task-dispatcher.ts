@@ -116,6 +116,9 @@ export class TaskDispatcher {
   crashed = 0;
   /** Tasks that shared a thread message with others. */
   batched = 0;
+  /** Thread time spent on dispatches, for utilization (piscina 5.3's own figure is off by 1000x). */
+  private busyMs = 0;
+  private readonly since = Date.now();
 
   constructor(
     private readonly pool: ThreadPool,
@@ -296,7 +299,16 @@ export class TaskDispatcher {
     dispatch.controller!.abort();
   }
 
+  /** Share of the threads' time spent running tasks since start, 0..1. */
+  utilization(threads: number): number {
+    const now = Date.now();
+    let busy = this.busyMs;
+    for (const dispatch of this.inflight) busy += now - dispatch.base;
+    return Math.min(1, busy / Math.max(1, (now - this.since) * threads));
+  }
+
   private finish(dispatch: Dispatch): void {
+    this.busyMs += Date.now() - dispatch.base;
     this.inflight.delete(dispatch);
     this.running -= dispatch.size;
     if (dispatch.timer) clearTimeout(dispatch.timer);
@@ -322,6 +334,10 @@ export class TaskDispatcher {
         const failure = reply.f?.[i];
         if (failure) {
           this.failed++;
+          if (failure.k === 'timeout') {
+            this.timedOut++;
+            if (emit) this.events.emit({ type: 'task.timed-out', taskId: call.id, name: call.name, attempt: call.attempt, source: call.source, at: Date.now(), timeoutMs: call.timeoutMs });
+          }
           call.done({ ok: false, reason: failure.k, error: failure.e, ms, tid: reply.tid });
         } else {
           this.completed++;

@@ -55,6 +55,7 @@ export class ThreadPool {
   private readonly closed = new Set<number>();
   private onClosed?: () => void;
   private readonly bootListeners: Array<(message: ThreadStatusMessage) => void> = [];
+  private bootFailed?: (error: Error) => void;
   private tasks?: ThreadTaskInfo[];
   private destroyed = false;
 
@@ -113,6 +114,12 @@ export class ThreadPool {
     // A thread that dies while idle (an uncaught error from a stray timer) is
     // reported here; piscina has already started its replacement.
     this.piscina.on('error', (error: Error) => {
+      // While booting, a thread that dies (its entry or the tasks module
+      // failed to load) fails start() now rather than at startupTimeoutMs.
+      if (this.bootFailed) {
+        this.bootFailed(error);
+        return;
+      }
       this.logger.error(`A worker thread died while idle: ${error?.message ?? error}`, error?.stack);
       this.events.emit({ type: 'worker.crashed', at: Date.now(), error: error?.message ?? String(error) });
     });
@@ -127,9 +134,6 @@ export class ThreadPool {
     return this.piscina.threads.length;
   }
 
-  get utilization(): number {
-    return this.piscina.utilization;
-  }
 
   /** Waits until every thread has booted its context; returns the tasks they registered. */
   async start(): Promise<ThreadTaskInfo[]> {
@@ -143,6 +147,7 @@ export class ThreadPool {
           () => reject(new WorkerBootError(Messages.startupTimeout(this.settings.startupTimeoutMs, ready.size, total))),
           this.settings.startupTimeoutMs,
         );
+        this.bootFailed = (error) => reject(new WorkerBootError(Messages.threadDiedAtBoot(error?.message ?? String(error)), { cause: error }));
         listener = (message) => {
           if (message.kind === 'boot-failed') {
             const cause = deserializeError(message.error);
@@ -162,6 +167,7 @@ export class ThreadPool {
       });
     } finally {
       clearTimeout(timer);
+      this.bootFailed = undefined;
       this.bootListeners.splice(this.bootListeners.indexOf(listener), 1);
     }
   }

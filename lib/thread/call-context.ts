@@ -15,7 +15,7 @@ export class CallContext implements TaskContext {
     readonly name: string,
     readonly attempt: number,
     readonly threadId: number,
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
     private readonly startedAt: number,
   ) {}
 

@@ -10,6 +10,7 @@ import { serializeError } from '../errors/error-serializer.js';
 import {
   InvalidPayloadError,
   NotCloneableError,
+  TaskTimeoutError,
   TasksModuleLoadError,
   UnknownTaskError,
 } from '../errors/worker.errors.js';
@@ -225,6 +226,9 @@ export class WorkerRuntime {
   }
 
   private failure(task: RuntimeTask, ctx: CallContext, error: unknown): CallFailure {
+    // A handler that gave up because its time ran out (it saw ctx.timedOut or
+    // ctx.signal) timed out, whatever it threw; what it threw is the cause.
+    if (ctx.timedOut && !(error instanceof TaskTimeoutError)) error = new TaskTimeoutError(task.info.name, ctx.timeoutMs, { cause: error });
     const e = serializeError(error);
     if (e.retryable !== false && task.retryIf) {
       try {

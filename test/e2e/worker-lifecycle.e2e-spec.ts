@@ -107,6 +107,25 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
     assert.match(error.message, /could not boot the tasks module "BrokenTasksModule" from .*broken\.tasks\.js: .*database unreachable/);
   });
 
+  it('fails at once, not at startupTimeoutMs, when the threads die while booting', async () => {
+    @Module({
+      imports: [
+        WorkerModule.forRoot({
+          workers: 1,
+          tasksModule: { module: ChaosTasksModule, file: chaosTasksFile },
+          execArgv: ['--import', 'data:text/javascript,throw new Error("loader exploded")'],
+          startupTimeoutMs: 60_000,
+        }),
+      ],
+    })
+    class AppModule {}
+    const started = Date.now();
+    const error = await bootFailure(AppModule);
+    assert.ok(error instanceof WorkerBootError, error.message);
+    assert.match(error.message, /A worker thread died while booting: .*loader exploded/);
+    assert.ok(Date.now() - started < 20_000);
+  });
+
   it('validates options with a message naming the option and the fix', async () => {
     @Module({ imports: [WorkerModule.forRoot({ workers: 0, tasksModule: { module: ChaosTasksModule, file: chaosTasksFile } })] })
     class AppModule {}

@@ -81,6 +81,15 @@ describe('WorkerModule: tasks run in worker threads with DI', () => {
     assert.ok(error instanceof TaskTimeoutError);
   });
 
+  it('lets a synchronous handler see ctx.timedOut and stop cleanly, keeping its thread', async () => {
+    const events: WorkerEvent[] = [];
+    const sub = booted.manager.events$.subscribe((e) => events.push(e));
+    const error = await rejectionOf(booted.manager.run('polite-spin'));
+    sub.unsubscribe();
+    assert.ok(error instanceof TaskTimeoutError, `${error.name}: ${error.message}`);
+    assert.ok(!events.some((e) => e.type === 'worker.exited'), 'the thread was not terminated');
+  });
+
   it('applies a per-call timeoutMs', async () => {
     const error = await rejectionOf(booted.manager.run('sleep', { ms: 5000 }, { timeoutMs: 100 }));
     assert.ok(error instanceof TaskTimeoutError);
@@ -136,7 +145,9 @@ describe('WorkerModule: tasks run in worker threads with DI', () => {
     assert.ok(stats.crashed >= 3);
     assert.equal(stats.queued, 0);
     assert.equal(stats.running, 0);
-    assert.ok(stats.workers.utilization >= 0 && stats.workers.utilization <= 1);
+    await Promise.all([booted.manager.run('burn', { ms: 300 }), booted.manager.run('burn', { ms: 300 })]);
+    const { utilization } = booted.manager.stats().workers;
+    assert.ok(utilization > 0.02 && utilization <= 1, `utilization ${utilization}`);
   });
 
   it('emits typed lifecycle events for run() tasks and for thread crashes', async () => {
