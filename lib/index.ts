@@ -57,3 +57,13 @@ export {
   NonRetryableError,
 } from './errors/worker.errors.js';
 export { serializeError, deserializeError } from './errors/error-serializer.js';
+
+export { RedisTaskClient } from './clients/redis/redis.task-client.js';
+export { REDIS_TASK_CLIENT_OPTIONS } from './clients/redis/redis-task-client-options.interface.js';
+export type {
+  RedisTaskClientOptions,
+  RedisEnqueueOptions,
+  RedisTaskCounts,
+  RedisDeadLetter,
+} from './clients/redis/redis-task-client-options.interface.js';
+export { InvalidRedisTaskClientOptionsError, RedisDependencyError, InvalidStreamEntryError, LeaseExpiredError } from './errors/worker.errors.js';

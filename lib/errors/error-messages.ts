@@ -50,4 +50,24 @@ export const Messages = {
     `WorkerManager.${method}() was called before the application was initialised. Call app.init() (or app.listen()) first.`,
   invalidTaskName: (name: unknown) =>
     `@Task() needs a non-empty string name, got ${typeof name === 'string' ? '""' : String(name)}.`,
+  redisOption: (option: string, problem: string, fix: string) =>
+    `RedisTaskClient option "${option}" ${problem}. ${fix}`,
+  redisDependency: (reason: string) =>
+    `RedisTaskClient needs the "ioredis" package (an optional peer dependency of nestjs-worker), which cannot be loaded: ${reason}. Install it: npm install ioredis`,
+  redisEnqueue: (problem: string) =>
+    `RedisTaskClient.enqueue(): ${problem}.`,
+  redisClosed: (method: string) =>
+    `RedisTaskClient.${method}() was called after close(). Create a new client, or enqueue before the application shuts down.`,
+  redisInvalidEntry: (stream: string, entryId: string, taskId: string, name: string, problem: string) =>
+    `Stream entry ${entryId} of ${stream} (task id "${taskId}", name "${name}") cannot be run: ${problem}. It was moved to the dead-letter stream with reason "invalid-payload" and will not be retried. Producers must write the fields "name" and "payload" (JSON text); use RedisTaskClient.enqueue() to get them right.`,
+  leaseExpired: (task: string, attempt: number, leaseMs: number) =>
+    `Task "${task}": attempt ${attempt} did not finish: nobody extended its lease for ${leaseMs} ms, so the process running it died or stalled. The attempt counts as failed.`,
+  redisLeaseAttemptsExhausted: (task: string, id: string, attempts: number) =>
+    `Task "${task}" (id "${id}") lost its lease on each of its ${attempts} attempt(s) (its process died or stalled every time); it was moved to the dead-letter stream with reason "crash". Look for a task that kills its process (out of memory, process.exit()), or raise "leaseMs" if the event loop is blocked for long.`,
+  redisStaleOutcomes: (count: number, leaseMs: number) =>
+    `Ignored ${count} stale outcome(s): this process no longer held those tasks (their lease of ${leaseMs} ms ran out and another consumer took them over). Their newer delivery decides. Raise "leaseMs" if this happens without a crash or a stall.`,
+  redisResultNotJson: (task: string, id: string, reason: string) =>
+    `Task "${task}" (id "${id}") completed, but its result cannot be stored as JSON (${reason}); the record keeps no result. Return JSON-compatible data from tasks run through RedisTaskClient.`,
+  redisConnectionError: (role: string, reason: string) =>
+    `RedisTaskClient ${role} connection: ${reason}. ioredis reconnects on its own; nothing is lost meanwhile (unfinished deliveries are taken back once their lease runs out).`,
 } as const;

@@ -132,6 +132,40 @@ export class NonRetryableError extends Error {
   }
 }
 
+/** A `RedisTaskClient` option is invalid; the message names the fix. */
+export class InvalidRedisTaskClientOptionsError extends WorkerError {
+  constructor(option: string, problem: string, fix: string) {
+    super('ERR_WORKER_REDIS_INVALID_OPTIONS', Messages.redisOption(option, problem, fix));
+  }
+}
+
+/** `RedisTaskClient` was used but the optional peer dependency `ioredis` cannot be loaded. */
+export class RedisDependencyError extends WorkerError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_REDIS_DEPENDENCY', Messages.redisDependency(reason), options);
+  }
+}
+
+/** A Redis stream entry that cannot be decoded into a task (dead-lettered with reason `invalid-payload`). */
+export class InvalidStreamEntryError extends WorkerError {
+  constructor(
+    readonly entryId: string,
+    readonly taskId: string,
+    readonly taskName: string,
+    stream: string,
+    problem: string,
+  ) {
+    super('ERR_WORKER_INVALID_STREAM_ENTRY', Messages.redisInvalidEntry(stream, entryId, taskId, taskName, problem));
+  }
+}
+
+/** An attempt whose lease ran out: the process running it died or stalled (recorded as that attempt's error). */
+export class LeaseExpiredError extends WorkerError {
+  constructor(readonly taskName: string, readonly attempt: number, leaseMs: number) {
+    super('ERR_WORKER_LEASE_EXPIRED', Messages.leaseExpired(taskName, attempt, leaseMs));
+  }
+}
+
 /** Our own error classes, by name, so that one raised in a thread comes back as the same class. */
 export const WORKER_ERROR_CLASSES: Readonly<Record<string, new (...args: any[]) => Error>> = {
   WorkerError,
@@ -151,4 +185,8 @@ export const WORKER_ERROR_CLASSES: Readonly<Record<string, new (...args: any[]) 
   NotInMainThreadError,
   WorkerNotStartedError,
   NonRetryableError,
+  InvalidRedisTaskClientOptionsError,
+  RedisDependencyError,
+  InvalidStreamEntryError,
+  LeaseExpiredError,
 };

@@ -90,12 +90,21 @@ export async function startPostgres(): Promise<RunningServer> {
   };
 }
 
-export async function startRedis(binary = process.env.REDIS_SERVER_BIN ?? 'redis-server'): Promise<RunningServer> {
+export interface RedisServerOptions {
+  /** @default process.env.REDIS_SERVER_BIN ?? 'redis-server' */
+  binary?: string;
+  /** Append-only file with fsync on every write, so data survives stop()/start(). @default false */
+  persistent?: boolean;
+}
+
+export async function startRedis(options: RedisServerOptions | string = {}): Promise<RunningServer> {
+  const { binary = process.env.REDIS_SERVER_BIN ?? 'redis-server', persistent = false } = typeof options === 'string' ? { binary: options } : options;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-worker-redis-'));
   let child: ChildProcess | undefined;
+  const aof = persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const launch = async () => {
-    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...aof, '--protected-mode', 'yes'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const failed = new Promise<never>((_, reject) => {

@@ -1,0 +1,89 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Redis, RedisOptions } from 'ioredis';
+import type { SerializedTaskError } from '../../interfaces/serialized-error.interface.js';
+import type { TaskFailureReason } from '../../interfaces/task-client.interface.js';
+
+/** Injection token of the options when `RedisTaskClient` is given to `forRoot()` as a class. */
+export const REDIS_TASK_CLIENT_OPTIONS = 'nestjs-worker:redis-client-options';
+
+export interface RedisTaskClientOptions {
+  /**
+   * A ready ioredis connection for commands (enqueue, publish, ...). The
+   * client never closes it; the blocking reads use a `duplicate()` of it,
+   * which the client owns. Give either this or `url`.
+   * @default undefined (a connection to `url` is made and closed by the client)
+   */
+  connection?: Redis;
+  /** Redis URL, used when no `connection` is given. @default 'redis://127.0.0.1:6379' */
+  url?: string;
+  /** ioredis options for the connections the client makes itself (TLS, password, `db`, ...). @default {} */
+  redisOptions?: RedisOptions;
+  /** First part of every key: `<prefix>:<queue>:...`. @default 'nestjs-worker' */
+  prefix?: string;
+  /** Queue name: producers and consumers of the same prefix and queue share tasks. @default 'default' */
+  queue?: string;
+  /**
+   * Lease of a fetched task, in milliseconds: the worker loop extends it
+   * every `leaseMs / 3` while it holds the task. An entry nobody extended for
+   * this long (its process died or stalled) is taken over by another
+   * consumer and run again.
+   * @default 30000
+   */
+  leaseMs?: number;
+  /**
+   * Longest single blocking read (`XREADGROUP ... BLOCK`), in milliseconds.
+   * New tasks are picked up at once regardless; this bounds how late a due
+   * delayed task or an expired lease is noticed by an otherwise idle consumer.
+   * @default 1000
+   */
+  blockMs?: number;
+  /** How long a completed task's record (and result) is kept, in milliseconds. @default 86400000 (1 day) */
+  keepCompletedMs?: number;
+  /** How long a failed task's record and its dead-letter entry are kept, in milliseconds. @default 604800000 (7 days) */
+  keepFailedMs?: number;
+  /**
+   * Attempts of a task enqueued without `maxAttempts`, as far as this client
+   * counts them: only when leases run out (a task that kills its process
+   * every time). Past it the task is dead-lettered with reason `'crash'`.
+   * Failures the worker loop sees follow the module's `retry` options.
+   * @default 3
+   */
+  maxAttempts?: number;
+  /** Where connection trouble and ignored stale outcomes are logged. @default new Logger('RedisTaskClient') */
+  logger?: LoggerService;
+}
+
+/** Options of `enqueue()`. */
+export interface RedisEnqueueOptions {
+  /** Run no earlier than this many milliseconds from now (server clock). @default 0 */
+  delayMs?: number;
+  /** Positive: high band, negative: low band, 0: normal band; each band is FIFO. @default 0 */
+  priority?: number;
+  /** Overrides the task's `maxAttempts`. @default undefined (the task's, or the module's) */
+  maxAttempts?: number;
+  /** Your own id; enqueueing an id whose record still exists adds nothing. @default a generated id */
+  id?: string;
+}
+
+export type RedisTaskCounts = Record<'queued' | 'delayed' | 'running' | 'completed' | 'failed', number>;
+
+/** One entry of the dead-letter stream `<prefix>:<queue>:dead`. */
+export interface RedisDeadLetter {
+  /** Id of the dead-letter stream entry. */
+  readonly entryId: string;
+  readonly id: string;
+  /** `''` when the producer wrote no name. */
+  readonly name: string;
+  /** The payload, or the raw text when it is not valid JSON (`undefined` when missing). */
+  readonly payload: unknown;
+  readonly attempt: number;
+  readonly reason: TaskFailureReason;
+  /** The last attempt's error. */
+  readonly error: SerializedTaskError;
+  /** Every attempt's error, oldest first. */
+  readonly errors: readonly SerializedTaskError[];
+  /** Epoch ms (server clock). */
+  readonly failedAt: number;
+  /** Every field of the entry as written, for entries that could not be decoded. */
+  readonly fields: Readonly<Record<string, string>>;
+}

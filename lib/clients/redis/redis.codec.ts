@@ -1,0 +1,122 @@
+import type { SerializedTaskError } from '../../interfaces/serialized-error.interface.js';
+import type { TaskEnvelope, TaskFailureReason } from '../../interfaces/task-client.interface.js';
+import type { TaskRecord, TaskState } from '../in-memory.task-client.js';
+import type { RedisDeadLetter } from './redis-task-client-options.interface.js';
+import type { Band } from './redis.keys.js';
+
+/** What the client needs back from a delivery: where the entry is, and the delivery count that fences its outcome. */
+export interface RedisReceipt {
+  readonly band: Band;
+  readonly entryId: string;
+  readonly deliveries: number;
+}
+
+/** A stream entry as ioredis returns it: id and flat [field, value, ...]. */
+export type RawEntry = readonly [band: Band, entryId: string, deliveries: number, fields: readonly string[]];
+
+export type Decoded =
+  | { ok: true; envelope: TaskEnvelope & { receipt: RedisReceipt }; entryAttempt: number }
+  | { ok: false; receipt: RedisReceipt; taskId: string; name: string; problem: string };
+
+export function fieldMap(flat: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  return fields;
+}
+
+const positiveInt = (text: string | undefined) => (text !== undefined && /^[1-9]\d{0,8}$/.test(text) ? Number(text) : undefined);
+
+/**
+ * Turns a delivered entry into an envelope, or says why it cannot be run.
+ * The attempt is the entry's attempt plus one per lost delivery: each time a
+ * lease ran out counts as an attempt made, so a task that kills its process
+ * every time runs out of attempts instead of looping forever.
+ */
+export function decodeEntry([band, entryId, deliveries, flat]: RawEntry): Decoded {
+  const fields = fieldMap(flat);
+  const receipt: RedisReceipt = { band, entryId, deliveries: Number(deliveries) };
+  const taskId = fields.id || entryId;
+  const name = fields.name ?? '';
+  const bad = (problem: string): Decoded => ({ ok: false, receipt, taskId, name, problem });
+  if (!name) return bad('it has no "name" field');
+  if (fields.payload === undefined) return bad('it has no "payload" field');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(fields.payload);
+  } catch (error) {
+    return bad(`its "payload" is not valid JSON (${(error as Error).message})`);
+  }
+  const entryAttempt = fields.attempt === undefined ? 1 : positiveInt(fields.attempt);
+  if (entryAttempt === undefined) return bad(`its "attempt" (${fields.attempt}) is not a positive integer`);
+  const maxAttempts = fields.maxAttempts === undefined ? undefined : positiveInt(fields.maxAttempts);
+  if (fields.maxAttempts !== undefined && maxAttempts === undefined) return bad(`its "maxAttempts" (${fields.maxAttempts}) is not a positive integer`);
+  const enqueuedAt = Number(fields.enqueuedAt ?? entryId.split('-')[0]);
+  return {
+    ok: true,
+    entryAttempt,
+    envelope: {
+      id: taskId,
+      name,
+      payload,
+      attempt: entryAttempt + receipt.deliveries - 1,
+      ...(maxAttempts !== undefined ? { maxAttempts } : {}),
+      ...(Number.isFinite(enqueuedAt) ? { enqueuedAt } : {}),
+      receipt,
+    },
+  };
+}
+
+function parseLoose(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function parseErrors(text: string | undefined): SerializedTaskError[] {
+  const parsed = parseLoose(text);
+  return Array.isArray(parsed) ? (parsed as SerializedTaskError[]) : [];
+}
+
+/** A record hash (HGETALL) as the in-memory client's `TaskRecord`. */
+export function toRecord<R>(id: string, hash: Record<string, string>): TaskRecord<R> | undefined {
+  if (!hash.state) return undefined;
+  const num = (key: string) => (hash[key] === undefined ? undefined : Number(hash[key]));
+  const errors = Object.keys(hash)
+    .filter((key) => key.startsWith('err:'))
+    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+    .map((key) => parseLoose(hash[key]) as SerializedTaskError);
+  return {
+    id,
+    name: hash.name ?? '',
+    payload: parseLoose(hash.payload),
+    state: hash.state as TaskState,
+    attempt: num('attempt') ?? 1,
+    ...(hash.maxAttempts !== undefined ? { maxAttempts: num('maxAttempts') } : {}),
+    priority: num('priority') ?? 0,
+    enqueuedAt: num('enqueuedAt') ?? 0,
+    runAt: num('runAt') ?? num('enqueuedAt') ?? 0,
+    ...(hash.result !== undefined ? { result: parseLoose(hash.result) as R } : {}),
+    errors,
+    ...(hash.failureReason !== undefined ? { failureReason: hash.failureReason as TaskFailureReason } : {}),
+    ...(hash.finishedAt !== undefined ? { finishedAt: num('finishedAt') } : {}),
+  };
+}
+
+export function toDeadLetter(entryId: string, flat: readonly string[]): RedisDeadLetter {
+  const fields = fieldMap(flat);
+  return {
+    entryId,
+    id: fields.id ?? '',
+    name: fields.name ?? '',
+    payload: parseLoose(fields.payload),
+    attempt: Number(fields.attempt ?? 1),
+    reason: fields.reason as TaskFailureReason,
+    error: parseLoose(fields.error) as SerializedTaskError,
+    errors: parseErrors(fields.errors),
+    failedAt: Number(fields.failedAt ?? entryId.split('-')[0]),
+    fields,
+  };
+}
