@@ -44,7 +44,7 @@ function specs(dir) {
   });
 }
 const files = [...specs(join(root, buildDir, 'test')), ...specs(join(root, buildDir, 'lib'))]
-  .filter((file) => filters.length === 0 || filters.some((f) => relative(root, file).includes(f)))
+  .filter((file) => filters.length === 0 || filters.some((f) => relative(join(root, buildDir), file).includes(f)))
   .sort();
 if (files.length === 0) {
   console.error(`No spec file matches ${filters.join(', ')}`);

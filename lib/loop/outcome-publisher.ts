@@ -9,6 +9,7 @@ import type { TaskClient, TaskOutcome } from '../interfaces/task-client.interfac
  */
 export class OutcomePublisher {
   private buffer: TaskOutcome[] = [];
+  private sending: readonly TaskOutcome[] = [];
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private failures = 0;
@@ -23,6 +24,11 @@ export class OutcomePublisher {
 
   get pending(): number {
     return this.buffer.length;
+  }
+
+  /** Tasks whose outcome is not published yet: a durable client must keep their leases. */
+  unpublished(): TaskOutcome['task'][] {
+    return [...this.sending, ...this.buffer].map((o) => o.task);
   }
 
   push(outcome: TaskOutcome): void {
@@ -61,6 +67,7 @@ export class OutcomePublisher {
       const batch = this.buffer.length <= this.batchSize ? this.buffer : this.buffer.slice(0, this.batchSize);
       if (batch === this.buffer) this.buffer = [];
       else this.buffer = this.buffer.slice(batch.length);
+      this.sending = batch;
       try {
         await this.client.publish(batch);
         this.published += batch.length;
@@ -74,6 +81,8 @@ export class OutcomePublisher {
         this.logger.warn(`Publishing ${batch.length} outcome(s) failed (${(error as Error)?.message ?? error}); retrying in ${delay} ms.`);
         await new Promise((r) => setTimeout(r, delay));
         return;
+      } finally {
+        this.sending = [];
       }
     }
   }

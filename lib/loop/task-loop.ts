@@ -34,6 +34,7 @@ export class TaskLoop {
   /** Deliveries fetched and not yet reported: what leases are extended for, and what shutdown accounts for. */
   private readonly held = new Set<TaskEnvelope>();
   private fetchAbort = new AbortController();
+  private pauseFetch?: AbortController;
   private running?: Promise<void>;
   private resumeGate?: { promise: Promise<void>; open: () => void };
   private unwatch?: () => void;
@@ -75,6 +76,8 @@ export class TaskLoop {
   pause(): void {
     if (this.state !== 'running') return;
     this.state = 'paused';
+    // A long-polling fetch would otherwise deliver one more batch after pause().
+    this.pauseFetch?.abort();
     let open!: () => void;
     const promise = new Promise<void>((resolve) => (open = resolve));
     this.resumeGate = { promise, open };
@@ -88,8 +91,12 @@ export class TaskLoop {
     this.backoff.wake();
   }
 
-  /** Stops fetching; tasks fetched meanwhile are released. Resolves when the fetch loop has ended. */
-  async stopFetching(): Promise<void> {
+  /**
+   * Stops fetching; tasks fetched meanwhile are released. Resolves when the
+   * fetch loop has ended, or after `graceMs` if the client's fetch() ignores
+   * its abort signal (what it returns later is still released).
+   */
+  async stopFetching(graceMs = 1000): Promise<void> {
     if (this.state === 'idle') {
       this.state = 'stopped';
       return;
@@ -99,7 +106,15 @@ export class TaskLoop {
     this.fetchAbort.abort();
     this.resumeGate?.open();
     this.backoff.wake();
-    await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      this.running!.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, graceMs, false))),
+    ]);
+    clearTimeout(timer);
+    if (!ended) {
+      this.logger.warn(`The task client's fetch() did not return within ${graceMs} ms of being aborted; shutting down without it. A TaskClient must end fetch() soon after its signal aborts.`);
+    }
   }
 
   /** Hands queued (never started) loop tasks back to the client at once. */
@@ -135,10 +150,12 @@ export class TaskLoop {
         continue;
       }
       let tasks: readonly TaskEnvelope[];
+      const pause = (this.pauseFetch = new AbortController());
       try {
-        tasks = await this.client.fetch(Math.min(room, this.settings.fetchBatchSize), signal);
+        tasks = await this.client.fetch(Math.min(room, this.settings.fetchBatchSize), AbortSignal.any([signal, pause.signal]));
       } catch (error) {
         if (signal.aborted) break;
+        if (pause.signal.aborted) continue;
         this.logger.warn(`Fetching tasks failed: ${(error as Error)?.message ?? error}. Backing off.`);
         await this.backoff.sleep();
         continue;
@@ -149,7 +166,9 @@ export class TaskLoop {
       }
       this.backoff.reset();
       this.fetched += tasks.length;
-      for (const task of tasks) this.accept(task, signal.aborted);
+      // Answered after shutdown or pause began: hand the tasks straight back.
+      const giveBack = signal.aborted || pause.signal.aborted;
+      for (const task of tasks) this.accept(task, giveBack);
     }
   }
 
@@ -159,7 +178,7 @@ export class TaskLoop {
       this.events.emit({ type: 'task.fetched', taskId: task.id, name: task.name, attempt: task.attempt, source: 'client', at: Date.now() });
     }
     if (releaseNow) {
-      // Fetched while shutting down (the client answered after the abort).
+      // Fetched while shutting down or pausing (the client answered after the abort).
       this.report(task, { status: 'released', task });
       return;
     }
@@ -237,9 +256,13 @@ export class TaskLoop {
   }
 
   private extendLeases(): void {
-    if (this.held.size === 0) return;
-    this.client.extendLeases!([...this.held]).catch((error: unknown) => {
-      this.logger.warn(`Extending the leases of ${this.held.size} task(s) failed: ${(error as Error)?.message ?? error}`);
+    // A finished task keeps its lease until its outcome is published: a
+    // publish delayed by batching or by a client outage must not let another
+    // consumer run the task again.
+    const tasks = [...this.held, ...this.publisher.unpublished()];
+    if (tasks.length === 0) return;
+    this.client.extendLeases!(tasks).catch((error: unknown) => {
+      this.logger.warn(`Extending the leases of ${tasks.length} task(s) failed: ${(error as Error)?.message ?? error}`);
     });
   }
 }

@@ -244,3 +244,73 @@ describe('worker loop: idle backoff and wake-up', () => {
     }
   });
 });
+
+describe('worker loop: durable-client hooks', () => {
+  /** A client that long-polls and ignores the abort, as a slow server might. */
+  class LongPollClient implements TaskClient {
+    private waiting?: (tasks: TaskEnvelope[]) => void;
+    private backlog: TaskEnvelope[] = [];
+    readonly outcomes: TaskOutcome[] = [];
+    fetch(max: number): Promise<readonly TaskEnvelope[]> {
+      if (this.backlog.length > 0) return Promise.resolve(this.backlog.splice(0, max));
+      return new Promise((resolve) => (this.waiting = resolve));
+    }
+    push(tasks: TaskEnvelope[]): void {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      if (waiting) waiting(tasks);
+      else this.backlog.push(...tasks);
+    }
+    async publish(outcomes: readonly TaskOutcome[]): Promise<void> {
+      this.outcomes.push(...outcomes);
+      for (const o of outcomes) if (o.status === 'released') this.backlog.push(o.task);
+    }
+  }
+
+  it('pause() aborts a long poll; tasks that still arrive are handed back, not run', async () => {
+    const client = new LongPollClient();
+    const booted = await bootLoopApp({ client: { useValue: client } });
+    try {
+      await sleep(50);
+      booted.manager.pause();
+      client.push([{ id: 'late', name: 'add', payload: { a: 1, b: 2 }, attempt: 1 }]);
+      await until(() => client.outcomes.length === 1, 5000, 'the late task to be released');
+      assert.equal(client.outcomes[0]!.status, 'released');
+      booted.manager.resume();
+      await until(() => client.outcomes.some((o) => o.status === 'completed'), 5000, 'the task to complete after resume');
+    } finally {
+      await booted.close();
+    }
+  });
+
+  it('keeps extending the lease of a finished task until its outcome is published', async () => {
+    class SlowPublishClient implements TaskClient {
+      readonly leaseMs = 90;
+      private sent = false;
+      readonly extended = new Map<string, number>();
+      publishedAt?: number;
+      async fetch(): Promise<readonly TaskEnvelope[]> {
+        if (this.sent) return [];
+        this.sent = true;
+        return [{ id: 'slow', name: 'add', payload: { a: 1, b: 1 }, attempt: 1 }];
+      }
+      async extendLeases(tasks: readonly TaskEnvelope[]): Promise<void> {
+        for (const t of tasks) this.extended.set(t.id, (this.extended.get(t.id) ?? 0) + 1);
+      }
+      async publish(): Promise<void> {
+        await sleep(400); // a slow database
+        this.publishedAt = Date.now();
+      }
+    }
+    const client = new SlowPublishClient();
+    const booted = await bootLoopApp({ client: { useValue: client } });
+    try {
+      await until(() => client.publishedAt !== undefined, 5000, 'the publish');
+      // The task finished within milliseconds; the publish took 400 ms with a 90 ms lease.
+      assert.ok((client.extended.get('slow') ?? 0) >= 3, `extended ${client.extended.get('slow') ?? 0} times`);
+    } finally {
+      await booted.close();
+    }
+  });
+});
+
