@@ -67,3 +67,15 @@ export type {
   RedisDeadLetter,
 } from './clients/redis/redis-task-client-options.interface.js';
 export { InvalidRedisTaskClientOptionsError, RedisDependencyError, InvalidStreamEntryError, LeaseExpiredError } from './errors/worker.errors.js';
+
+export { PostgresTaskClient } from './clients/postgres/postgres.task-client.js';
+export { POSTGRES_TASK_CLIENT_OPTIONS } from './clients/postgres/postgres-task-client-options.interface.js';
+export type {
+  PostgresTaskClientOptions,
+  PostgresEnqueueOptions,
+  PostgresTaskCounts,
+  PostgresMigrationResult,
+  PostgresTaskClientStats,
+} from './clients/postgres/postgres-task-client-options.interface.js';
+export { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './clients/postgres/postgres.migrations.js';
+export { InvalidPostgresTaskClientOptionsError, PostgresDependencyError, PostgresSchemaMissingError, InvalidTaskRowError } from './errors/worker.errors.js';

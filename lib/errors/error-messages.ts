@@ -70,4 +70,26 @@ export const Messages = {
     `Task "${task}" (id "${id}") completed, but its result cannot be stored as JSON (${reason}); the record keeps no result. Return JSON-compatible data from tasks run through RedisTaskClient.`,
   redisConnectionError: (role: string, reason: string) =>
     `RedisTaskClient ${role} connection: ${reason}. ioredis reconnects on its own; nothing is lost meanwhile (unfinished deliveries are taken back once their lease runs out).`,
+  pgOption: (option: string, problem: string, fix: string) =>
+    `PostgresTaskClient option "${option}" ${problem}. ${fix}`,
+  pgDependency: (reason: string) =>
+    `PostgresTaskClient needs the "pg" package (an optional peer dependency of nestjs-worker), which cannot be loaded: ${reason}. Install it (npm install pg), or pass a ready pg.Pool as "pool".`,
+  pgSchemaMissing: (table: string, queue: string) =>
+    `Table ${table} does not exist (PostgresTaskClient, queue "${queue}"). Create it once per database: await client.migrate(), or pass migrate: true to the client (applied in onModuleInit()).`,
+  pgEnqueue: (problem: string) =>
+    `PostgresTaskClient.enqueue(): ${problem}.`,
+  pgClosed: (method: string) =>
+    `PostgresTaskClient.${method}() was called after close(). Make the call before the application shuts down, or use a client of its own.`,
+  pgInvalidRow: (table: string, id: string, name: string, problem: string) =>
+    `Task "${name}" (id "${id}") in ${table} cannot be run: ${problem}. It was dead-lettered with reason "invalid-payload" and will not be retried. Producers must write "payload" as JSON text with payload_encoding 'json' (or leave it to its default); PostgresTaskClient.enqueue() does both.`,
+  pgLeaseAttemptsExhausted: (count: number, ids: readonly string[]) =>
+    `${count} task(s) lost their lease on their last attempt (their process died or stalled every time) and were dead-lettered with reason "crash": ${list(ids)}. Look for a task that kills its process (out of memory, process.exit()), or raise "leaseMs" if the event loop is blocked for long.`,
+  pgStaleOutcomes: (count: number, leaseMs: number) =>
+    `Ignored ${count} stale outcome(s): this process no longer held those tasks (their lease of ${leaseMs} ms ran out and they were taken back; another delivery decides). Raise "leaseMs" if this happens without a crash or a stall.`,
+  pgLostLeases: (count: number, leaseMs: number) =>
+    `Could not extend the lease of ${count} held task(s): their lease of ${leaseMs} ms had already run out and they were taken back. Their outcomes from this process will be ignored. Raise "leaseMs" if the event loop or the database stalls for that long.`,
+  pgResultNotJson: (task: string, id: string, reason: string) =>
+    `Task "${task}" (id "${id}") completed, but its result cannot be stored as JSON (${reason}); the row keeps no result. Return JSON-compatible data from tasks run through PostgresTaskClient.`,
+  pgConnectionError: (role: string, reason: string) =>
+    `PostgresTaskClient ${role} connection: ${reason}. Reconnecting; nothing is lost meanwhile (unfinished deliveries are taken back once their lease runs out).`,
 } as const;

@@ -190,3 +190,36 @@ export const WORKER_ERROR_CLASSES: Readonly<Record<string, new (...args: any[]) 
   InvalidStreamEntryError,
   LeaseExpiredError,
 };
+
+/** A `PostgresTaskClient` option is invalid; the message names the fix. */
+export class InvalidPostgresTaskClientOptionsError extends WorkerError {
+  constructor(option: string, problem: string, fix: string) {
+    super('ERR_WORKER_POSTGRES_INVALID_OPTIONS', Messages.pgOption(option, problem, fix));
+  }
+}
+
+/** `PostgresTaskClient` had to make a pool but the optional peer dependency `pg` cannot be loaded. */
+export class PostgresDependencyError extends WorkerError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_POSTGRES_DEPENDENCY', Messages.pgDependency(reason), options);
+  }
+}
+
+/** The tasks table is missing: `migrate()` was never run against this database and schema. */
+export class PostgresSchemaMissingError extends WorkerError {
+  constructor(readonly table: string, queue: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_POSTGRES_SCHEMA_MISSING', Messages.pgSchemaMissing(table, queue), options);
+  }
+}
+
+/** A task row whose payload cannot be decoded (dead-lettered with reason `invalid-payload`). */
+export class InvalidTaskRowError extends WorkerError {
+  constructor(
+    readonly taskId: string,
+    readonly taskName: string,
+    table: string,
+    problem: string,
+  ) {
+    super('ERR_WORKER_INVALID_TASK_ROW', Messages.pgInvalidRow(table, taskId, taskName, problem));
+  }
+}

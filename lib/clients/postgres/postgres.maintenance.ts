@@ -1,0 +1,108 @@
+import type { LoggerService } from '@nestjs/common';
+import { Messages } from '../../errors/error-messages.js';
+import { serializeError } from '../../errors/error-serializer.js';
+import { LeaseExpiredError } from '../../errors/worker.errors.js';
+import { errorJson } from './postgres.codec.js';
+import type { Run } from './postgres.database.js';
+import type { PostgresStatements } from './postgres.statements.js';
+import type { PostgresTaskClientStats } from './postgres-task-client-options.interface.js';
+import type { ResolvedPostgresOptions } from './postgres-task-client-options.resolver.js';
+
+const REAP_BATCH = 500;
+const CLEANUP_BATCH = 5000;
+
+interface ExpiredRow {
+  id: string;
+  name: string;
+  attempt: number;
+  max_attempts: number | null;
+  token: string;
+}
+
+/**
+ * The two jobs every consuming process shares, with no coordinator: taking
+ * back leases that ran out, and deleting finished rows past their retention.
+ * Both are safe to run from any number of processes at once (fenced and
+ * SKIP LOCKED statements); running them more often than needed costs one
+ * indexed query.
+ */
+export class PostgresMaintenance {
+  private nextReapAt = 0;
+  private cleanupTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly query: Run,
+    private readonly sql: PostgresStatements,
+    private readonly settings: ResolvedPostgresOptions,
+    private readonly stats: PostgresTaskClientStats,
+    private readonly logger: LoggerService,
+  ) {}
+
+  /**
+   * Takes back leases that ran out, at most every `leaseMs / 4` (within
+   * 100 ms .. 5 s) per process. Each one counts as a failed attempt (a
+   * `LeaseExpiredError` in the row's errors): the row is queued again as the
+   * next attempt at once, or, on its last attempt, dead-lettered with reason
+   * 'crash'. So a task that kills its process every time ends up dead instead
+   * of taking the fleet down one process at a time, forever.
+   *
+   * Read first without locks, then an update fenced by the token read: if
+   * the holder extended or settled the row in between, nothing happens.
+   */
+  async reapIfDue(): Promise<void> {
+    const now = Date.now();
+    if (now < this.nextReapAt) return;
+    const { leaseMs, maxAttempts, keepFailedMs, queue } = this.settings;
+    this.nextReapAt = now + Math.min(5000, Math.max(100, Math.floor(leaseMs / 4)));
+    try {
+      const { rows } = await this.query<ExpiredRow>(this.sql.expired, [queue, REAP_BATCH]);
+      if (rows.length === 0) return;
+      const cols: [string[], string[], string[], boolean[]] = [[], [], [], []];
+      for (const row of rows) {
+        cols[0].push(row.id);
+        cols[1].push(row.token);
+        cols[2].push(errorJson(serializeError(new LeaseExpiredError(row.name, row.attempt, leaseMs))));
+        cols[3].push(row.attempt >= (row.max_attempts ?? maxAttempts));
+      }
+      const taken = await this.query<{ id: string; state: string }>(this.sql.takeBack, [queue, ...cols, keepFailedMs]);
+      this.stats.expiredLeases += taken.rows.length;
+      const dead = taken.rows.filter((row) => row.state === 'failed').map((row) => row.id);
+      if (dead.length > 0) this.logger.warn(Messages.pgLeaseAttemptsExhausted(dead.length, dead.slice(0, 20)));
+      // A full batch: more may have run out; look again on the next fetch.
+      if (rows.length === REAP_BATCH) this.nextReapAt = 0;
+    } catch (error) {
+      // Claiming goes on; it fails by itself if the database is away.
+      this.logger.warn(Messages.pgConnectionError('lease check', String((error as Error)?.message ?? error)));
+    }
+  }
+
+  /** Deletes finished rows past their retention, in chunks; resolves with how many. */
+  async cleanup(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.query(this.sql.cleanup, [this.settings.queue, CLEANUP_BATCH]);
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < CLEANUP_BATCH) break;
+    }
+    this.stats.cleanedUp += total;
+    return total;
+  }
+
+  /** Starts the periodic cleanup (once; a consuming process calls it on its first fetch). */
+  startCleanup(): void {
+    if (this.cleanupTimer || this.settings.cleanupIntervalMs === 0) return;
+    let running = false;
+    this.cleanupTimer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.cleanup()
+        .catch((error: unknown) => this.logger.warn(Messages.pgConnectionError('cleanup', String((error as Error)?.message ?? error))))
+        .finally(() => (running = false));
+    }, this.settings.cleanupIntervalMs);
+    this.cleanupTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.cleanupTimer);
+  }
+}

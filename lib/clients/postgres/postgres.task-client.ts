@@ -1,0 +1,314 @@
+import { Inject, Injectable, Optional, type LoggerService, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { createRequire } from 'node:module';
+import type { Pool } from 'pg';
+import { Messages } from '../../errors/error-messages.js';
+import { serializeError } from '../../errors/error-serializer.js';
+import { InvalidTaskRowError, PostgresDependencyError } from '../../errors/worker.errors.js';
+import type { TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type { TaskRecord } from '../in-memory.task-client.js';
+import {
+  claimOrder,
+  decodePayload,
+  encodeTask,
+  enqueueColumns,
+  settleColumns,
+  toEnvelope,
+  toRecord,
+  type ClaimedRow,
+  type EnqueueInput,
+  type RecordRow,
+} from './postgres.codec.js';
+import { PostgresDatabase } from './postgres.database.js';
+import { PostgresListener } from './postgres.listener.js';
+import { PostgresMaintenance } from './postgres.maintenance.js';
+import { runMigrations } from './postgres.migrations.js';
+import { PostgresStatements } from './postgres.statements.js';
+import {
+  POSTGRES_TASK_CLIENT_OPTIONS,
+  type PostgresEnqueueOptions,
+  type PostgresMigrationResult,
+  type PostgresTaskClientOptions,
+  type PostgresTaskClientStats,
+  type PostgresTaskCounts,
+} from './postgres-task-client-options.interface.js';
+import { resolvePostgresOptions, type ResolvedPostgresOptions } from './postgres-task-client-options.resolver.js';
+
+/**
+ * A durable task source on one PostgreSQL table, shared by any number of
+ * processes and machines. Producers `enqueue()` from anywhere, with or
+ * without Nest (or INSERT from any language); worker loops claim batches with
+ * `FOR UPDATE SKIP LOCKED` under a lease, and settle them with outcomes fenced
+ * by the lease token. Delivery is at-least-once: a task whose process dies
+ * runs again once its lease runs out (that counts as an attempt); make
+ * handlers idempotent.
+ */
+@Injectable()
+export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicationShutdown {
+  readonly leaseMs: number;
+  readonly schema: string;
+  readonly queue: string;
+  /** The pool in use: yours, or the one the client made. */
+  readonly pool: Pool;
+  private readonly counters: PostgresTaskClientStats = { claimed: 0, staleOutcomes: 0, lostLeases: 0, expiredLeases: 0, invalidRows: 0, cleanedUp: 0 };
+  private readonly settings: ResolvedPostgresOptions;
+  private readonly sql: PostgresStatements;
+  private readonly logger: LoggerService;
+  private readonly ownsPool: boolean;
+  private readonly db: PostgresDatabase;
+  private readonly maintenance: PostgresMaintenance;
+  private readonly listener?: PostgresListener;
+  private readonly watchers = new Set<() => void>();
+  /** Work that must end before the pool does (claims answered after their fetch was aborted). */
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Serializes this process's multi-row writes on rows it holds (settle, extend), so two of them never lock the same rows in opposite orders. */
+  private heldWrites: Promise<unknown> = Promise.resolve();
+  private extending?: Promise<void>;
+  private lastIdleErrorAt = 0;
+  private closing?: Promise<void>;
+
+  constructor(@Optional() @Inject(POSTGRES_TASK_CLIENT_OPTIONS) options?: PostgresTaskClientOptions) {
+    this.settings = resolvePostgresOptions(options);
+    ({ leaseMs: this.leaseMs, schema: this.schema, queue: this.queue, logger: this.logger } = this.settings);
+    this.sql = new PostgresStatements(this.schema);
+    this.ownsPool = this.settings.pool === undefined;
+    this.pool = this.settings.pool ?? new (loadPg().Pool)(this.settings.poolConfig);
+    // An idle pooled connection that breaks (server restart) is emitted as
+    // 'error' on the pool; with no listener that would end the process. The
+    // pool drops the connection itself and makes a new one when needed.
+    this.pool.on('error', this.onIdleError);
+    this.db = new PostgresDatabase(this.pool, this.sql.table, this.queue);
+    this.maintenance = new PostgresMaintenance(this.db.query, this.sql, this.settings, this.counters, this.logger);
+    if (this.settings.listen) {
+      this.listener = new PostgresListener(this.pool, this.sql.listen, this.sql.channel, this.queue, () => this.wakeWatchers(), this.logger);
+    }
+  }
+
+  /** Qualified table name, e.g. `"nestjs_worker".tasks`. */
+  get table(): string {
+    return this.sql.table;
+  }
+
+  /** What this client instance saw since it was made (a copy). */
+  get stats(): Readonly<PostgresTaskClientStats> {
+    return { ...this.counters };
+  }
+
+  /** True while the LISTEN connection is up. */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
+  }
+
+  /** Creates or upgrades the schema (versioned; safe from several processes at once). */
+  migrate(): Promise<PostgresMigrationResult> {
+    return runMigrations(this.pool, this.schema);
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (this.settings.migrate) await this.migrate();
+  }
+
+  /** Adds a task; resolves with its id once it is committed. */
+  async enqueue(name: string, payload?: unknown, options: PostgresEnqueueOptions = {}): Promise<string> {
+    const [id] = await this.enqueueMany([{ ...options, name, payload }]);
+    return id!;
+  }
+
+  /**
+   * Adds many tasks in one transaction, `enqueueChunkSize` rows per INSERT:
+   * all of them or none. Resolves with their ids in order. An id whose row
+   * still exists is left as it is (deduplication), its id returned all the same.
+   */
+  async enqueueMany(tasks: readonly EnqueueInput[]): Promise<string[]> {
+    this.assertOpen('enqueueMany');
+    if (!Array.isArray(tasks)) throw new TypeError(Messages.pgEnqueue(`expected an array of tasks, got ${typeof tasks}`));
+    const rows = tasks.map(encodeTask);
+    const size = this.settings.enqueueChunkSize;
+    if (rows.length <= size) {
+      if (rows.length > 0) await this.db.query(this.sql.enqueue, [this.queue, ...enqueueColumns(rows)]);
+    } else {
+      await this.db.transaction(async (run) => {
+        for (let i = 0; i < rows.length; i += size) await run(this.sql.enqueue, [this.queue, ...enqueueColumns(rows.slice(i, i + size))]);
+      });
+    }
+    // Without LISTEN, at least this process's own loop hears of its enqueues.
+    if (rows.length > 0 && !this.listening) this.wakeWatchers();
+    return rows.map((row) => row[0] as string);
+  }
+
+  /** The task's row, shaped like `InMemoryTaskClient.get()`; undefined if unknown or deleted after its retention. */
+  async get<R = unknown>(id: string): Promise<TaskRecord<R> | undefined> {
+    const { rows } = await this.db.query<RecordRow>(this.sql.get, [this.queue, id]);
+    return rows[0] ? toRecord<R>(rows[0]) : undefined;
+  }
+
+  /** Tasks of the queue per state (a scan of the queue's rows; for monitoring, not for hot paths). */
+  async counts(): Promise<PostgresTaskCounts> {
+    const counts: PostgresTaskCounts = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0 };
+    const { rows } = await this.db.query<{ state: keyof PostgresTaskCounts; n: number }>(this.sql.counts, [this.queue]);
+    for (const row of rows) counts[row.state] = row.n;
+    return counts;
+  }
+
+  fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
+    if (this.closing || signal.aborted || !(max > 0)) return Promise.resolve([]);
+    this.maintenance.startCleanup();
+    const claim = this.maintenance.reapIfDue().then(() => this.claim(max));
+    // Return at once on abort (shutdown must not wait for a database that
+    // is down). A claim that commits after that holds tasks nobody will run:
+    // hand them straight back instead of letting their lease run out.
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        resolve([]);
+        this.track(claim.then((tasks) => (tasks.length > 0 ? this.publish(tasks.map((task) => ({ status: 'released' as const, task }))) : undefined)));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      claim.then(
+        (tasks) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(tasks);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Settles a batch of outcomes in one statement; outcomes whose lease was lost meanwhile are ignored and counted. */
+  publish(outcomes: readonly TaskOutcome[]): Promise<void> {
+    const { columns, sent } = settleColumns(outcomes, (task, reason) => this.logger.warn(Messages.pgResultNotJson(task.name, task.id, reason)));
+    if (sent === 0) return Promise.resolve();
+    return this.serialHeldWrite(async () => {
+      const { keepCompletedMs, keepFailedMs } = this.settings;
+      const { rows } = await this.db.query<Record<'completed' | 'failed' | 'retried' | 'released', string[]>>(this.sql.settle, [this.queue, keepCompletedMs, keepFailedMs, ...columns]);
+      const { completed, failed, retried, released } = rows[0]!;
+      const stale = sent - completed.length - failed.length - retried.length - released.length;
+      if (stale > 0) {
+        this.counters.staleOutcomes += stale;
+        this.logger.warn(Messages.pgStaleOutcomes(stale, this.leaseMs));
+      }
+    });
+  }
+
+  /** Extends the leases of tasks this process still holds, in one statement. Overlapping calls share the one in flight. */
+  extendLeases(tasks: readonly TaskEnvelope[]): Promise<void> {
+    if (this.extending) return this.extending;
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    for (const task of tasks) {
+      if (typeof task.receipt !== 'string') continue;
+      ids.push(task.id);
+      tokens.push(task.receipt);
+    }
+    if (ids.length === 0 || this.closing) return Promise.resolve();
+    this.extending = this.serialHeldWrite(async () => {
+      const { rowCount } = await this.db.query(this.sql.extend, [this.queue, ids, tokens, this.leaseMs]);
+      const lost = ids.length - (rowCount ?? 0);
+      if (lost > 0) {
+        this.counters.lostLeases += lost;
+        this.logger.warn(Messages.pgLostLeases(lost, this.leaseMs));
+      }
+    }).finally(() => (this.extending = undefined));
+    return this.extending;
+  }
+
+  watch(onAvailable: () => void): () => void {
+    this.watchers.add(onAvailable);
+    this.listener?.start();
+    return () => {
+      this.watchers.delete(onAvailable);
+      if (this.watchers.size === 0) this.track(this.listener?.stop());
+    };
+  }
+
+  /** Deletes finished rows past their retention; resolves with how many. Runs every `cleanupIntervalMs` in consuming processes. */
+  cleanup(): Promise<number> {
+    return this.maintenance.cleanup();
+  }
+
+  /** Stops the LISTEN connection and timers, and ends the pool if the client made it. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.maintenance.stop();
+      await this.listener?.stop();
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+      if (this.ownsPool) await this.pool.end();
+      // pool.end() resolves before the sockets are closed: a server going
+      // down right then still emits 'error' on the pool, so our own pool
+      // keeps its listener for good. Yours gets its own listeners back.
+      else this.pool.off('error', this.onIdleError);
+    })();
+    return this.closing;
+  }
+
+  /** Nest calls this after every `onModuleDestroy()`, so the worker loop has flushed its outcomes by then. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
+  private async claim(max: number): Promise<TaskEnvelope[]> {
+    const { rows } = await this.db.query<ClaimedRow>(this.sql.claim, [this.queue, max, this.leaseMs]);
+    rows.sort(claimOrder);
+    const tasks: TaskEnvelope[] = [];
+    const invalid: TaskOutcome[] = [];
+    for (const row of rows) {
+      const payload = decodePayload(row.payload, row.encoding);
+      if (payload.ok) {
+        tasks.push(toEnvelope(row, payload.value));
+        continue;
+      }
+      // Never handed to the loop: a row nobody can decode would fail the same
+      // way on every attempt, and must not stop the rows behind it.
+      const error = new InvalidTaskRowError(row.id, row.name, this.table, payload.problem);
+      this.logger.error(error.message);
+      invalid.push({ status: 'failed', reason: 'invalid-payload', error: serializeError(error), task: toEnvelope(row, undefined) });
+    }
+    this.counters.claimed += tasks.length;
+    if (invalid.length > 0) {
+      this.counters.invalidRows += invalid.length;
+      // If this write fails the rows keep their lease and come back after it,
+      // to be dead-lettered then; the good tasks go ahead either way.
+      await this.publish(invalid).catch((error: unknown) => this.logger.warn(Messages.pgConnectionError('dead-letter', String((error as Error)?.message ?? error))));
+    }
+    return tasks;
+  }
+
+  private serialHeldWrite<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.heldWrites.then(write, write);
+    this.heldWrites = run.catch(() => undefined);
+    return run;
+  }
+
+  private track(work: Promise<unknown> | undefined): void {
+    if (!work) return;
+    const tracked = work.catch((error: unknown) => this.logger.warn(Messages.pgConnectionError('release', String((error as Error)?.message ?? error))));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  private wakeWatchers(): void {
+    for (const watcher of this.watchers) watcher();
+  }
+
+  private readonly onIdleError = (error: Error): void => {
+    if (this.closing) return;
+    const now = Date.now();
+    if (now - this.lastIdleErrorAt < 5000) return; // a restart breaks every idle connection at once: log it once
+    this.lastIdleErrorAt = now;
+    this.logger.warn(Messages.pgConnectionError('idle pooled', error.message));
+  };
+
+  private assertOpen(method: string): void {
+    if (this.closing) throw new Error(Messages.pgClosed(method));
+  }
+}
+
+/** `pg` is an optional peer dependency: loaded only when the client has to make a pool. */
+function loadPg(): typeof import('pg') {
+  try {
+    return createRequire(import.meta.url)('pg') as typeof import('pg');
+  } catch (error) {
+    throw new PostgresDependencyError((error as Error).message, { cause: error });
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Scale-out on PostgreSQL: 3 processes of the same app share one queue, one
+ * of them is killed with SIGKILL mid-run. Every task must complete; what the
+ * dead process held comes back once its lease (2 s) runs out. Delivery is
+ * at-least-once, so tasks that ran twice are counted and reported, not
+ * asserted away.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { PostgresTaskClient } from '../../lib/index.js';
+import { describeScaleOut, runScaleOut } from '../support/scale-out.js';
+
+const url = process.env.PG_URL;
+const TASKS = 3000;
+
+describe('PostgresTaskClient scale-out', { skip: url ? false : 'PG_URL is not set (run through npm test)' }, () => {
+  const queue = `scale-out-${randomUUID().slice(0, 8)}`;
+  let producer: PostgresTaskClient;
+
+  before(async () => {
+    producer = new PostgresTaskClient({ connectionString: url!, queue, listen: false, cleanupIntervalMs: 0 });
+    await producer.migrate();
+  });
+
+  after(async () => {
+    await producer.pool.query(`DELETE FROM ${producer.table} WHERE queue = $1`, [queue]);
+    await producer.close();
+  });
+
+  it(`3 processes drain ${TASKS} tasks; one is killed with SIGKILL mid-run and its tasks run elsewhere`, async (t) => {
+    const report = await runScaleOut({
+      clientModule: new URL('../fixtures/scale-out/postgres.client.js', import.meta.url),
+      env: { PG_URL: url!, SCALE_OUT_QUEUE: queue },
+      processes: 3,
+      enqueue: () => producer.enqueueMany(Array.from({ length: TASKS }, (_, n) => ({ name: 'scale-out.work', payload: { n, ms: 3 } }))),
+      isComplete: async () => (await producer.counts()).completed === TASKS,
+      timeoutMs: 180_000,
+    });
+    t.diagnostic(describeScaleOut(report));
+
+    const counts = await producer.counts();
+    assert.deepEqual(counts, { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0 });
+    assert.deepEqual(report.missing, [], 'every task ran to completion somewhere');
+    const { rows } = await producer.pool.query<{ right: number; retaken: number }>(
+      `SELECT count(*) FILTER (WHERE result = ((payload::jsonb ->> 'n')::int * 2)::text)::int AS right,
+              count(*) FILTER (WHERE errors @> '[{"code": "ERR_WORKER_LEASE_EXPIRED"}]')::int AS retaken
+       FROM ${producer.table} WHERE queue = $1`,
+      [queue],
+    );
+    assert.equal(rows[0]!.right, TASKS, 'every stored result is the right one');
+    for (const [pid, done] of report.donePerProcess) assert.ok(done > 0, `process ${pid} did some work`);
+    // The victim held claimed tasks when it died: they came back after their lease, as attempt 2.
+    assert.ok(rows[0]!.retaken > 0, 'tasks of the killed process were taken back after their lease');
+    assert.deepEqual(
+      report.killedUnfinished.filter((id) => !report.rerunElsewhere.includes(id)),
+      [],
+      'what the killed process started and did not finish was re-run by another process',
+    );
+    t.diagnostic(`${rows[0]!.retaken} task(s) taken back from the killed process after its lease; ${report.duplicateIds.length} ran twice (${report.extraExecutions} extra executions)`);
+  });
+});
