@@ -8,7 +8,12 @@ export class BoundedQueue<T> {
   private buffer: Array<T | undefined>;
   private head = 0;
   private size = 0;
-  private readonly parked: Array<{ item: T; resolve: () => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }> = [];
+  // Parked producers, oldest at parkedHead. A burst can park hundreds of
+  // thousands of run() calls: admitting one must not shift the whole array,
+  // and an aborted one is only marked gone, so both stay O(1).
+  private parked: Array<Parked<T> | undefined> = [];
+  private parkedHead = 0;
+  private parkedLive = 0;
   private roomWaiters: Array<() => void> = [];
 
   constructor(readonly capacity: number) {
@@ -21,17 +26,17 @@ export class BoundedQueue<T> {
 
   /** Producers blocked by backpressure. */
   get parkedCount(): number {
-    return this.parked.length;
+    return this.parkedLive;
   }
 
   /** Room left for a new producer (parked producers come first). */
   get free(): number {
-    return Math.max(0, this.capacity - this.size - this.parked.length);
+    return Math.max(0, this.capacity - this.size - this.parkedLive);
   }
 
   /** Adds `item` if there is room and nobody is waiting before it. */
   offer(item: T): boolean {
-    if (this.size >= this.capacity || this.parked.length > 0) return false;
+    if (this.size >= this.capacity || this.parkedLive > 0) return false;
     this.pushBack(item);
     return true;
   }
@@ -40,16 +45,18 @@ export class BoundedQueue<T> {
   admit(item: T, signal?: AbortSignal): Promise<void> {
     if (this.offer(item)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const entry: (typeof this.parked)[number] = { item, resolve, reject, signal };
+      const entry: Parked<T> = { item, resolve, reject, signal, gone: false };
       if (signal) {
         entry.onAbort = () => {
-          const at = this.parked.indexOf(entry);
-          if (at >= 0) this.parked.splice(at, 1);
+          if (entry.gone) return;
+          entry.gone = true;
+          this.parkedLive--;
           reject(signal.reason);
         };
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       this.parked.push(entry);
+      this.parkedLive++;
     });
   }
 
@@ -81,12 +88,17 @@ export class BoundedQueue<T> {
 
   /** Moves parked items in while there is room, then wakes those waiting for room. */
   notifyRoom(): void {
-    while (this.parked.length > 0 && this.size < this.capacity) {
-      const entry = this.parked.shift()!;
+    while (this.parkedLive > 0 && this.size < this.capacity) {
+      const entry = this.parked[this.parkedHead]!;
+      this.parked[this.parkedHead++] = undefined;
+      if (entry.gone) continue;
+      entry.gone = true;
+      this.parkedLive--;
       if (entry.onAbort) entry.signal!.removeEventListener('abort', entry.onAbort);
       this.pushBack(entry.item);
       entry.resolve();
     }
+    this.compactParked();
     if (this.roomWaiters.length > 0 && this.free > 0) {
       const waiters = this.roomWaiters;
       this.roomWaiters = [];
@@ -113,12 +125,26 @@ export class BoundedQueue<T> {
 
   /** Removes parked producers, rejecting their `admit()` with `error(item)`. */
   takeParked(error: (item: T) => unknown): T[] {
-    const entries = this.parked.splice(0);
+    const entries = this.parked.slice(this.parkedHead).filter((e): e is Parked<T> => e !== undefined && !e.gone);
+    this.parked = [];
+    this.parkedHead = 0;
+    this.parkedLive = 0;
     for (const entry of entries) {
+      entry.gone = true;
       if (entry.onAbort) entry.signal!.removeEventListener('abort', entry.onAbort);
       entry.reject(error(entry.item));
     }
     return entries.map((e) => e.item);
+  }
+
+  private compactParked(): void {
+    if (this.parkedHead === this.parked.length) {
+      this.parked = [];
+      this.parkedHead = 0;
+    } else if (this.parkedHead > 1024 && this.parkedHead * 2 > this.parked.length) {
+      this.parked = this.parked.slice(this.parkedHead);
+      this.parkedHead = 0;
+    }
   }
 
   private pushBack(item: T): void {
@@ -139,4 +165,14 @@ function nextPowerOfTwo(n: number): number {
   let p = 1;
   while (p < n) p <<= 1;
   return p;
+}
+
+interface Parked<T> {
+  item: T;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  /** Admitted, aborted or handed back: skipped when its turn comes. */
+  gone: boolean;
 }
