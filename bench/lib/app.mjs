@@ -1,0 +1,26 @@
+/** Boots a Nest application context with our module over the bench tasks. */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { WorkerManager, WorkerModule } from 'nestjs-worker';
+import { fixture } from './paths.mjs';
+
+export const tasksFile = fixture('bench.tasks.js');
+
+export async function bootApp({ workers = 2, client, ...options } = {}) {
+  const { BenchTasksModule } = await import(tasksFile.href);
+  class BenchAppModule {}
+  Module({
+    imports: [
+      BenchTasksModule,
+      WorkerModule.forRoot({
+        tasksModule: { module: BenchTasksModule, file: tasksFile },
+        workers,
+        ...options,
+        ...(client ? { client } : {}),
+      }),
+    ],
+  })(BenchAppModule);
+  const app = await NestFactory.createApplicationContext(BenchAppModule, { logger: ['error', 'warn'], abortOnError: false });
+  return { app, wm: app.get(WorkerManager) };
+}

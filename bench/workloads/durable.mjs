@@ -1,0 +1,76 @@
+/**
+ * Ours over a durable client: drain `count` queued no-op tasks from
+ * PostgreSQL (PostgresTaskClient) or Redis (RedisTaskClient). Per round a
+ * fresh queue is filled (timed separately, as "enqueue/s"), then the app is
+ * booted with the loop stopped and the drain is timed from `start()` until
+ * the last completion has been written (see completionTracker).
+ */
+import * as lib from 'nestjs-worker';
+import { bootApp } from '../lib/app.mjs';
+import { completionTracker, enqueueInBatches, serverMeter } from '../lib/durable.mjs';
+import { measureRounds, Skip, subjectMain } from '../lib/subject.mjs';
+
+/** Fresh planner statistics for the table (context rows only; not timed). */
+async function analyzeTable(url, table) {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`ANALYZE ${table}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop = {}, analyze = false }) => {
+  const Client = backend === 'postgres' ? lib.PostgresTaskClient : lib.RedisTaskClient;
+  if (typeof Client !== 'function') {
+    throw new Skip(`client not built yet (no ${backend === 'postgres' ? 'PostgresTaskClient' : 'RedisTaskClient'} export in dist/index.js)`);
+  }
+  const tag = `bench_${process.pid}`;
+  let index = 0;
+  const server = serverMeter(url);
+  return measureRounds({
+    rounds,
+    size: count,
+    warmupSize: warmupCount ?? count,
+    round: async (n) => {
+      const queue = `${tag}_${index++}`;
+      const client =
+        backend === 'postgres'
+          ? new Client({ connectionString: url, queue })
+          : new Client({ url, queue, prefix: 'nw-bench' });
+      if (typeof client.migrate === 'function') await client.migrate();
+      const enqueuePerSec = await enqueueInBatches(n, (batch) => client.enqueueMany(batch.map(() => ({ name: 'noop', payload: null }))));
+      const tracker = completionTracker(n);
+      const publish = client.publish.bind(client);
+      client.publish = async (outcomes) => {
+        await publish(outcomes);
+        let completed = 0;
+        for (const o of outcomes) if (o.status === 'completed') completed++;
+        tracker.add(completed);
+      };
+      if (analyze && backend === 'postgres') await analyzeTable(url, client.table ?? 'nestjs_worker.tasks');
+      const { app, wm } = await bootApp({ workers, client: { useValue: client }, loop: { ...loop, autoStart: false } });
+      try {
+        const before = await client.counts();
+        if (before.queued !== n) throw new Error(`expected ${n} queued tasks, the client counts ${JSON.stringify(before)}`);
+        server.start();
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        wm.start();
+        const t1 = await tracker.end(
+          async () => (await client.counts()).completed,
+          async () => (await client.counts()).failed,
+        );
+        const cpu = process.cpuUsage(cpu0);
+        const ms = t1 - t0;
+        return { perSec: (n * 1000) / ms, ms, count: n, enqueuePerSec, cpuMsPerTask: (cpu.user + cpu.system) / 1000 / n, serverCpuMsPerTask: server.perTask(n) };
+      } finally {
+        await app.close();
+        await client.close?.();
+        await client.quit?.();
+      }
+    },
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * Ours, idle: the app with its worker loop running over an empty source —
+ * the in-memory client, or (context rows) a PostgreSQL / Redis client on an
+ * empty queue. After a settling period (the loop's idle backoff grows to its
+ * maximum; not counted), CPU of the whole process — main thread, worker
+ * threads, everything — is read with process.cpuUsage() over the window.
+ * The database server's own CPU is not included.
+ */
+import * as lib from 'nestjs-worker';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bootApp } from '../lib/app.mjs';
+import { idleCpu } from '../lib/drivers.mjs';
+import { measureRounds, Skip, subjectMain } from '../lib/subject.mjs';
+
+async function makeClient(backend, url) {
+  if (!backend) return new lib.InMemoryTaskClient();
+  const Client = backend === 'postgres' ? lib.PostgresTaskClient : lib.RedisTaskClient;
+  if (typeof Client !== 'function') throw new Skip(`client not built yet (no ${backend} client export in dist/index.js)`);
+  const queue = `bench_idle_${process.pid}`;
+  const client = backend === 'postgres' ? new Client({ connectionString: url, queue }) : new Client({ url, queue, prefix: 'nw-bench' });
+  if (typeof client.migrate === 'function') await client.migrate();
+  return client;
+}
+
+subjectMain(async ({ durationMs, rounds, settleMs = 3000, workers = 2, backend, url }) => {
+  const client = await makeClient(backend, url);
+  const { app, wm } = await bootApp({ workers, client: { useValue: client } });
+  try {
+    // Prove the loop is live before going idle: one task, run to completion.
+    await client.enqueueMany([{ name: 'noop', payload: null }]);
+    for (let i = 0; i < 200 && (await client.counts()).completed < 1; i++) await sleep(50);
+    if ((await client.counts()).completed < 1) throw new Error('the loop did not run the probe task');
+    await sleep(settleMs);
+    const result = await measureRounds({ rounds, size: durationMs, warmupSize: 1000, pauseMs: 0, round: (ms) => idleCpu(ms) });
+    result.loopState = wm.stats().loop;
+    return result;
+  } finally {
+    await app.close();
+  }
+});
