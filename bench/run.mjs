@@ -26,13 +26,15 @@ const benchDir = join(root, 'bench');
 const buildDir = join(benchDir, '.build');
 
 // ---------------------------------------------------------------- options
+class UsageError extends Error {}
+
 function parseArgs(argv) {
   const opts = { only: [], rounds: undefined, quick: false, build: true, profile: false, list: false, out: join(benchDir, 'results.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
       return v;
     };
     if (a === '--quick') opts.quick = true;
@@ -45,14 +47,20 @@ function parseArgs(argv) {
     else if (a === '--help' || a === '-h') {
       console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]);
       process.exit(0);
-    } else throw new Error(`unknown option ${a} (try --help)`);
+    } else throw new UsageError(`unknown option ${a} (try --help)`);
   }
-  if (opts.rounds !== undefined && !(Number.isInteger(opts.rounds) && opts.rounds >= 1)) throw new Error('--rounds must be a whole number >= 1');
+  if (opts.rounds !== undefined && !(Number.isInteger(opts.rounds) && opts.rounds >= 1)) throw new UsageError('--rounds must be a whole number >= 1');
   opts.rounds ??= opts.quick ? 1 : 5;
   return opts;
 }
 
-const opts = parseArgs(process.argv.slice(2));
+let opts;
+try {
+  opts = parseArgs(process.argv.slice(2));
+} catch (error) {
+  console.error(`bench: ${error.message}`);
+  process.exit(2);
+}
 const Q = opts.quick;
 const size = (full, quick) => (Q ? quick : full);
 
@@ -431,7 +439,7 @@ async function main() {
     return;
   }
   const bad = opts.only.filter((n) => !known.includes(n));
-  if (bad.length) throw new Error(`unknown workload(s) ${bad.join(', ')}; known: ${known.join(', ')}`);
+  if (bad.length) throw new UsageError(`unknown workload(s) ${bad.join(', ')}; known: ${known.join(', ')}`);
   const selected = opts.only.length ? workloads.filter((w) => opts.only.includes(w.name)) : workloads;
 
   if (opts.build) build();
@@ -552,6 +560,10 @@ async function main() {
 }
 
 main().catch((error) => {
+  if (error instanceof UsageError) {
+    console.error(`bench: ${error.message}`);
+    process.exit(2);
+  }
   console.error(error?.stack ?? error);
   process.exit(1);
 });

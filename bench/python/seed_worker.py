@@ -12,8 +12,9 @@ Where the seed sleeps, and what this port does about it:
   run more than 20 tasks/s. `latency_sleep` keeps it (mode "faithful") or
   removes it (0, the "drain" modes).
 * `_fetch_tasks()` sleeps 1 s when the client has no task. In the drain
-  modes the stub client always has work (it is bottomless), so this sleep
-  never fires; the round ends when `count` results have been published.
+  modes the stub client always has work (it holds ten times the round's
+  count), so this sleep never fires; the round ends when `count` results
+  have been published.
 * `run_task()` never sleeps: it spins on `get_nowait()` (100% of a core per
   worker process even when idle). Kept as written in "faithful" and "drain";
   mode "drain-blocking" replaces it with a blocking `get()` to show the
@@ -195,9 +196,10 @@ class WorkerManager:
 def drain_round(count: int, mode: str) -> dict:
     """`count` echo tasks through a fresh manager; timed from the first fetch to the count-th update."""
     faithful = mode == "faithful"
-    # Bottomless in the drain modes (the 1 s empty sleep never fires); the
-    # seed's own finite stub in faithful mode.
-    client = CountingStubClient(count if faithful else 1 << 62, target=count)
+    # Never runs dry in the drain modes (the 1 s empty sleep never fires; at
+    # most count + the two queues' 20 slots are fetched); the seed's own
+    # finite stub in faithful mode.
+    client = CountingStubClient(count if faithful else count * 10, target=count)
     manager = WorkerManager(
         client,
         latency_sleep=0.05 if faithful else 0.0,
