@@ -10,7 +10,12 @@ export { TASK_CLIENT, TASK_METADATA } from './worker.constants.js';
 export { isPoolThread } from './thread/is-pool-thread.js';
 
 export { InMemoryTaskClient, IN_MEMORY_TASK_CLIENT_OPTIONS } from './clients/in-memory.task-client.js';
-export type { InMemoryTaskClientOptions, EnqueueOptions, TaskRecord, TaskState } from './clients/in-memory.task-client.js';
+export type {
+  InMemoryTaskClientOptions,
+  EnqueueOptions,
+  TaskRecord,
+  TaskState,
+} from './clients/in-memory.task-client.js';
 
 export type {
   TaskClient,
@@ -66,7 +71,12 @@ export type {
   RedisTaskCounts,
   RedisDeadLetter,
 } from './clients/redis/redis-task-client-options.interface.js';
-export { InvalidRedisTaskClientOptionsError, RedisDependencyError, InvalidStreamEntryError, LeaseExpiredError } from './errors/worker.errors.js';
+export {
+  InvalidRedisTaskClientOptionsError,
+  RedisDependencyError,
+  InvalidStreamEntryError,
+  LeaseExpiredError,
+} from './errors/worker.errors.js';
 
 export { PostgresTaskClient } from './clients/postgres/postgres.task-client.js';
 export { POSTGRES_TASK_CLIENT_OPTIONS } from './clients/postgres/postgres-task-client-options.interface.js';
@@ -78,4 +88,9 @@ export type {
   PostgresTaskClientStats,
 } from './clients/postgres/postgres-task-client-options.interface.js';
 export { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './clients/postgres/postgres.migrations.js';
-export { InvalidPostgresTaskClientOptionsError, PostgresDependencyError, PostgresSchemaMissingError, InvalidTaskRowError } from './errors/worker.errors.js';
+export {
+  InvalidPostgresTaskClientOptionsError,
+  PostgresDependencyError,
+  PostgresSchemaMissingError,
+  InvalidTaskRowError,
+} from './errors/worker.errors.js';

@@ -26,7 +26,9 @@ export class TaskRegistry {
         declaredBy: info.declaredBy,
         timeoutMs: info.timeoutMs ?? options.defaultTimeoutMs,
         maxAttempts: info.maxAttempts ?? options.retry.maxAttempts,
-        backoff: info.backoff ? resolveBackoff(`@Task('${info.name}').backoff`, info.backoff, options.retry.backoff) : options.retry.backoff,
+        backoff: info.backoff
+          ? resolveBackoff(`@Task('${info.name}').backoff`, info.backoff, options.retry.backoff)
+          : options.retry.backoff,
         batch: info.batch ?? true,
       });
     }

@@ -18,7 +18,9 @@ export async function locateExport(
   try {
     namespace = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    throw new TasksModuleLoadError(Messages.moduleLoad(url, (error as Error)?.message ?? String(error)), { cause: error });
+    throw new TasksModuleLoadError(Messages.moduleLoad(url, (error as Error)?.message ?? String(error)), {
+      cause: error,
+    });
   }
   // A CommonJS file's exports also sit on `default`, and are only copied to
   // the namespace when Node's static analysis finds them.

@@ -43,33 +43,53 @@ export const DEFAULT_BACKOFF: RetryBackoffOptions = { initialMs: 1000, factor: 2
  */
 export function resolveWorkerOptions(options: WorkerModuleOptions = {}): ResolvedWorkerOptions {
   if (options === null || typeof options !== 'object') {
-    throw new InvalidWorkerOptionsError('(options)', `must be an object, got ${typeof options}`, 'Pass an object to WorkerModule.forRoot().');
+    throw new InvalidWorkerOptionsError(
+      '(options)',
+      `must be an object, got ${typeof options}`,
+      'Pass an object to WorkerModule.forRoot().',
+    );
   }
   const int = (path: string, value: unknown, fallback: number, min: number): number => {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      throw new InvalidWorkerOptionsError(path, `must be an integer >= ${min}, got ${JSON.stringify(value)}`, `Set "${path}" to a whole number of at least ${min}, or leave it out for the default (${fallback}).`);
+      throw new InvalidWorkerOptionsError(
+        path,
+        `must be an integer >= ${min}, got ${JSON.stringify(value)}`,
+        `Set "${path}" to a whole number of at least ${min}, or leave it out for the default (${fallback}).`,
+      );
     }
     return value;
   };
   const num = (path: string, value: unknown, fallback: number, min: number): number => {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw new InvalidWorkerOptionsError(path, `must be a number >= ${min}, got ${JSON.stringify(value)}`, `Set "${path}" to a number of at least ${min}, or leave it out for the default (${fallback}).`);
+      throw new InvalidWorkerOptionsError(
+        path,
+        `must be a number >= ${min}, got ${JSON.stringify(value)}`,
+        `Set "${path}" to a number of at least ${min}, or leave it out for the default (${fallback}).`,
+      );
     }
     return value;
   };
   const oneOf = <T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T => {
     if (value === undefined) return fallback;
     if (!allowed.includes(value as T)) {
-      throw new InvalidWorkerOptionsError(path, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(value)}`, `Use one of the listed values.`);
+      throw new InvalidWorkerOptionsError(
+        path,
+        `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(value)}`,
+        `Use one of the listed values.`,
+      );
     }
     return value as T;
   };
   const bool = (path: string, value: unknown, fallback: boolean): boolean => {
     if (value === undefined) return fallback;
     if (typeof value !== 'boolean') {
-      throw new InvalidWorkerOptionsError(path, `must be true or false, got ${JSON.stringify(value)}`, `Use a boolean.`);
+      throw new InvalidWorkerOptionsError(
+        path,
+        `must be true or false, got ${JSON.stringify(value)}`,
+        `Use a boolean.`,
+      );
     }
     return value;
   };
@@ -77,7 +97,11 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
   const tasksModule = options.tasksModule;
   if (tasksModule !== undefined) {
     if (typeof tasksModule?.module !== 'function') {
-      throw new InvalidWorkerOptionsError('tasksModule.module', 'must be a Nest module class', 'Pass the class itself: { module: TasksModule, file: import.meta.url }.');
+      throw new InvalidWorkerOptionsError(
+        'tasksModule.module',
+        'must be a Nest module class',
+        'Pass the class itself: { module: TasksModule, file: import.meta.url }.',
+      );
     }
     checkFile('tasksModule.file', tasksModule.file);
   }
@@ -87,15 +111,27 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
   }
   functions.forEach((fn, i) => {
     if (typeof fn?.name !== 'string' || fn.name.trim() === '') {
-      throw new InvalidWorkerOptionsError(`functions[${i}].name`, 'must be a non-empty string', 'Give each function task a name.');
+      throw new InvalidWorkerOptionsError(
+        `functions[${i}].name`,
+        'must be a non-empty string',
+        'Give each function task a name.',
+      );
     }
     if (typeof fn.handler !== 'function') {
-      throw new InvalidWorkerOptionsError(`functions[${i}].handler`, `of task "${fn.name}" must be a function`, 'Pass the exported function itself.');
+      throw new InvalidWorkerOptionsError(
+        `functions[${i}].handler`,
+        `of task "${fn.name}" must be a function`,
+        'Pass the exported function itself.',
+      );
     }
     checkFile(`functions[${i}].file`, fn.file);
   });
   if (tasksModule === undefined && functions.length === 0) {
-    throw new InvalidWorkerOptionsError('tasksModule', 'is missing', 'Name the module that declares your @Task() providers: tasksModule: { module: TasksModule, file: import.meta.url } (or __filename in CommonJS).');
+    throw new InvalidWorkerOptionsError(
+      'tasksModule',
+      'is missing',
+      'Name the module that declares your @Task() providers: tasksModule: { module: TasksModule, file: import.meta.url } (or __filename in CommonJS).',
+    );
   }
 
   const retry = options.retry ?? {};
@@ -104,12 +140,20 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
   const loop = options.loop ?? {};
   const nonRetryable = retry.nonRetryable ?? [];
   if (!Array.isArray(nonRetryable)) {
-    throw new InvalidWorkerOptionsError('retry.nonRetryable', 'must be an array of error names or codes', 'Pass e.g. ["ValidationError", "ERR_NOT_FOUND"].');
+    throw new InvalidWorkerOptionsError(
+      'retry.nonRetryable',
+      'must be an array of error names or codes',
+      'Pass e.g. ["ValidationError", "ERR_NOT_FOUND"].',
+    );
   }
   const idleMinMs = num('loop.idleMinMs', loop.idleMinMs, 5, 1);
   const idleMaxMs = num('loop.idleMaxMs', loop.idleMaxMs, 1000, 1);
   if (idleMaxMs < idleMinMs) {
-    throw new InvalidWorkerOptionsError('loop.idleMaxMs', `(${idleMaxMs}) is below loop.idleMinMs (${idleMinMs})`, 'Make idleMaxMs at least idleMinMs.');
+    throw new InvalidWorkerOptionsError(
+      'loop.idleMaxMs',
+      `(${idleMaxMs}) is below loop.idleMinMs (${idleMinMs})`,
+      'Make idleMaxMs at least idleMinMs.',
+    );
   }
   return {
     tasksModule,
@@ -148,21 +192,37 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
 
   function checkFile(path: string, file: unknown): void {
     if (!(file instanceof URL) && (typeof file !== 'string' || file === '')) {
-      throw new InvalidWorkerOptionsError(path, 'must be a file path or URL', 'Use import.meta.url in an ES module, __filename in CommonJS.');
+      throw new InvalidWorkerOptionsError(
+        path,
+        'must be a file path or URL',
+        'Use import.meta.url in an ES module, __filename in CommonJS.',
+      );
     }
   }
 }
 
 /** Validates a (partial) backoff over the defaults; also used for `@Task({ backoff })`. */
-export function resolveBackoff(path: string, backoff: Partial<RetryBackoffOptions>, base: RetryBackoffOptions = DEFAULT_BACKOFF): RetryBackoffOptions {
+export function resolveBackoff(
+  path: string,
+  backoff: Partial<RetryBackoffOptions>,
+  base: RetryBackoffOptions = DEFAULT_BACKOFF,
+): RetryBackoffOptions {
   const out = { ...base, ...backoff };
   for (const key of ['initialMs', 'factor', 'maxMs'] as const) {
     if (typeof out[key] !== 'number' || !Number.isFinite(out[key]) || out[key] < 0) {
-      throw new InvalidWorkerOptionsError(`${path}.${key}`, `must be a number >= 0, got ${JSON.stringify(out[key])}`, 'Use a non-negative number.');
+      throw new InvalidWorkerOptionsError(
+        `${path}.${key}`,
+        `must be a number >= 0, got ${JSON.stringify(out[key])}`,
+        'Use a non-negative number.',
+      );
     }
   }
   if (!['full', 'equal', 'none'].includes(out.jitter)) {
-    throw new InvalidWorkerOptionsError(`${path}.jitter`, `must be "full", "equal" or "none", got ${JSON.stringify(out.jitter)}`, 'Use one of the listed values.');
+    throw new InvalidWorkerOptionsError(
+      `${path}.jitter`,
+      `must be "full", "equal" or "none", got ${JSON.stringify(out.jitter)}`,
+      'Use one of the listed values.',
+    );
   }
   return out;
 }

@@ -87,13 +87,17 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
     const options = resolveWorkerOptions(this.rawOptions);
     const ref = options.tasksModule;
     const tasksModule = ref
-      ? await locateExport(ref.module, ref.file, ref.exportName, (url) => Messages.tasksModuleNotExported(ref.module.name, url))
+      ? await locateExport(ref.module, ref.file, ref.exportName, (url) =>
+          Messages.tasksModuleNotExported(ref.module.name, url),
+        )
       : undefined;
     const functions = await Promise.all(
       options.functions.map(async (fn) => ({
         name: fn.name,
         options: fn.options,
-        ...(await locateExport(fn.handler, fn.file, fn.exportName, (url) => Messages.functionNotExported(fn.name, url))),
+        ...(await locateExport(fn.handler, fn.file, fn.exportName, (url) =>
+          Messages.functionNotExported(fn.name, url),
+        )),
       })),
     );
     const pool = new ThreadPool(
@@ -116,7 +120,9 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
       const names = new Set(reported.map((t) => t.name));
       const missing = [...discovered.keys()].filter((name) => !names.has(name));
       if (missing.length > 0) {
-        throw new WorkerBootError(Messages.tasksMissingInWorker(missing, tasksModule?.file ?? '-', tasksModule?.exportName ?? '-'));
+        throw new WorkerBootError(
+          Messages.tasksMissingInWorker(missing, tasksModule?.file ?? '-', tasksModule?.exportName ?? '-'),
+        );
       }
       if (names.size === 0) throw new WorkerBootError(Messages.noTasks());
     } catch (error) {
@@ -126,7 +132,12 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
     const registry = new TaskRegistry(reported, options);
     const dispatcher = new TaskDispatcher(
       pool,
-      { queueSize: options.queueSize, maxInflight: options.workers, timeoutGraceMs: options.timeoutGraceMs, batching: options.batching },
+      {
+        queueSize: options.queueSize,
+        maxInflight: options.workers,
+        timeoutGraceMs: options.timeoutGraceMs,
+        batching: options.batching,
+      },
       this.sink,
     );
     const loop = new TaskLoop(
@@ -138,7 +149,9 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
       this.logger,
     );
     this.started = { options, pool, registry, dispatcher, loop };
-    this.logger.log(`${options.workers} worker thread(s) ready with ${registry.names().length} task(s): ${registry.names().join(', ')}`);
+    this.logger.log(
+      `${options.workers} worker thread(s) ready with ${registry.names().length} task(s): ${registry.names().join(', ')}`,
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -188,7 +201,12 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
         return;
       }
       dispatcher.admit(call, options.signal).catch((reason: unknown) => {
-        call.done({ ok: false, reason: 'aborted', error: serializeError(reason), local: new TaskAbortedError(name, { cause: reason }) });
+        call.done({
+          ok: false,
+          reason: 'aborted',
+          error: serializeError(reason),
+          local: new TaskAbortedError(name, { cause: reason }),
+        });
       });
     });
   }
@@ -287,7 +305,11 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
 
   private rejection(name: string, id: string, source: TaskSource, result: Extract<CallResult, { ok: false }>): Error {
     let error: Error;
-    if (result.reason === 'aborted') error = result.local instanceof TaskAbortedError ? result.local : new TaskAbortedError(name, { cause: result.local ?? deserializeError(result.error) });
+    if (result.reason === 'aborted')
+      error =
+        result.local instanceof TaskAbortedError
+          ? result.local
+          : new TaskAbortedError(name, { cause: result.local ?? deserializeError(result.error) });
     else if (result.reason === 'shutdown') error = result.local ?? new WorkerShutdownError(name);
     else error = result.local ?? deserializeError(result.error);
     if (!result.local) {
@@ -298,8 +320,23 @@ export class WorkerManager implements OnModuleInit, OnApplicationBootstrap, OnMo
     return error;
   }
 
-  private emitFailed(name: string, id: string, source: TaskSource, result: Extract<CallResult, { ok: false }>, error: Error): void {
+  private emitFailed(
+    name: string,
+    id: string,
+    source: TaskSource,
+    result: Extract<CallResult, { ok: false }>,
+    error: Error,
+  ): void {
     if (!this.sink.enabled) return;
-    this.sink.emit({ type: 'task.failed', taskId: id, name, attempt: 1, source, at: Date.now(), reason: result.reason, error: result.local ? serializeError(error) : result.error });
+    this.sink.emit({
+      type: 'task.failed',
+      taskId: id,
+      name,
+      attempt: 1,
+      source,
+      at: Date.now(),
+      reason: result.reason,
+      error: result.local ? serializeError(error) : result.error,
+    });
   }
 }

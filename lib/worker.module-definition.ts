@@ -43,7 +43,9 @@ export const {
 } = new ConfigurableModuleBuilder<WorkerModuleOptions>({ moduleName: 'Worker' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createWorkerOptions')
-  .setExtras<WorkerModuleExtras>({ client: undefined, isGlobal: true }, (definition, extras) => withClient(definition, extras))
+  .setExtras<WorkerModuleExtras>({ client: undefined, isGlobal: true }, (definition, extras) =>
+    withClient(definition, extras),
+  )
   .build();
 
 function withClient(definition: DynamicModule, { client, isGlobal }: WorkerModuleExtras): DynamicModule {
@@ -64,11 +66,19 @@ function clientProviders(client: TaskClientProvider): {
 } {
   if (typeof client === 'function') {
     // Injectable by its own class (to enqueue) and by TASK_CLIENT (the loop).
-    return { providers: [client, { provide: TASK_CLIENT, useExisting: client }], exports: [client, TASK_CLIENT], imports: [] };
+    return {
+      providers: [client, { provide: TASK_CLIENT, useExisting: client }],
+      exports: [client, TASK_CLIENT],
+      imports: [],
+    };
   }
   if ('useClass' in client) return clientProviders(client.useClass);
   if ('useExisting' in client) {
-    return { providers: [{ provide: TASK_CLIENT, useExisting: client.useExisting }], exports: [TASK_CLIENT], imports: [] };
+    return {
+      providers: [{ provide: TASK_CLIENT, useExisting: client.useExisting }],
+      exports: [TASK_CLIENT],
+      imports: [],
+    };
   }
   if ('useValue' in client) {
     return { providers: [{ provide: TASK_CLIENT, useValue: client.useValue }], exports: [TASK_CLIENT], imports: [] };

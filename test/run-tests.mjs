@@ -27,6 +27,11 @@ function run(command, args, { mayFail = false } = {}) {
 // elsewhere in the tree must not stop someone testing their own part).
 const mayFail = process.env.TEST_ALLOW_TYPE_ERRORS === '1';
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const npmCommand = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+// The lint gate (ESLint and Prettier) runs with every full run; a filtered run
+// is someone iterating on one suite.
+if (filters.length === 0) run(npmCommand, ['run', '--silent', 'lint']);
 
 const buildDir = process.env.TEST_BUILD_DIR ?? 'build';
 rmSync(join(root, buildDir), { recursive: true, force: true });
@@ -51,7 +56,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const { startPostgres, startRedis } = await import(pathToFileURL(join(root, buildDir, 'test/support/services.js')).href);
+const { startPostgres, startRedis } = await import(
+  pathToFileURL(join(root, buildDir, 'test/support/services.js')).href
+);
 const servers = [];
 const env = { ...process.env };
 const needs = (word) => files.some((f) => f.includes(word));

@@ -21,6 +21,9 @@ export async function bootApp({ workers = 2, client, ...options } = {}) {
       }),
     ],
   })(BenchAppModule);
-  const app = await NestFactory.createApplicationContext(BenchAppModule, { logger: ['error', 'warn'], abortOnError: false });
+  const app = await NestFactory.createApplicationContext(BenchAppModule, {
+    logger: ['error', 'warn'],
+    abortOnError: false,
+  });
   return { app, wm: app.get(WorkerManager) };
 }

@@ -37,7 +37,7 @@ export async function windowed(submit, count, payload, window = 1024) {
         submit(payload).then(next, reject);
       }
     };
-    for (; issued < Math.min(window, count); ) {
+    for (; issued < Math.min(window, count);) {
       issued++;
       submit(payload).then(next, reject);
     }

@@ -55,7 +55,8 @@ export function childPids(pid) {
     const out = new Set();
     for (const tid of tasks) {
       try {
-        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.add(Number(c));
+        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/))
+          if (c) out.add(Number(c));
       } catch {
         /* thread gone */
       }

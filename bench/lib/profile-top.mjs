@@ -42,7 +42,9 @@ for (const [id, ticks] of selfTicks) {
   }
 }
 const pct = (t) => `${((t / total) * 100).toFixed(1).padStart(5)}%`;
-console.log(`${file}: ${total} samples, ${((profile.endTime - Math.max(from, profile.startTime)) / 1e6).toFixed(2)} s${lastArg ? ' (last part only)' : ''}`);
+console.log(
+  `${file}: ${total} samples, ${((profile.endTime - Math.max(from, profile.startTime)) / 1e6).toFixed(2)} s${lastArg ? ' (last part only)' : ''}`,
+);
 console.log('-- self --');
 for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(pct(t), k);
 console.log('-- total --');

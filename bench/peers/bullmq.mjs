@@ -25,7 +25,9 @@ subjectMain(async ({ url, count, warmupCount, rounds, workers = 2, concurrency =
       round: async (n) => {
         const name = `bench_${process.pid}_${index++}`;
         const queue = new Queue(name, { connection });
-        const enqueuePerSec = await enqueueInBatches(n, (batch) => queue.addBulk(batch.map(() => ({ name: 'noop', data: null }))));
+        const enqueuePerSec = await enqueueInBatches(n, (batch) =>
+          queue.addBulk(batch.map(() => ({ name: 'noop', data: null }))),
+        );
         server.start();
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
@@ -42,7 +44,15 @@ subjectMain(async ({ url, count, warmupCount, rounds, workers = 2, concurrency =
         await queue.obliterate({ force: true }).catch(() => undefined);
         await queue.close();
         const ms = t1 - t0;
-        return { perSec: (n * 1000) / ms, ms, count: n, enqueuePerSec, cpuMsPerTask: (cpu.user + cpu.system) / 1000 / n, serverCpuMsPerTask: server.perTask(n), concurrency };
+        return {
+          perSec: (n * 1000) / ms,
+          ms,
+          count: n,
+          enqueuePerSec,
+          cpuMsPerTask: (cpu.user + cpu.system) / 1000 / n,
+          serverCpuMsPerTask: server.perTask(n),
+          concurrency,
+        };
       },
     });
   } finally {

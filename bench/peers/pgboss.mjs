@@ -36,7 +36,10 @@ subjectMain(async ({ url, count, warmupCount, rounds, workers = 2, batchSize = 1
   await boss.start();
   const db = boss.getDb();
   const countIn = async (queue, state) =>
-    Number((await db.executeSql(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = $2`, [queue, state])).rows[0].n);
+    Number(
+      (await db.executeSql(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = $2`, [queue, state]))
+        .rows[0].n,
+    );
   let index = 0;
   const server = serverMeter(url);
   try {
@@ -47,7 +50,9 @@ subjectMain(async ({ url, count, warmupCount, rounds, workers = 2, batchSize = 1
       round: async (n) => {
         const queue = `bench_${process.pid}_${index++}`;
         await boss.createQueue(queue);
-        const enqueuePerSec = await enqueueInBatches(n, (batch) => boss.insert(batch.map(() => ({ name: queue, data: null }))));
+        const enqueuePerSec = await enqueueInBatches(n, (batch) =>
+          boss.insert(batch.map(() => ({ name: queue, data: null }))),
+        );
         server.start();
         // Context rows only: fresh planner statistics, as for ours (not timed).
         if (analyze) await db.executeSql('ANALYZE pgboss.job');
@@ -60,11 +65,23 @@ subjectMain(async ({ url, count, warmupCount, rounds, workers = 2, batchSize = 1
         }
         const tracker = completionTracker(n);
         onCompleted = (name, affected) => name === queue && tracker.add(affected);
-        const t1 = await tracker.end(() => countIn(queue, 'completed'), () => countIn(queue, 'failed'));
+        const t1 = await tracker.end(
+          () => countIn(queue, 'completed'),
+          () => countIn(queue, 'failed'),
+        );
         const cpu = process.cpuUsage(cpu0);
         await boss.offWork(queue);
         const ms = t1 - t0;
-        return { perSec: (n * 1000) / ms, ms, count: n, enqueuePerSec, cpuMsPerTask: (cpu.user + cpu.system) / 1000 / n, serverCpuMsPerTask: server.perTask(n), batchSize, loops };
+        return {
+          perSec: (n * 1000) / ms,
+          ms,
+          count: n,
+          enqueuePerSec,
+          cpuMsPerTask: (cpu.user + cpu.system) / 1000 / n,
+          serverCpuMsPerTask: server.perTask(n),
+          batchSize,
+          loops,
+        };
       },
     });
   } finally {

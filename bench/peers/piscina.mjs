@@ -28,34 +28,70 @@ export async function warmThreads(pool, workers) {
 
 // Run as a subject (forked by run.mjs), not when imported by the pg-boss / BullMQ peers.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  subjectMain(async ({ task, payload = null, workers = 2, count, warmupCount, rounds, mode = 'burst', window = 1024, rate, durationMs, atomics, probe, nest }) => {
-    if (mode === 'memory' && !probe) return measureThreadMemory(import.meta.url, { rounds, args: { mode, nest } });
-    const pool = createPool(workers, atomics ? { atomics } : {}, nest ? 'piscina-nest.worker.js' : 'piscina.worker.js');
-    await warmThreads(pool, workers);
-    const submit = (p) => pool.run(p, { name: task });
-    try {
-      if (probe) {
-        await Promise.all(Array.from({ length: 2000 }, () => pool.run(null, { name: 'noop' })));
-        await sleep(1000);
-        return readOwnMemory();
-      }
-      if (mode === 'open-loop') {
+  subjectMain(
+    async ({
+      task,
+      payload = null,
+      workers = 2,
+      count,
+      warmupCount,
+      rounds,
+      mode = 'burst',
+      window = 1024,
+      rate,
+      durationMs,
+      atomics,
+      probe,
+      nest,
+    }) => {
+      if (mode === 'memory' && !probe) return measureThreadMemory(import.meta.url, { rounds, args: { mode, nest } });
+      const pool = createPool(
+        workers,
+        atomics ? { atomics } : {},
+        nest ? 'piscina-nest.worker.js' : 'piscina.worker.js',
+      );
+      await warmThreads(pool, workers);
+      const submit = (p) => pool.run(p, { name: task });
+      try {
+        if (probe) {
+          await Promise.all(Array.from({ length: 2000 }, () => pool.run(null, { name: 'noop' })));
+          await sleep(1000);
+          return readOwnMemory();
+        }
+        if (mode === 'open-loop') {
+          return await measureRounds({
+            rounds,
+            size: durationMs,
+            warmupSize: Math.min(durationMs, 2000),
+            round: (ms) => openLoop(submit, { rate, durationMs: ms, payload }),
+          });
+        }
+        if (mode === 'idle') {
+          return await measureRounds({
+            rounds,
+            size: durationMs,
+            warmupSize: 1000,
+            pauseMs: 0,
+            round: (ms) => idleCpu(ms),
+          });
+        }
+        if (mode === 'window') {
+          return await measureRounds({
+            rounds,
+            size: count,
+            warmupSize: warmupCount ?? count,
+            round: (n) => windowed(submit, n, payload, window),
+          });
+        }
         return await measureRounds({
           rounds,
-          size: durationMs,
-          warmupSize: Math.min(durationMs, 2000),
-          round: (ms) => openLoop(submit, { rate, durationMs: ms, payload }),
+          size: count,
+          warmupSize: warmupCount ?? count,
+          round: (n) => burst(submit, n, payload),
         });
+      } finally {
+        await pool.destroy();
       }
-      if (mode === 'idle') {
-        return await measureRounds({ rounds, size: durationMs, warmupSize: 1000, pauseMs: 0, round: (ms) => idleCpu(ms) });
-      }
-      if (mode === 'window') {
-      return await measureRounds({ rounds, size: count, warmupSize: warmupCount ?? count, round: (n) => windowed(submit, n, payload, window) });
-    }
-    return await measureRounds({ rounds, size: count, warmupSize: warmupCount ?? count, round: (n) => burst(submit, n, payload) });
-    } finally {
-      await pool.destroy();
-    }
-  });
+    },
+  );
 }

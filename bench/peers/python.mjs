@@ -12,7 +12,10 @@ const python = process.env.PYTHON ?? 'python3';
 
 function runPython(script, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [script, JSON.stringify(args)], { cwd: pythonDir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(python, [script, JSON.stringify(args)], {
+      cwd: pythonDir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', (error) => reject(new Skip(`${python} not runnable: ${error.message}`)));

@@ -25,7 +25,9 @@ async function analyzeTable(url, table) {
 subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop = {}, analyze = false }) => {
   const Client = backend === 'postgres' ? lib.PostgresTaskClient : lib.RedisTaskClient;
   if (typeof Client !== 'function') {
-    throw new Skip(`client not built yet (no ${backend === 'postgres' ? 'PostgresTaskClient' : 'RedisTaskClient'} export in dist/index.js)`);
+    throw new Skip(
+      `client not built yet (no ${backend === 'postgres' ? 'PostgresTaskClient' : 'RedisTaskClient'} export in dist/index.js)`,
+    );
   }
   const tag = `bench_${process.pid}`;
   let index = 0;
@@ -41,7 +43,9 @@ subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop
           ? new Client({ connectionString: url, queue })
           : new Client({ url, queue, prefix: 'nw-bench' });
       if (typeof client.migrate === 'function') await client.migrate();
-      const enqueuePerSec = await enqueueInBatches(n, (batch) => client.enqueueMany(batch.map(() => ({ name: 'noop', payload: null }))));
+      const enqueuePerSec = await enqueueInBatches(n, (batch) =>
+        client.enqueueMany(batch.map(() => ({ name: 'noop', payload: null }))),
+      );
       const tracker = completionTracker(n);
       const publish = client.publish.bind(client);
       client.publish = async (outcomes) => {
@@ -54,7 +58,8 @@ subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop
       const { app, wm } = await bootApp({ workers, client: { useValue: client }, loop: { ...loop, autoStart: false } });
       try {
         const before = await client.counts();
-        if (before.queued !== n) throw new Error(`expected ${n} queued tasks, the client counts ${JSON.stringify(before)}`);
+        if (before.queued !== n)
+          throw new Error(`expected ${n} queued tasks, the client counts ${JSON.stringify(before)}`);
         server.start();
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
@@ -65,7 +70,14 @@ subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop
         );
         const cpu = process.cpuUsage(cpu0);
         const ms = t1 - t0;
-        return { perSec: (n * 1000) / ms, ms, count: n, enqueuePerSec, cpuMsPerTask: (cpu.user + cpu.system) / 1000 / n, serverCpuMsPerTask: server.perTask(n) };
+        return {
+          perSec: (n * 1000) / ms,
+          ms,
+          count: n,
+          enqueuePerSec,
+          cpuMsPerTask: (cpu.user + cpu.system) / 1000 / n,
+          serverCpuMsPerTask: server.perTask(n),
+        };
       } finally {
         await app.close();
         await client.close?.();

@@ -15,9 +15,13 @@ import { measureRounds, Skip, subjectMain } from '../lib/subject.mjs';
 async function makeClient(backend, url) {
   if (!backend) return new lib.InMemoryTaskClient();
   const Client = backend === 'postgres' ? lib.PostgresTaskClient : lib.RedisTaskClient;
-  if (typeof Client !== 'function') throw new Skip(`client not built yet (no ${backend} client export in dist/index.js)`);
+  if (typeof Client !== 'function')
+    throw new Skip(`client not built yet (no ${backend} client export in dist/index.js)`);
   const queue = `bench_idle_${process.pid}`;
-  const client = backend === 'postgres' ? new Client({ connectionString: url, queue }) : new Client({ url, queue, prefix: 'nw-bench' });
+  const client =
+    backend === 'postgres'
+      ? new Client({ connectionString: url, queue })
+      : new Client({ url, queue, prefix: 'nw-bench' });
   if (typeof client.migrate === 'function') await client.migrate();
   return client;
 }
@@ -31,7 +35,13 @@ subjectMain(async ({ durationMs, rounds, settleMs = 3000, workers = 2, backend, 
     for (let i = 0; i < 200 && (await client.counts()).completed < 1; i++) await sleep(50);
     if ((await client.counts()).completed < 1) throw new Error('the loop did not run the probe task');
     await sleep(settleMs);
-    const result = await measureRounds({ rounds, size: durationMs, warmupSize: 1000, pauseMs: 0, round: (ms) => idleCpu(ms) });
+    const result = await measureRounds({
+      rounds,
+      size: durationMs,
+      warmupSize: 1000,
+      pauseMs: 0,
+      round: (ms) => idleCpu(ms),
+    });
     result.loopState = wm.stats().loop;
     return result;
   } finally {

@@ -11,7 +11,11 @@ import { subjectMain } from '../lib/subject.mjs';
 
 subjectMain(async ({ probe, workers, rounds, resourceLimits }) => {
   if (!probe) return measureThreadMemory(import.meta.url, { rounds, args: { resourceLimits } });
-  const { app, wm } = await bootApp({ workers, loop: { autoStart: false }, ...(resourceLimits ? { resourceLimits } : {}) });
+  const { app, wm } = await bootApp({
+    workers,
+    loop: { autoStart: false },
+    ...(resourceLimits ? { resourceLimits } : {}),
+  });
   await Promise.all(Array.from({ length: 2000 }, () => wm.run('noop')));
   await sleep(1000);
   const memory = readOwnMemory();

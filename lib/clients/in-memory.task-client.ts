@@ -70,8 +70,12 @@ interface MutableRecord {
 @Injectable()
 export class InMemoryTaskClient implements TaskClient {
   private readonly records = new Map<string, MutableRecord>();
-  private readonly ready = new MinHeap<MutableRecord>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq));
-  private readonly delayed = new MinHeap<MutableRecord>((a, b) => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq));
+  private readonly ready = new MinHeap<MutableRecord>(
+    (a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq),
+  );
+  private readonly delayed = new MinHeap<MutableRecord>(
+    (a, b) => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq),
+  );
   private readonly finished: string[] = [];
   private finishedHead = 0;
   private readonly listeners = new Set<() => void>();
@@ -108,7 +112,8 @@ export class InMemoryTaskClient implements TaskClient {
   /** Resolves with the record once the task has completed or failed for good. */
   waitFor<R = unknown>(id: string, signal?: AbortSignal): Promise<TaskRecord<R>> {
     const record = this.records.get(id);
-    if (!record) return Promise.reject(new Error(`Unknown task id "${id}" (never enqueued, or evicted after maxFinished).`));
+    if (!record)
+      return Promise.reject(new Error(`Unknown task id "${id}" (never enqueued, or evicted after maxFinished).`));
     if (record.state === 'completed' || record.state === 'failed') return Promise.resolve(snapshot<R>(record));
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
@@ -142,7 +147,14 @@ export class InMemoryTaskClient implements TaskClient {
       if (!record) break;
       if (record.state !== 'queued') continue;
       record.state = 'running';
-      out.push({ id: record.id, name: record.name, payload: record.payload, attempt: record.attempt, maxAttempts: record.maxAttempts, enqueuedAt: record.enqueuedAt });
+      out.push({
+        id: record.id,
+        name: record.name,
+        payload: record.payload,
+        attempt: record.attempt,
+        maxAttempts: record.maxAttempts,
+        enqueuedAt: record.enqueuedAt,
+      });
     }
     return out;
   }
@@ -186,7 +198,8 @@ export class InMemoryTaskClient implements TaskClient {
   }
 
   private add(name: string, payload: unknown, options: EnqueueOptions): string {
-    if (typeof name !== 'string' || name === '') throw new TypeError('InMemoryTaskClient.enqueue(): the task name must be a non-empty string.');
+    if (typeof name !== 'string' || name === '')
+      throw new TypeError('InMemoryTaskClient.enqueue(): the task name must be a non-empty string.');
     const id = options.id ?? `${this.idPrefix}-${++this.seq}`;
     if (this.records.has(id)) throw new Error(`InMemoryTaskClient.enqueue(): a task with id "${id}" already exists.`);
     const now = Date.now();
@@ -215,18 +228,21 @@ export class InMemoryTaskClient implements TaskClient {
     if (record.runAt < this.delayTimerAt) {
       if (this.delayTimer) clearTimeout(this.delayTimer);
       this.delayTimerAt = record.runAt;
-      this.delayTimer = setTimeout(() => {
-        this.delayTimer = undefined;
-        this.delayTimerAt = Infinity;
-        this.promoteDue(Date.now());
-        this.notify();
-        const next = this.delayed.peek();
-        if (next) {
-          // Re-arm for the next delayed task.
-          this.delayed.pop();
-          this.schedule(next);
-        }
-      }, Math.max(0, record.runAt - Date.now()));
+      this.delayTimer = setTimeout(
+        () => {
+          this.delayTimer = undefined;
+          this.delayTimerAt = Infinity;
+          this.promoteDue(Date.now());
+          this.notify();
+          const next = this.delayed.peek();
+          if (next) {
+            // Re-arm for the next delayed task.
+            this.delayed.pop();
+            this.schedule(next);
+          }
+        },
+        Math.max(0, record.runAt - Date.now()),
+      );
       this.delayTimer.unref();
     }
   }

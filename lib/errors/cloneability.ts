@@ -58,7 +58,8 @@ export function findUncloneable(value: unknown, root: string): UncloneablePart |
       for (let i = 0; i < obj.length; i++) {
         const item = obj[i];
         // Arrays of numbers are the common large case: skip the call per item.
-        if (item === null || (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol')) continue;
+        if (item === null || (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol'))
+          continue;
         const found = walk(item, `${path}[${i}]`);
         if (found) return found;
       }

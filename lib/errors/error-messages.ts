@@ -5,8 +5,7 @@
 const list = (items: readonly string[]): string => items.map((i) => `"${i}"`).join(', ');
 
 export const Messages = {
-  invalidOption: (path: string, problem: string, fix: string) =>
-    `WorkerModule option "${path}" ${problem}. ${fix}`,
+  invalidOption: (path: string, problem: string, fix: string) => `WorkerModule option "${path}" ${problem}. ${fix}`,
   duplicateTask: (name: string, first: string, second: string) =>
     `Task "${name}" is declared twice: by ${first} and by ${second}. Task names must be unique; rename one of them.`,
   scopedTaskProvider: (className: string, scope: string) =>
@@ -41,8 +40,7 @@ export const Messages = {
     `Task "${task}" lost its worker thread (${reason}); the thread was replaced.`,
   queueFull: (task: string, size: number) =>
     `Task "${task}" was refused: the queue is full (${size} tasks). Wait and retry, raise "queueSize", or set "whenQueueFull" to "wait".`,
-  shuttingDown: (task: string) =>
-    `Task "${task}" was not run: the worker pool is shutting down.`,
+  shuttingDown: (task: string) => `Task "${task}" was not run: the worker pool is shutting down.`,
   aborted: (task: string) => `Task "${task}" was aborted by its caller.`,
   inWorkerThread: (method: string) =>
     `WorkerManager.${method}() was called inside a worker thread. Tasks cannot start other tasks through the pool; call the provider directly, or enqueue through the task client.`,
@@ -54,8 +52,7 @@ export const Messages = {
     `RedisTaskClient option "${option}" ${problem}. ${fix}`,
   redisDependency: (reason: string) =>
     `RedisTaskClient needs the "ioredis" package (an optional peer dependency of nestjs-worker), which cannot be loaded: ${reason}. Install it: npm install ioredis`,
-  redisEnqueue: (problem: string) =>
-    `RedisTaskClient.enqueue(): ${problem}.`,
+  redisEnqueue: (problem: string) => `RedisTaskClient.enqueue(): ${problem}.`,
   redisClosed: (method: string) =>
     `RedisTaskClient.${method}() was called after close(). Create a new client, or enqueue before the application shuts down.`,
   redisInvalidEntry: (stream: string, entryId: string, taskId: string, name: string, problem: string) =>
@@ -76,8 +73,7 @@ export const Messages = {
     `PostgresTaskClient needs the "pg" package (an optional peer dependency of nestjs-worker), which cannot be loaded: ${reason}. Install it (npm install pg), or pass a ready pg.Pool as "pool".`,
   pgSchemaMissing: (table: string, queue: string) =>
     `Table ${table} does not exist (PostgresTaskClient, queue "${queue}"). Create it once per database: await client.migrate(), or pass migrate: true to the client (applied in onModuleInit()).`,
-  pgEnqueue: (problem: string) =>
-    `PostgresTaskClient.enqueue(): ${problem}.`,
+  pgEnqueue: (problem: string) => `PostgresTaskClient.enqueue(): ${problem}.`,
   pgClosed: (method: string) =>
     `PostgresTaskClient.${method}() was called after close(). Make the call before the application shuts down, or use a client of its own.`,
   pgInvalidRow: (table: string, id: string, name: string, problem: string) =>

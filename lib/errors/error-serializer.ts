@@ -62,11 +62,15 @@ export function deserializeError(data: SerializedTaskError): Error {
   const nested = data.props?.errors;
   let error: Error;
   if (data.name === 'AggregateError' && Array.isArray(nested)) {
-    error = new AggregateError(nested.map((e) => deserializeError(e as SerializedTaskError)), data.message);
+    error = new AggregateError(
+      nested.map((e) => deserializeError(e as SerializedTaskError)),
+      data.message,
+    );
   } else {
     const Ctor = WORKER_ERROR_CLASSES[data.name] ?? BUILTIN_ERRORS[data.name] ?? Error;
     // Our classes have constructors with other arguments: build without running them.
-    error = Ctor === BUILTIN_ERRORS[data.name] || Ctor === Error ? new Ctor(data.message) : Object.create(Ctor.prototype);
+    error =
+      Ctor === BUILTIN_ERRORS[data.name] || Ctor === Error ? new Ctor(data.message) : Object.create(Ctor.prototype);
   }
   define(error, 'message', data.message);
   define(error, 'name', data.name);

@@ -7,7 +7,12 @@ export class WorkerError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
+    Object.defineProperty(this, 'name', {
+      value: new.target.name,
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
   }
 }
 
@@ -18,7 +23,11 @@ export class InvalidWorkerOptionsError extends WorkerError {
 }
 
 export class DuplicateTaskError extends WorkerError {
-  constructor(readonly taskName: string, first: string, second: string) {
+  constructor(
+    readonly taskName: string,
+    first: string,
+    second: string,
+  ) {
     super('ERR_WORKER_DUPLICATE_TASK', Messages.duplicateTask(taskName, first, second));
   }
 }
@@ -44,7 +53,10 @@ export class WorkerBootError extends WorkerError {
 }
 
 export class UnknownTaskError extends WorkerError {
-  constructor(readonly taskName: string, known: readonly string[]) {
+  constructor(
+    readonly taskName: string,
+    known: readonly string[],
+  ) {
     super('ERR_WORKER_UNKNOWN_TASK', Messages.unknownTask(taskName, known));
   }
 }
@@ -76,20 +88,31 @@ export class InvalidPayloadError extends WorkerError {
 }
 
 export class TaskTimeoutError extends WorkerError {
-  constructor(readonly taskName: string, readonly timeoutMs: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly taskName: string,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
     super('ERR_WORKER_TASK_TIMEOUT', Messages.timeout(taskName, timeoutMs), options);
   }
 }
 
 /** The thread running the task died: `process.exit()`, an uncaught error, or out of memory. */
 export class WorkerCrashedError extends WorkerError {
-  constructor(readonly taskName: string, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly taskName: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
     super('ERR_WORKER_THREAD_CRASHED', Messages.crashed(taskName, reason), options);
   }
 }
 
 export class QueueFullError extends WorkerError {
-  constructor(readonly taskName: string, size: number) {
+  constructor(
+    readonly taskName: string,
+    size: number,
+  ) {
     super('ERR_WORKER_QUEUE_FULL', Messages.queueFull(taskName, size));
   }
 }
@@ -101,7 +124,10 @@ export class WorkerShutdownError extends WorkerError {
 }
 
 export class TaskAbortedError extends WorkerError {
-  constructor(readonly taskName: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly taskName: string,
+    options?: { cause?: unknown },
+  ) {
     super('ERR_WORKER_ABORTED', Messages.aborted(taskName), options);
   }
 }
@@ -128,7 +154,12 @@ export class NonRetryableError extends Error {
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
+    Object.defineProperty(this, 'name', {
+      value: new.target.name,
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
   }
 }
 
@@ -161,7 +192,11 @@ export class InvalidStreamEntryError extends WorkerError {
 
 /** An attempt whose lease ran out: the process running it died or stalled (recorded as that attempt's error). */
 export class LeaseExpiredError extends WorkerError {
-  constructor(readonly taskName: string, readonly attempt: number, leaseMs: number) {
+  constructor(
+    readonly taskName: string,
+    readonly attempt: number,
+    leaseMs: number,
+  ) {
     super('ERR_WORKER_LEASE_EXPIRED', Messages.leaseExpired(taskName, attempt, leaseMs));
   }
 }
@@ -207,7 +242,11 @@ export class PostgresDependencyError extends WorkerError {
 
 /** The tasks table is missing: `migrate()` was never run against this database and schema. */
 export class PostgresSchemaMissingError extends WorkerError {
-  constructor(readonly table: string, queue: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly table: string,
+    queue: string,
+    options?: { cause?: unknown },
+  ) {
     super('ERR_WORKER_POSTGRES_SCHEMA_MISSING', Messages.pgSchemaMissing(table, queue), options);
   }
 }

@@ -8,11 +8,7 @@ export interface StandardSchemaLike<T = unknown> {
   readonly '~standard': {
     readonly version: 1;
     readonly vendor: string;
-    validate(
-      value: unknown,
-    ):
-      | StandardSchemaResult<T>
-      | Promise<StandardSchemaResult<T>>;
+    validate(value: unknown): StandardSchemaResult<T> | Promise<StandardSchemaResult<T>>;
   };
 }
 

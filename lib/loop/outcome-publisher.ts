@@ -44,7 +44,10 @@ export class OutcomePublisher {
       if (Date.now() >= deadline) break;
       this.kick();
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.flushing, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      await Promise.race([
+        this.flushing,
+        new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
+      ]);
       clearTimeout(timer);
     }
     return this.buffer.length;
@@ -78,7 +81,9 @@ export class OutcomePublisher {
         this.buffer = batch.concat(this.buffer);
         this.failures++;
         const delay = Math.min(5000, 50 * 2 ** Math.min(this.failures, 7));
-        this.logger.warn(`Publishing ${batch.length} outcome(s) failed (${(error as Error)?.message ?? error}); retrying in ${delay} ms.`);
+        this.logger.warn(
+          `Publishing ${batch.length} outcome(s) failed (${(error as Error)?.message ?? error}); retrying in ${delay} ms.`,
+        );
         await new Promise((r) => setTimeout(r, delay));
         return;
       } finally {

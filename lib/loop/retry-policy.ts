@@ -19,7 +19,10 @@ export interface RetryDecision {
 export class RetryPolicy {
   private readonly nonRetryable: ReadonlySet<string | number>;
 
-  constructor(nonRetryable: ReadonlyArray<string | number>, private readonly random: () => number = Math.random) {
+  constructor(
+    nonRetryable: ReadonlyArray<string | number>,
+    private readonly random: () => number = Math.random,
+  ) {
     this.nonRetryable = new Set(nonRetryable);
   }
 

@@ -113,14 +113,20 @@ export class TaskLoop {
     ]);
     clearTimeout(timer);
     if (!ended) {
-      this.logger.warn(`The task client's fetch() did not return within ${graceMs} ms of being aborted; shutting down without it. A TaskClient must end fetch() soon after its signal aborts.`);
+      this.logger.warn(
+        `The task client's fetch() did not return within ${graceMs} ms of being aborted; shutting down without it. A TaskClient must end fetch() soon after its signal aborts.`,
+      );
     }
   }
 
   /** Hands queued (never started) loop tasks back to the client at once. */
   releaseQueued(): void {
     for (const entry of this.dispatcher.takeQueued((e) => e instanceof Call && e.source === 'client')) {
-      (entry as Call).done({ ok: false, reason: 'shutdown', error: { name: 'Error', message: 'released at shutdown' } });
+      (entry as Call).done({
+        ok: false,
+        reason: 'shutdown',
+        error: { name: 'Error', message: 'released at shutdown' },
+      });
     }
   }
 
@@ -152,7 +158,10 @@ export class TaskLoop {
       let tasks: readonly TaskEnvelope[];
       const pause = (this.pauseFetch = new AbortController());
       try {
-        tasks = await this.client.fetch(Math.min(room, this.settings.fetchBatchSize), AbortSignal.any([signal, pause.signal]));
+        tasks = await this.client.fetch(
+          Math.min(room, this.settings.fetchBatchSize),
+          AbortSignal.any([signal, pause.signal]),
+        );
       } catch (error) {
         if (signal.aborted) break;
         if (pause.signal.aborted) continue;
@@ -175,7 +184,14 @@ export class TaskLoop {
   private accept(task: TaskEnvelope, releaseNow: boolean): void {
     this.held.add(task);
     if (this.events.enabled) {
-      this.events.emit({ type: 'task.fetched', taskId: task.id, name: task.name, attempt: task.attempt, source: 'client', at: Date.now() });
+      this.events.emit({
+        type: 'task.fetched',
+        taskId: task.id,
+        name: task.name,
+        attempt: task.attempt,
+        source: 'client',
+        at: Date.now(),
+      });
     }
     if (releaseNow) {
       // Fetched while shutting down or pausing (the client answered after the abort).
@@ -208,7 +224,10 @@ export class TaskLoop {
 
   private onResult(task: TaskEnvelope, result: CallResult): void {
     if (result.ok) {
-      if (this.debug) this.logger.debug?.(`Task ${task.name}#${task.id} attempt ${task.attempt} completed in ${result.ms.toFixed(1)} ms.`);
+      if (this.debug)
+        this.logger.debug?.(
+          `Task ${task.name}#${task.id} attempt ${task.attempt} completed in ${result.ms.toFixed(1)} ms.`,
+        );
       this.report(task, { status: 'completed', task, result: result.value, durationMs: result.ms });
     } else if (result.reason === 'shutdown' || result.reason === 'aborted') {
       this.report(task, { status: 'released', task });
@@ -221,19 +240,48 @@ export class TaskLoop {
   private settle(task: TaskEnvelope, reason: TaskFailureReason, error: SerializedTaskError): void {
     const definition = this.registry.get(task.name);
     const maxAttempts = task.maxAttempts ?? definition?.maxAttempts ?? 1;
-    const decision = this.retries.decide(reason, error, task.attempt, maxAttempts, definition?.backoff ?? this.registry.defaultBackoff);
+    const decision = this.retries.decide(
+      reason,
+      error,
+      task.attempt,
+      maxAttempts,
+      definition?.backoff ?? this.registry.defaultBackoff,
+    );
     if (decision.retry) {
       const nextAttempt = task.attempt + 1;
       if (this.debug) {
-        this.logger.debug?.(`Task ${task.name}#${task.id} attempt ${task.attempt} failed (${reason}: ${error.message}); attempt ${nextAttempt} in ${decision.delayMs} ms.`);
+        this.logger.debug?.(
+          `Task ${task.name}#${task.id} attempt ${task.attempt} failed (${reason}: ${error.message}); attempt ${nextAttempt} in ${decision.delayMs} ms.`,
+        );
       }
       if (this.events.enabled) {
-        this.events.emit({ type: 'task.retrying', taskId: task.id, name: task.name, attempt: task.attempt, source: 'client', at: Date.now(), reason, error, nextAttempt, delayMs: decision.delayMs });
+        this.events.emit({
+          type: 'task.retrying',
+          taskId: task.id,
+          name: task.name,
+          attempt: task.attempt,
+          source: 'client',
+          at: Date.now(),
+          reason,
+          error,
+          nextAttempt,
+          delayMs: decision.delayMs,
+        });
       }
-      this.report(task, { status: 'retry', task, reason, error, nextAttempt, delayMs: decision.delayMs, runAt: Date.now() + decision.delayMs });
+      this.report(task, {
+        status: 'retry',
+        task,
+        reason,
+        error,
+        nextAttempt,
+        delayMs: decision.delayMs,
+        runAt: Date.now() + decision.delayMs,
+      });
     } else {
       // A dead letter is worth a line at the default level: someone has to look at it.
-      this.logger.warn(`Task ${task.name}#${task.id} failed for good after attempt ${task.attempt} of ${maxAttempts} (${reason}): ${error.name}: ${error.message}`);
+      this.logger.warn(
+        `Task ${task.name}#${task.id} failed for good after attempt ${task.attempt} of ${maxAttempts} (${reason}): ${error.name}: ${error.message}`,
+      );
       this.report(task, { status: 'failed', task, reason, error });
     }
   }
@@ -241,11 +289,19 @@ export class TaskLoop {
   /** The single exit of every fetched delivery: one outcome, then it is no longer held. */
   private report(task: TaskEnvelope, outcome: TaskOutcome): void {
     if (!this.held.delete(task)) {
-      this.logger.error(`Task ${task.name}#${task.id} (attempt ${task.attempt}) was reported twice; the second outcome (${outcome.status}) is dropped.`);
+      this.logger.error(
+        `Task ${task.name}#${task.id} (attempt ${task.attempt}) was reported twice; the second outcome (${outcome.status}) is dropped.`,
+      );
       return;
     }
     if (this.events.enabled && outcome.status !== 'completed' && outcome.status !== 'retry') {
-      const base = { taskId: task.id, name: task.name, attempt: task.attempt, source: 'client' as const, at: Date.now() };
+      const base = {
+        taskId: task.id,
+        name: task.name,
+        attempt: task.attempt,
+        source: 'client' as const,
+        at: Date.now(),
+      };
       this.events.emit(
         outcome.status === 'released'
           ? { ...base, type: 'task.released' }

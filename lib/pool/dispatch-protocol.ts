@@ -87,7 +87,12 @@ export interface ThreadSettings {
   /** BroadcastChannel name for control messages. */
   channel: string;
   tasksModule?: { file: string; exportName: string };
-  functions: Array<{ name: string; file: string; exportName: string; options?: { timeoutMs?: number; maxAttempts?: number; batch?: boolean } }>;
+  functions: Array<{
+    name: string;
+    file: string;
+    exportName: string;
+    options?: { timeoutMs?: number; maxAttempts?: number; batch?: boolean };
+  }>;
   /** Report the V8 heap in every reply (only when `maxHeapMbPerWorker` is set: it costs a call). */
   reportHeap: boolean;
   /** Log levels of the thread's Nest logger. */

@@ -16,7 +16,6 @@ export interface MapOptions {
   signal?: AbortSignal;
 }
 
-
 let mapSeq = 0;
 
 /**
@@ -57,32 +56,34 @@ export function runMap<R>(
     const onAbort = () => abandon(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    const onChunk = (offset: number) => (reply: DispatchReply | undefined, failure?: Extract<CallResult, { ok: false }> & { index: number }) => {
-      if (failed) return;
-      if (failure) {
-        const error = failure.local ?? deserializeError(failure.error);
-        markItem(error, name, failure.index);
-        onFail(failure, error);
-        abandon(error);
-        return;
-      }
-      const values = reply!.v;
-      for (let i = 0; i < values.length; i++) results[offset + i] = values[i] as R;
-      const failures = reply!.f;
-      if (failures) {
-        const index = Number(Object.keys(failures)[0]);
-        const itemFailure = failures[index]!;
-        const error = deserializeError(itemFailure.e);
-        markItem(error, name, offset + index);
-        onFail({ ok: false, reason: itemFailure.k, error: itemFailure.e }, error);
-        abandon(error);
-        return;
-      }
-      if (--outstanding === 0) {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(results);
-      }
-    };
+    const onChunk =
+      (offset: number) =>
+      (reply: DispatchReply | undefined, failure?: Extract<CallResult, { ok: false }> & { index: number }) => {
+        if (failed) return;
+        if (failure) {
+          const error = failure.local ?? deserializeError(failure.error);
+          markItem(error, name, failure.index);
+          onFail(failure, error);
+          abandon(error);
+          return;
+        }
+        const values = reply!.v;
+        for (let i = 0; i < values.length; i++) results[offset + i] = values[i] as R;
+        const failures = reply!.f;
+        if (failures) {
+          const index = Number(Object.keys(failures)[0]);
+          const itemFailure = failures[index]!;
+          const error = deserializeError(itemFailure.e);
+          markItem(error, name, offset + index);
+          onFail({ ok: false, reason: itemFailure.k, error: itemFailure.e }, error);
+          abandon(error);
+          return;
+        }
+        if (--outstanding === 0) {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(results);
+        }
+      };
 
     (async () => {
       for (let offset = 0; offset < total && !failed; offset += chunkSize) {

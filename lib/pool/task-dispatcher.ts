@@ -1,7 +1,12 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { findUncloneable } from '../errors/cloneability.js';
 import { serializeError } from '../errors/error-serializer.js';
-import { NotCloneableError, TaskTimeoutError, WorkerCrashedError, WorkerShutdownError } from '../errors/worker.errors.js';
+import {
+  NotCloneableError,
+  TaskTimeoutError,
+  WorkerCrashedError,
+  WorkerShutdownError,
+} from '../errors/worker.errors.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import type { TaskFailureReason } from '../interfaces/task-client.interface.js';
 import type { TaskSource } from '../interfaces/worker-event.interface.js';
@@ -57,7 +62,10 @@ export class MapChunk {
     readonly idPrefix: string,
     readonly timeoutMs: number,
     /** Called once: with the reply, or with why the whole chunk failed (and at which item). */
-    readonly done: (reply: DispatchReply | undefined, failure?: Extract<CallResult, { ok: false }> & { index: number }) => void,
+    readonly done: (
+      reply: DispatchReply | undefined,
+      failure?: Extract<CallResult, { ok: false }> & { index: number },
+    ) => void,
     readonly transfer?: TransferListItem[],
   ) {}
 }
@@ -207,12 +215,20 @@ export class TaskDispatcher {
     const request: DispatchRequest =
       size === 1
         ? { n: first.name, p: [first.payload], i: [first.id] }
-        : { n: sameName ? first.name : calls.map((c) => c.name), p: calls.map((c) => c.payload), i: calls.map((c) => c.id) };
+        : {
+            n: sameName ? first.name : calls.map((c) => c.name),
+            p: calls.map((c) => c.payload),
+            i: calls.map((c) => c.id),
+          };
     if (size > 1) this.batched += size;
     if (retried) request.a = calls.map((c) => c.attempt);
     if (timed) request.to = size === 1 ? first.timeoutMs : calls.map((c) => c.timeoutMs);
     const controller = timed || first.signal ? new AbortController() : undefined;
-    const dispatch = this.start(new Dispatch(calls, undefined, size, controller, progressCells(timed), Date.now()), request, first.transfer);
+    const dispatch = this.start(
+      new Dispatch(calls, undefined, size, controller, progressCells(timed), Date.now()),
+      request,
+      first.transfer,
+    );
     if (first.signal) {
       dispatch.onCallerAbort = () => {
         dispatch.abortReason ??= 'aborted';
@@ -224,7 +240,15 @@ export class TaskDispatcher {
       const at = Date.now();
       const now = performance.now();
       for (const c of calls) {
-        this.events.emit({ type: 'task.started', taskId: c.id, name: c.name, attempt: c.attempt, source: c.source, at, queuedMs: now - c.queuedAt });
+        this.events.emit({
+          type: 'task.started',
+          taskId: c.id,
+          name: c.name,
+          attempt: c.attempt,
+          source: c.source,
+          at,
+          queuedMs: now - c.queuedAt,
+        });
       }
     }
   }
@@ -234,7 +258,14 @@ export class TaskDispatcher {
     const request: DispatchRequest = { n: chunk.name, p: chunk.items, i: chunk.idPrefix, o: chunk.offset, s: true };
     if (timed) request.to = chunk.timeoutMs;
     this.start(
-      new Dispatch(undefined, chunk, chunk.items.length, timed ? new AbortController() : undefined, progressCells(timed), Date.now()),
+      new Dispatch(
+        undefined,
+        chunk,
+        chunk.items.length,
+        timed ? new AbortController() : undefined,
+        progressCells(timed),
+        Date.now(),
+      ),
       request,
       chunk.transfer,
     );
@@ -336,13 +367,31 @@ export class TaskDispatcher {
           this.failed++;
           if (failure.k === 'timeout') {
             this.timedOut++;
-            if (emit) this.events.emit({ type: 'task.timed-out', taskId: call.id, name: call.name, attempt: call.attempt, source: call.source, at: Date.now(), timeoutMs: call.timeoutMs });
+            if (emit)
+              this.events.emit({
+                type: 'task.timed-out',
+                taskId: call.id,
+                name: call.name,
+                attempt: call.attempt,
+                source: call.source,
+                at: Date.now(),
+                timeoutMs: call.timeoutMs,
+              });
           }
           call.done({ ok: false, reason: failure.k, error: failure.e, ms, tid: reply.tid });
         } else {
           this.completed++;
           if (emit) {
-            this.events.emit({ type: 'task.completed', taskId: call.id, name: call.name, attempt: call.attempt, source: call.source, at: Date.now(), durationMs: ms, threadId: reply.tid });
+            this.events.emit({
+              type: 'task.completed',
+              taskId: call.id,
+              name: call.name,
+              attempt: call.attempt,
+              source: call.source,
+              at: Date.now(),
+              durationMs: ms,
+              threadId: reply.tid,
+            });
           }
           call.done({ ok: true, value: reply.v[i], ms, tid: reply.tid });
         }
@@ -360,7 +409,15 @@ export class TaskDispatcher {
       const calls = dispatch.calls!;
       const culprit = calls[dispatch.culprit]!;
       this.timedOut++;
-      this.events.emit({ type: 'task.timed-out', taskId: culprit.id, name: culprit.name, attempt: culprit.attempt, source: culprit.source, at: Date.now(), timeoutMs: culprit.timeoutMs });
+      this.events.emit({
+        type: 'task.timed-out',
+        taskId: culprit.id,
+        name: culprit.name,
+        attempt: culprit.attempt,
+        source: culprit.source,
+        at: Date.now(),
+        timeoutMs: culprit.timeoutMs,
+      });
       this.fail(culprit, 'timeout', new TaskTimeoutError(culprit.name, culprit.timeoutMs));
       // The calls before the culprit ran, but their results died with the
       // thread; the calls after it never started. All run again, alone.
@@ -377,11 +434,23 @@ export class TaskDispatcher {
       const call = dispatch.calls![0]!;
       if (isDataCloneError(error)) {
         const bad = findUncloneable(call.payload, 'payload');
-        this.fail(call, 'invalid-payload', new NotCloneableError(call.name, 'payload', bad?.path ?? 'payload', bad?.type ?? 'not cloneable', { cause: error }));
+        this.fail(
+          call,
+          'invalid-payload',
+          new NotCloneableError(call.name, 'payload', bad?.path ?? 'payload', bad?.type ?? 'not cloneable', {
+            cause: error,
+          }),
+        );
       } else {
         this.crashed++;
         const crash = new WorkerCrashedError(call.name, describeCrash(error), { cause: error });
-        this.events.emit({ type: 'worker.crashed', at: Date.now(), error: crash.message, taskId: call.id, name: call.name });
+        this.events.emit({
+          type: 'worker.crashed',
+          at: Date.now(),
+          error: crash.message,
+          taskId: call.id,
+          name: call.name,
+        });
         this.fail(call, 'crash', crash);
       }
     }
@@ -404,13 +473,21 @@ export class TaskDispatcher {
     } else if (isDataCloneError(error)) {
       kind = 'invalid-payload';
       const bad = findUncloneable(chunk.items, 'items');
-      local = new NotCloneableError(chunk.name, 'payload', bad?.path ?? 'items', bad?.type ?? 'not cloneable', { cause: error });
+      local = new NotCloneableError(chunk.name, 'payload', bad?.path ?? 'items', bad?.type ?? 'not cloneable', {
+        cause: error,
+      });
     } else {
       this.crashed++;
       kind = 'crash';
       local = new WorkerCrashedError(chunk.name, describeCrash(error), { cause: error });
     }
-    chunk.done(undefined, { ok: false, reason: kind, error: serializeError(local), local, index: dispatch.culprit >= 0 ? chunk.offset + dispatch.culprit : index });
+    chunk.done(undefined, {
+      ok: false,
+      reason: kind,
+      error: serializeError(local),
+      local,
+      index: dispatch.culprit >= 0 ? chunk.offset + dispatch.culprit : index,
+    });
   }
 
   private fail(call: Call, reason: CallFailureReason, error: unknown): void {
@@ -470,7 +547,13 @@ export class TaskDispatcher {
       this.fail(entry, 'shutdown', new WorkerShutdownError(entry.name));
     } else {
       const local = new WorkerShutdownError(entry.name);
-      entry.done(undefined, { ok: false, reason: 'shutdown', error: serializeError(local), local, index: entry.offset });
+      entry.done(undefined, {
+        ok: false,
+        reason: 'shutdown',
+        error: serializeError(local),
+        local,
+        index: entry.offset,
+      });
     }
   }
 

@@ -134,7 +134,6 @@ export class ThreadPool {
     return this.piscina.threads.length;
   }
 
-
   /** Waits until every thread has booted its context; returns the tasks they registered. */
   async start(): Promise<ThreadTaskInfo[]> {
     const total = this.settings.workers;
@@ -147,7 +146,8 @@ export class ThreadPool {
           () => reject(new WorkerBootError(Messages.startupTimeout(this.settings.startupTimeoutMs, ready.size, total))),
           this.settings.startupTimeoutMs,
         );
-        this.bootFailed = (error) => reject(new WorkerBootError(Messages.threadDiedAtBoot(error?.message ?? String(error)), { cause: error }));
+        this.bootFailed = (error) =>
+          reject(new WorkerBootError(Messages.threadDiedAtBoot(error?.message ?? String(error)), { cause: error }));
         listener = (message) => {
           if (message.kind === 'boot-failed') {
             const cause = deserializeError(message.error);
@@ -191,7 +191,10 @@ export class ThreadPool {
           type: 'worker.recycled',
           threadId: reply.tid,
           at: Date.now(),
-          reason: maxTasksPerWorker > 0 && reply.c >= maxTasksPerWorker ? `ran ${reply.c} tasks` : `heap ${Math.round(reply.h / 1048576)} MiB`,
+          reason:
+            maxTasksPerWorker > 0 && reply.c >= maxTasksPerWorker
+              ? `ran ${reply.c} tasks`
+              : `heap ${Math.round(reply.h / 1048576)} MiB`,
         });
       }
     }

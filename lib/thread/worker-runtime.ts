@@ -70,7 +70,14 @@ export class WorkerRuntime {
         for (const task of this.app.get(TaskExplorer).explore().values()) {
           const { timeoutMs, maxAttempts, batch, backoff, schema, retryIf } = task.options;
           this.tasks.set(task.name, {
-            info: { name: task.name, declaredBy: task.declaredBy, timeoutMs, maxAttempts, batch, backoff: backoff as Record<string, unknown> | undefined },
+            info: {
+              name: task.name,
+              declaredBy: task.declaredBy,
+              timeoutMs,
+              maxAttempts,
+              batch,
+              backoff: backoff as Record<string, unknown> | undefined,
+            },
             fn: task.handler as RuntimeTask['fn'],
             schema,
             retryIf,
@@ -87,7 +94,12 @@ export class WorkerRuntime {
           fn: handler as RuntimeTask['fn'],
         });
       }
-      this.post({ kind: 'ready', pool: this.settings.pool, tid: threadId, tasks: [...this.tasks.values()].map((t) => t.info) });
+      this.post({
+        kind: 'ready',
+        pool: this.settings.pool,
+        tid: threadId,
+        tasks: [...this.tasks.values()].map((t) => t.info),
+      });
     } catch (error) {
       this.bootError = serializeError(error);
       this.post({ kind: 'boot-failed', pool: this.settings.pool, tid: threadId, error: this.bootError });
@@ -219,7 +231,10 @@ export class WorkerRuntime {
     // inside piscina and take the thread down with every task of the batch.
     const bad = findUncloneable(result, 'result');
     if (bad) {
-      return { k: 'invalid-result', e: serializeError(new NotCloneableError(task.info.name, 'result', bad.path, bad.type)) };
+      return {
+        k: 'invalid-result',
+        e: serializeError(new NotCloneableError(task.info.name, 'result', bad.path, bad.type)),
+      };
     }
     values[index] = result;
     return undefined;
@@ -228,7 +243,8 @@ export class WorkerRuntime {
   private failure(task: RuntimeTask, ctx: CallContext, error: unknown): CallFailure {
     // A handler that gave up because its time ran out (it saw ctx.timedOut or
     // ctx.signal) timed out, whatever it threw; what it threw is the cause.
-    if (ctx.timedOut && !(error instanceof TaskTimeoutError)) error = new TaskTimeoutError(task.info.name, ctx.timeoutMs, { cause: error });
+    if (ctx.timedOut && !(error instanceof TaskTimeoutError))
+      error = new TaskTimeoutError(task.info.name, ctx.timeoutMs, { cause: error });
     const e = serializeError(error);
     if (e.retryable !== false && task.retryIf) {
       try {
@@ -260,7 +276,9 @@ async function loadExport(file: string, exportName: string, notFound: () => stri
   try {
     namespace = (await import(file)) as Record<string, unknown>;
   } catch (error) {
-    throw new TasksModuleLoadError(Messages.moduleLoad(file, (error as Error)?.message ?? String(error)), { cause: error });
+    throw new TasksModuleLoadError(Messages.moduleLoad(file, (error as Error)?.message ?? String(error)), {
+      cause: error,
+    });
   }
   const value = namespace[exportName] ?? (namespace.default as Record<string, unknown> | undefined)?.[exportName];
   if (value === undefined) throw new TasksModuleLoadError(notFound());

@@ -4,7 +4,13 @@
  */
 import { BroadcastChannel, threadId, workerData, parentPort } from 'node:worker_threads';
 import 'reflect-metadata';
-import type { DispatchReply, DispatchRequest, ThreadControlMessage, ThreadSettings, ThreadStatusMessage } from '../pool/dispatch-protocol.js';
+import type {
+  DispatchReply,
+  DispatchRequest,
+  ThreadControlMessage,
+  ThreadSettings,
+  ThreadStatusMessage,
+} from '../pool/dispatch-protocol.js';
 import { THREAD_DATA_KEY } from '../worker.constants.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
@@ -21,7 +27,9 @@ channel.onmessage = (event) => {
   if (message?.kind !== 'close' || (message.tid !== undefined && message.tid !== threadId)) return;
   void runtime
     .close()
-    .catch((error: unknown) => console.error(`[nestjs-worker] thread ${threadId}: closing the Nest context failed`, error))
+    .catch((error: unknown) =>
+      console.error(`[nestjs-worker] thread ${threadId}: closing the Nest context failed`, error),
+    )
     .finally(() => {
       const closed: ThreadStatusMessage = { kind: 'closed', pool: settings.pool, tid: threadId };
       parentPort?.postMessage(closed);

@@ -1,4 +1,12 @@
-import { Global, Inject, Injectable, Logger, Module, type BeforeApplicationShutdown, type DynamicModule } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+} from '@nestjs/common';
 import { availableParallelism } from 'node:os';
 import {
   InMemoryTaskClient,
@@ -33,7 +41,9 @@ export function backendOf(url: string | undefined): Backend {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
   if (scheme === 'redis' || scheme === 'rediss') return 'redis';
-  throw new Error(`TASKS_URL must start with postgres://, postgresql://, redis:// or rediss:// (or be unset for in-memory), got "${redact(url)}".`);
+  throw new Error(
+    `TASKS_URL must start with postgres://, postgresql://, redis:// or rediss:// (or be unset for in-memory), got "${redact(url)}".`,
+  );
 }
 
 /** The URL without its password, for logs. */
@@ -129,7 +139,13 @@ export class TaskStore implements BeforeApplicationShutdown {
 
 /** The record, minus the payload (an uploaded image is not worth sending back), with readable times. */
 function toView(record: TaskRecord): TaskView {
-  const view: TaskView = { id: record.id, name: record.name, state: record.state, attempt: record.attempt, enqueuedAt: new Date(record.enqueuedAt).toISOString() };
+  const view: TaskView = {
+    id: record.id,
+    name: record.name,
+    state: record.state,
+    attempt: record.attempt,
+    enqueuedAt: new Date(record.enqueuedAt).toISOString(),
+  };
   if (record.maxAttempts !== undefined) view.maxAttempts = record.maxAttempts;
   if (record.finishedAt !== undefined) view.finishedAt = new Date(record.finishedAt).toISOString();
   if (record.failureReason !== undefined) view.failureReason = record.failureReason;

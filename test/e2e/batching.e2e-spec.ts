@@ -20,7 +20,9 @@ describe('micro-batching', () => {
   async function burstWith(mode: 'exit' | 'spin' | 'throw') {
     const before = booted.manager.stats();
     const culprit = 1234;
-    const calls = Array.from({ length: 3000 }, (_, n) => booted.manager.run<number>('maybe', { n, mode: n === culprit ? mode : undefined }));
+    const calls = Array.from({ length: 3000 }, (_, n) =>
+      booted.manager.run<number>('maybe', { n, mode: n === culprit ? mode : undefined }),
+    );
     const settled = await Promise.allSettled(calls);
     const after = booted.manager.stats();
     return { settled, culprit, batched: after.batched - before.batched, before, after };
@@ -29,7 +31,10 @@ describe('micro-batching', () => {
   it('batches short tasks when the queue is deep', async () => {
     const before = booted.manager.stats().batched;
     await Promise.all(Array.from({ length: 3000 }, (_, n) => booted.manager.run('maybe', { n })));
-    assert.ok(booted.manager.stats().batched - before > 1000, `${booted.manager.stats().batched - before} of 3000 batched`);
+    assert.ok(
+      booted.manager.stats().batched - before > 1000,
+      `${booted.manager.stats().batched - before} of 3000 batched`,
+    );
   });
 
   it('fails only the task that throws; the rest of its batch completes', async () => {
@@ -45,7 +50,8 @@ describe('micro-batching', () => {
     const { settled, culprit, batched } = await burstWith('exit');
     assert.ok(batched > 0);
     settled.forEach((s, n) => {
-      if (n === culprit) assert.ok(s.status === 'rejected' && s.reason instanceof WorkerCrashedError, JSON.stringify(s));
+      if (n === culprit)
+        assert.ok(s.status === 'rejected' && s.reason instanceof WorkerCrashedError, JSON.stringify(s));
       else assert.deepEqual(s, { status: 'fulfilled', value: n });
     });
     assert.equal(booted.manager.stats().workers.alive, 2);

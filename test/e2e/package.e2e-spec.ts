@@ -28,8 +28,14 @@ describe('the packed package in fresh consumer apps', () => {
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'nestjs-worker-pack-'));
-    execFileSync(npm, ['pack', '--silent', '--pack-destination', dir], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-    tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
+    execFileSync(npm, ['pack', '--silent', '--pack-destination', dir], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    tarball = join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.tgz'))!,
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -46,56 +52,68 @@ describe('the packed package in fresh consumer apps', () => {
     { kind: 'cjs', nest: '^12.0.0' },
     { kind: 'cjs', nest: '^11.0.0' },
   ] satisfies Consumer[]) {
-    it(`works in a fresh ${consumer.kind === 'esm' ? 'ES module' : 'CommonJS'} app on Nest ${consumer.nest}`, { timeout: 240_000 }, () => {
-      const app = join(dir, `${consumer.kind}-nest${consumer.nest.replace(/\W/g, '')}`);
-      mkdirSync(join(app, 'src'), { recursive: true });
-      writeFileSync(
-        join(app, 'package.json'),
-        JSON.stringify({ name: `consumer-${consumer.kind}`, private: true, type: consumer.kind === 'esm' ? 'module' : 'commonjs' }),
-      );
-      execFileSync(
-        npm,
-        [
-          'install',
-          '--no-audit',
-          '--no-fund',
-          '--prefer-offline',
-          '--loglevel=error',
-          tarball,
-          `@nestjs/common@${consumer.nest}`,
-          `@nestjs/core@${consumer.nest}`,
-          'reflect-metadata@^0.2.0',
-          'rxjs@^7.8.0',
-        ],
-        { cwd: app, stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      copyFileSync(join(sources, 'tasks.ts'), join(app, 'src/tasks.ts'));
-      copyFileSync(join(sources, `main.${consumer.kind}.ts`), join(app, 'src/main.ts'));
-      writeFileSync(
-        join(app, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            target: 'ES2022',
-            module: 'nodenext',
-            moduleResolution: 'nodenext',
-            experimentalDecorators: true,
-            emitDecoratorMetadata: true,
-            strict: true,
-            skipLibCheck: true,
-            outDir: 'dist',
-            rootDir: 'src',
-            types: ['node'],
-            typeRoots: [join(root, 'node_modules/@types')],
-          },
-          include: ['src'],
-        }),
-      );
-      execFileSync(process.execPath, [tsc, '-p', app], { cwd: app, stdio: 'inherit' });
-      const output = execFileSync(process.execPath, [join(app, 'dist/main.js')], { cwd: app, encoding: 'utf8', timeout: 60_000 });
-      const line = JSON.parse(output.trim().split('\n').at(-1)!);
-      assert.equal(line.kind, consumer.kind);
-      assert.equal(line.out.hex, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
-      assert.notEqual(line.out.threadId, line.mainThreadId);
-    });
+    it(
+      `works in a fresh ${consumer.kind === 'esm' ? 'ES module' : 'CommonJS'} app on Nest ${consumer.nest}`,
+      { timeout: 240_000 },
+      () => {
+        const app = join(dir, `${consumer.kind}-nest${consumer.nest.replace(/\W/g, '')}`);
+        mkdirSync(join(app, 'src'), { recursive: true });
+        writeFileSync(
+          join(app, 'package.json'),
+          JSON.stringify({
+            name: `consumer-${consumer.kind}`,
+            private: true,
+            type: consumer.kind === 'esm' ? 'module' : 'commonjs',
+          }),
+        );
+        execFileSync(
+          npm,
+          [
+            'install',
+            '--no-audit',
+            '--no-fund',
+            '--prefer-offline',
+            '--loglevel=error',
+            tarball,
+            `@nestjs/common@${consumer.nest}`,
+            `@nestjs/core@${consumer.nest}`,
+            'reflect-metadata@^0.2.0',
+            'rxjs@^7.8.0',
+          ],
+          { cwd: app, stdio: ['ignore', 'ignore', 'inherit'] },
+        );
+        copyFileSync(join(sources, 'tasks.ts'), join(app, 'src/tasks.ts'));
+        copyFileSync(join(sources, `main.${consumer.kind}.ts`), join(app, 'src/main.ts'));
+        writeFileSync(
+          join(app, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: {
+              target: 'ES2022',
+              module: 'nodenext',
+              moduleResolution: 'nodenext',
+              experimentalDecorators: true,
+              emitDecoratorMetadata: true,
+              strict: true,
+              skipLibCheck: true,
+              outDir: 'dist',
+              rootDir: 'src',
+              types: ['node'],
+              typeRoots: [join(root, 'node_modules/@types')],
+            },
+            include: ['src'],
+          }),
+        );
+        execFileSync(process.execPath, [tsc, '-p', app], { cwd: app, stdio: 'inherit' });
+        const output = execFileSync(process.execPath, [join(app, 'dist/main.js')], {
+          cwd: app,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        const line = JSON.parse(output.trim().split('\n').at(-1)!);
+        assert.equal(line.kind, consumer.kind);
+        assert.equal(line.out.hex, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+        assert.notEqual(line.out.threadId, line.mainThreadId);
+      },
+    );
   }
 });

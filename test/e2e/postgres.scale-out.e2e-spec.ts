@@ -33,7 +33,10 @@ describe('PostgresTaskClient scale-out', { skip: url ? false : 'PG_URL is not se
       clientModule: new URL('../fixtures/scale-out/postgres.client.js', import.meta.url),
       env: { PG_URL: url!, SCALE_OUT_QUEUE: queue },
       processes: 3,
-      enqueue: () => producer.enqueueMany(Array.from({ length: TASKS }, (_, n) => ({ name: 'scale-out.work', payload: { n, ms: 3 } }))),
+      enqueue: () =>
+        producer.enqueueMany(
+          Array.from({ length: TASKS }, (_, n) => ({ name: 'scale-out.work', payload: { n, ms: 3 } })),
+        ),
       isComplete: async () => (await producer.counts()).completed === TASKS,
       timeoutMs: 180_000,
     });
@@ -57,6 +60,8 @@ describe('PostgresTaskClient scale-out', { skip: url ? false : 'PG_URL is not se
       [],
       'what the killed process started and did not finish was re-run by another process',
     );
-    t.diagnostic(`${rows[0]!.retaken} task(s) taken back from the killed process after its lease; ${report.duplicateIds.length} ran twice (${report.extraExecutions} extra executions)`);
+    t.diagnostic(
+      `${rows[0]!.retaken} task(s) taken back from the killed process after its lease; ${report.duplicateIds.length} ran twice (${report.extraExecutions} extra executions)`,
+    );
   });
 });

@@ -50,7 +50,11 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
   }
 
   /** A real Nest app with ChaosTasksModule in 2 worker threads, its client from a factory with inject. */
-  async function bootApp(clientOptions: Partial<PostgresTaskClientOptions>, options: WorkerModuleOptions & { loop?: WorkerLoopOptions } = {}, connectionString = url!): Promise<BootedApp> {
+  async function bootApp(
+    clientOptions: Partial<PostgresTaskClientOptions>,
+    options: WorkerModuleOptions & { loop?: WorkerLoopOptions } = {},
+    connectionString = url!,
+  ): Promise<BootedApp> {
     @Module({
       imports: [
         ChaosTasksModule,
@@ -61,7 +65,8 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
           client: {
             imports: [configModule(connectionString)],
             inject: [PG_CONFIG],
-            useFactory: (config: { connectionString: string }) => new PostgresTaskClient({ ...config, migrate: true, ...clientOptions }),
+            useFactory: (config: { connectionString: string }) =>
+              new PostgresTaskClient({ ...config, migrate: true, ...clientOptions }),
           },
         }),
       ],
@@ -70,12 +75,20 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     return boot(PgAppModule, ['error']);
   }
 
-  async function waitForAll(producer: PostgresTaskClient, ids: readonly string[], timeoutMs = 30_000): Promise<TaskRecord[]> {
+  async function waitForAll(
+    producer: PostgresTaskClient,
+    ids: readonly string[],
+    timeoutMs = 30_000,
+  ): Promise<TaskRecord[]> {
     let records: Array<TaskRecord | undefined> = [];
-    await until(async () => {
-      records = await Promise.all(ids.map((id) => producer.get(id)));
-      return records.every((r) => r?.state === 'completed' || r?.state === 'failed');
-    }, timeoutMs, `${ids.length} task(s) to finish`);
+    await until(
+      async () => {
+        records = await Promise.all(ids.map((id) => producer.get(id)));
+        return records.every((r) => r?.state === 'completed' || r?.state === 'failed');
+      },
+      timeoutMs,
+      `${ids.length} task(s) to finish`,
+    );
     return records as TaskRecord[];
   }
 
@@ -93,7 +106,10 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     const schema = `mig_${randomUUID().slice(0, 8)}`;
     try {
       const unmigrated = client({ schema });
-      const missing = await unmigrated.enqueue('noop').then(() => undefined, (error: Error & { code?: string }) => error);
+      const missing = await unmigrated.enqueue('noop').then(
+        () => undefined,
+        (error: Error & { code?: string }) => error,
+      );
       assert.equal(missing?.code, 'ERR_WORKER_POSTGRES_SCHEMA_MISSING');
       assert.match(missing!.message, /migrate\(\)/);
       const results = await Promise.all(Array.from({ length: 6 }, () => client({ schema }).migrate()));
@@ -115,10 +131,19 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     try {
       const app = booted.app.get<PostgresTaskClient>(TASK_CLIENT);
       assert.ok(app instanceof PostgresTaskClient);
-      const ids = await producer.enqueueMany(Array.from({ length: 200 }, (_, i) => ({ name: 'add', payload: { a: i, b: 1000 } })));
+      const ids = await producer.enqueueMany(
+        Array.from({ length: 200 }, (_, i) => ({ name: 'add', payload: { a: i, b: 1000 } })),
+      );
       const records = await waitForAll(producer, ids);
-      assert.deepEqual(records.map((r) => r.result), Array.from({ length: 200 }, (_, i) => i + 1000));
-      assert.ok(records.every((r) => r.state === 'completed' && r.attempt === 1 && r.errors.length === 0 && r.finishedAt! >= r.enqueuedAt));
+      assert.deepEqual(
+        records.map((r) => r.result),
+        Array.from({ length: 200 }, (_, i) => i + 1000),
+      );
+      assert.ok(
+        records.every(
+          (r) => r.state === 'completed' && r.attempt === 1 && r.errors.length === 0 && r.finishedAt! >= r.enqueuedAt,
+        ),
+      );
       assert.deepEqual(await producer.counts(), { queued: 0, delayed: 0, running: 0, completed: 200, failed: 0 });
       await booted.close();
       assert.equal(app.pool.ended, true, 'the pool the client made is ended at shutdown');
@@ -130,7 +155,12 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
   it('works as a class provider too: options from a token, migrate: true applied in onModuleInit, injectable to enqueue', async () => {
     const schema = `cls_${randomUUID().slice(0, 8)}`;
     @Global()
-    @Module({ providers: [{ provide: POSTGRES_TASK_CLIENT_OPTIONS, useValue: { connectionString: url, schema, migrate: true } }], exports: [POSTGRES_TASK_CLIENT_OPTIONS] })
+    @Module({
+      providers: [
+        { provide: POSTGRES_TASK_CLIENT_OPTIONS, useValue: { connectionString: url, schema, migrate: true } },
+      ],
+      exports: [POSTGRES_TASK_CLIENT_OPTIONS],
+    })
     class PgOptionsModule {}
     @Injectable()
     class Checkout {
@@ -140,7 +170,11 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
       imports: [
         PgOptionsModule,
         ChaosTasksModule,
-        WorkerModule.forRoot({ tasksModule: { module: ChaosTasksModule, file: new URL('../fixtures/chaos.tasks.js', import.meta.url) }, workers: 1, client: PostgresTaskClient }),
+        WorkerModule.forRoot({
+          tasksModule: { module: ChaosTasksModule, file: new URL('../fixtures/chaos.tasks.js', import.meta.url) },
+          workers: 1,
+          client: PostgresTaskClient,
+        }),
       ],
       providers: [Checkout],
     })
@@ -164,7 +198,11 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     const blackhole = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
     const { port } = blackhole.address() as { port: number };
-    const stuck = new PostgresTaskClient({ connectionString: `postgres://u:p@127.0.0.1:${port}/x`, listen: false, cleanupIntervalMs: 0 });
+    const stuck = new PostgresTaskClient({
+      connectionString: `postgres://u:p@127.0.0.1:${port}/x`,
+      listen: false,
+      cleanupIntervalMs: 0,
+    });
     try {
       const controller = new AbortController();
       const fetching = stuck.fetch(10, controller.signal);
@@ -199,14 +237,19 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     await consumer.close(); // waits for the late claim and its release
     assert.equal(consumer.stats.claimed, 2, 'the claim did go through after the abort');
     const records = await Promise.all(ids.map((id) => client({ queue }).get(id)));
-    assert.ok(records.every((r) => r?.state === 'queued' && r.attempt === 1 && r.errors.length === 0), JSON.stringify(records));
+    assert.ok(
+      records.every((r) => r?.state === 'queued' && r.attempt === 1 && r.errors.length === 0),
+      JSON.stringify(records),
+    );
   });
 
   it('enqueues 100k tasks in chunks quickly, and two consumers claiming at once never get the same task', async (t) => {
     const queue = queueName();
     const producer = client({ queue });
     let started = performance.now();
-    const ids = await producer.enqueueMany(Array.from({ length: 100_000 }, (_, i) => ({ name: 'noop', payload: { i } })));
+    const ids = await producer.enqueueMany(
+      Array.from({ length: 100_000 }, (_, i) => ({ name: 'noop', payload: { i } })),
+    );
     const enqueueMs = performance.now() - started;
     assert.equal(new Set(ids).size, 100_000);
     assert.equal((await producer.counts()).queued, 100_000);
@@ -231,7 +274,9 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     assert.equal(a.length + b.length, 100_000);
     assert.ok(a.length > 0 && b.length > 0, 'both consumers got work');
     assert.equal((await producer.counts()).completed, 100_000);
-    t.diagnostic(`enqueueMany(100k): ${enqueueMs.toFixed(0)} ms; 2 consumers claimed+completed 100k in ${claimMs.toFixed(0)} ms (${Math.round(100_000 / (claimMs / 1000))} tasks/s; ${a.length}/${b.length})`);
+    t.diagnostic(
+      `enqueueMany(100k): ${enqueueMs.toFixed(0)} ms; 2 consumers claimed+completed 100k in ${claimMs.toFixed(0)} ms (${Math.round(100_000 / (claimMs / 1000))} tasks/s; ${a.length}/${b.length})`,
+    );
     await admin.query(`DELETE FROM nestjs_worker.tasks WHERE queue = $1`, [queue]);
   });
 
@@ -256,7 +301,10 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     const record = await first.get(id);
     assert.equal(record?.state, 'completed');
     assert.equal(record?.result, 'from the new holder');
-    assert.deepEqual(record?.errors.map((e) => e.code), ['ERR_WORKER_LEASE_EXPIRED']);
+    assert.deepEqual(
+      record?.errors.map((e) => e.code),
+      ['ERR_WORKER_LEASE_EXPIRED'],
+    );
     assert.equal(second.stats.expiredLeases, 1);
   });
 
@@ -286,7 +334,10 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     const record = (await consumer.get(limited))!;
     assert.equal(record.failureReason, 'crash');
     assert.equal(record.attempt, 2);
-    assert.deepEqual(record.errors.map((e) => e.name), ['LeaseExpiredError', 'LeaseExpiredError']);
+    assert.deepEqual(
+      record.errors.map((e) => e.name),
+      ['LeaseExpiredError', 'LeaseExpiredError'],
+    );
     // Enqueued without maxAttempts: the client's maxAttempts option decides.
     const strict = client({ queue: queueName(), leaseMs: 200, maxAttempts: 1 });
     const once = await strict.enqueue('noop');
@@ -311,7 +362,10 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     assert.deepEqual(now, [c, a, b]);
     assert.deepEqual(await consumer.counts(), { queued: 0, delayed: 2, running: 3, completed: 0, failed: 0 });
     await sleep(700);
-    assert.deepEqual((await consumer.fetch(10, never)).map((task) => task.id), [e, d]);
+    assert.deepEqual(
+      (await consumer.fetch(10, never)).map((task) => task.id),
+      [e, d],
+    );
     // An id of your own is a deduplication key.
     assert.equal(await consumer.enqueue('noop', 'again', { id: a }), a);
     assert.equal((await consumer.get(a!))?.payload, 'a');
@@ -327,15 +381,25 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
       let first!: TaskRecord;
       await until(async () => ((first = (await producer.get(id))!), first.errors.length >= 1), 10_000, 'first failure');
       assert.equal(first.attempt, 2, 'queued again as attempt 2');
-      assert.ok(first.runAt - first.enqueuedAt >= 390, `run_at pushed back by the backoff (${first.runAt - first.enqueuedAt} ms)`);
+      assert.ok(
+        first.runAt - first.enqueuedAt >= 390,
+        `run_at pushed back by the backoff (${first.runAt - first.enqueuedAt} ms)`,
+      );
       const [record] = await waitForAll(producer, [id]);
       assert.equal(record!.state, 'failed');
       assert.equal(record!.failureReason, 'error');
       assert.equal(record!.attempt, 3);
       assert.equal(record!.errors.length, 3);
-      assert.ok(record!.errors.every((e) => e.name === 'PaymentDeclinedError' && e.props?.declineCode === 'stolen' && typeof e.stack === 'string'));
+      assert.ok(
+        record!.errors.every(
+          (e) => e.name === 'PaymentDeclinedError' && e.props?.declineCode === 'stolen' && typeof e.stack === 'string',
+        ),
+      );
       // Not retried: NonRetryableError and unknown task names.
-      const [fatal, unknown] = await waitForAll(producer, await producer.enqueueMany([{ name: 'fatal' }, { name: 'no-such-task', payload: 1 }]));
+      const [fatal, unknown] = await waitForAll(
+        producer,
+        await producer.enqueueMany([{ name: 'fatal' }, { name: 'no-such-task', payload: 1 }]),
+      );
       assert.equal(fatal!.state, 'failed');
       assert.equal(fatal!.errors.length, 1);
       assert.equal(unknown!.failureReason, 'unknown-task');
@@ -358,14 +422,20 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
       );
       const good = await producer.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ name: 'echo', payload: { i } })));
       const [badJson, badEncoding, ...others] = await waitForAll(producer, ['bad-json', 'bad-encoding', ...good]);
-      for (const [record, problem] of [[badJson!, /not valid JSON/], [badEncoding!, /payload_encoding "msgpack"/]] as const) {
+      for (const [record, problem] of [
+        [badJson!, /not valid JSON/],
+        [badEncoding!, /payload_encoding "msgpack"/],
+      ] as const) {
         assert.equal(record.state, 'failed');
         assert.equal(record.failureReason, 'invalid-payload');
         assert.equal(record.errors[0]!.code, 'ERR_WORKER_INVALID_TASK_ROW');
         assert.match(record.errors[0]!.message, new RegExp(`Task "echo" \\(id "${record.id}"\\)`));
         assert.match(record.errors[0]!.message, problem);
       }
-      assert.deepEqual(others.map((r) => r.result), good.map((_, i) => ({ i })));
+      assert.deepEqual(
+        others.map((r) => r.result),
+        good.map((_, i) => ({ i })),
+      );
     } finally {
       await booted.close();
     }
@@ -392,7 +462,9 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
         latencies.push(fetched.get(id)! - sent);
         await sleep(150); // let the loop go back to sleep
       }
-      t.diagnostic(`NOTIFY pickup latency (enqueue → fetched): median ${median(latencies)} ms, max ${Math.max(...latencies)} ms over ${latencies.length}`);
+      t.diagnostic(
+        `NOTIFY pickup latency (enqueue → fetched): median ${median(latencies)} ms, max ${Math.max(...latencies)} ms over ${latencies.length}`,
+      );
       assert.ok(median(latencies) < 1000, `median ${median(latencies)} ms`);
       // A delayed task: the notification says when it is due, and the idle worker wakes then.
       const sent = Date.now();
@@ -432,7 +504,9 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
   it('hands queued tasks back at app.close(): rows queued again, same attempt, nothing lost', async () => {
     const queue = queueName();
     const producer = client({ queue });
-    const ids = await producer.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ name: 'sleep', payload: { ms: 150 + i } })));
+    const ids = await producer.enqueueMany(
+      Array.from({ length: 40 }, (_, i) => ({ name: 'sleep', payload: { ms: 150 + i } })),
+    );
     const booted = await bootApp({ queue }, { shutdownTimeoutMs: 10_000 });
     await until(async () => (await producer.counts()).running >= 10, 10_000, 'tasks claimed');
     await booted.close();
@@ -441,7 +515,10 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     assert.equal(counts.queued + counts.completed, 40);
     assert.ok(counts.queued > 0, 'some tasks were handed back');
     const queued = (await Promise.all(ids.map((id) => producer.get(id)))).filter((r) => r!.state === 'queued');
-    assert.ok(queued.every((r) => r!.attempt === 1 && r!.errors.length === 0), 'a release does not count as an attempt');
+    assert.ok(
+      queued.every((r) => r!.attempt === 1 && r!.errors.length === 0),
+      'a release does not count as an attempt',
+    );
     const next = await bootApp({ queue });
     try {
       const records = await waitForAll(producer, ids);
@@ -462,24 +539,36 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
       // reconnect (which wakes the loop) and NOTIFY make things move quickly.
       booted = await bootApp({ queue, leaseMs: 5000 }, { loop: { idleMinMs: 10_000, idleMaxMs: 10_000 } }, server.url);
       const app = booted.app.get<PostgresTaskClient>(TASK_CLIENT);
-      const ids = await producer.enqueueMany(Array.from({ length: 300 }, (_, i) => ({ name: 'sleep', payload: { ms: 15 + (i % 10) } })));
+      const ids = await producer.enqueueMany(
+        Array.from({ length: 300 }, (_, i) => ({ name: 'sleep', payload: { ms: 15 + (i % 10) } })),
+      );
       await until(async () => (await producer.counts()).completed >= 50, 30_000, '50 completed');
       await server.stop();
       await sleep(1000);
       await server.start();
       const records = await waitForAll(producer, ids, 90_000);
-      assert.ok(records.every((r) => r.state === 'completed'), JSON.stringify(records.filter((r) => r.state !== 'completed').slice(0, 3)));
-      assert.deepEqual(records.map((r) => r.result), ids.map((_, i) => 15 + (i % 10)));
+      assert.ok(
+        records.every((r) => r.state === 'completed'),
+        JSON.stringify(records.filter((r) => r.state !== 'completed').slice(0, 3)),
+      );
+      assert.deepEqual(
+        records.map((r) => r.result),
+        ids.map((_, i) => 15 + (i % 10)),
+      );
       // A fast pickup proves the LISTEN connection is back.
       await until(() => app.listening, 20_000, 'LISTEN again');
       const fetched = new Map<string, number>();
-      const subscription = booted.manager.events$.subscribe((event) => event.type === 'task.fetched' && fetched.set(event.taskId, event.at));
+      const subscription = booted.manager.events$.subscribe(
+        (event) => event.type === 'task.fetched' && fetched.set(event.taskId, event.at),
+      );
       await sleep(300);
       const sent = Date.now();
       const late = await producer.enqueue('noop');
       await until(() => fetched.has(late), 5000, 'pickup after the restart');
       subscription.unsubscribe();
-      t.diagnostic(`after the restart: pickup in ${fetched.get(late)! - sent} ms; client stats ${JSON.stringify(app.stats)}`);
+      t.diagnostic(
+        `after the restart: pickup in ${fetched.get(late)! - sent} ms; client stats ${JSON.stringify(app.stats)}`,
+      );
     } finally {
       await booted?.close();
       await producer.close();

@@ -22,7 +22,10 @@ describe('Redis scale-out', () => {
         clientModule: new URL('../fixtures/scale-out/redis.client.js', import.meta.url),
         env: { REDIS_URL, SCALE_OUT_REDIS_PREFIX: prefix },
         processes: 3,
-        enqueue: () => producer.enqueueMany(Array.from({ length: TASKS }, (_, n) => ({ name: 'scale-out.work', payload: { n, ms: 2 } }))),
+        enqueue: () =>
+          producer.enqueueMany(
+            Array.from({ length: TASKS }, (_, n) => ({ name: 'scale-out.work', payload: { n, ms: 2 } })),
+          ),
         isComplete: async (ids) => (await producer.counts()).completed >= ids.length,
         timeoutMs: 180_000,
       });
@@ -38,7 +41,9 @@ describe('Redis scale-out', () => {
 
       // What the victim held when it died (running, or fetched and waiting in its queue)
       // came back through XAUTOCLAIM once the lease ran out: the lost attempt is on record.
-      const reclaimed = new Set(records.filter((r) => r!.errors.some((e) => e.name === 'LeaseExpiredError')).map((r) => r!.id));
+      const reclaimed = new Set(
+        records.filter((r) => r!.errors.some((e) => e.name === 'LeaseExpiredError')).map((r) => r!.id),
+      );
       assert.ok(reclaimed.size > 0, 'the killed process held tasks that were taken over after the lease');
       for (const id of report.killedUnfinished) {
         assert.ok(report.rerunElsewhere.includes(id), `task ${id}, cut off by the kill, ran again elsewhere`);

@@ -44,7 +44,10 @@ class CaptureLogger implements LoggerService {
 const REDIS_CONFIG = 'REDIS_TEST_CONFIG';
 
 /** A Nest app over ChaosTasksModule whose client comes from `useFactory` + `inject`, as users write it. */
-async function bootRedisApp(config: RedisTaskClientOptions, worker: WorkerModuleOptions = {}): Promise<BootedApp & { client: RedisTaskClient }> {
+async function bootRedisApp(
+  config: RedisTaskClientOptions,
+  worker: WorkerModuleOptions = {},
+): Promise<BootedApp & { client: RedisTaskClient }> {
   @Module({ providers: [{ provide: REDIS_CONFIG, useValue: config }], exports: [REDIS_CONFIG] })
   class ConfigModule {}
 
@@ -55,7 +58,11 @@ async function bootRedisApp(config: RedisTaskClientOptions, worker: WorkerModule
         tasksModule: { module: ChaosTasksModule, file: chaosTasksFile },
         workers: 2,
         ...worker,
-        client: { useFactory: (options: RedisTaskClientOptions) => new RedisTaskClient(options), inject: [REDIS_CONFIG], imports: [ConfigModule] },
+        client: {
+          useFactory: (options: RedisTaskClientOptions) => new RedisTaskClient(options),
+          inject: [REDIS_CONFIG],
+          imports: [ConfigModule],
+        },
       }),
     ],
   })
@@ -69,14 +76,22 @@ function standalone(options: RedisTaskClientOptions = {}): RedisTaskClient {
 }
 
 async function settled(client: RedisTaskClient, total: number, timeoutMs = 30_000): Promise<void> {
-  await until(async () => {
-    const c = await client.counts();
-    return c.completed + c.failed >= total;
-  }, timeoutMs, `${total} tasks to finish`);
+  await until(
+    async () => {
+      const c = await client.counts();
+      return c.completed + c.failed >= total;
+    },
+    timeoutMs,
+    `${total} tasks to finish`,
+  );
 }
 
 async function finished(client: RedisTaskClient, id: string, timeoutMs = 15_000) {
-  await until(async () => ['completed', 'failed'].includes((await client.get(id))?.state ?? ''), timeoutMs, `task ${id} to finish`);
+  await until(
+    async () => ['completed', 'failed'].includes((await client.get(id))?.state ?? ''),
+    timeoutMs,
+    `task ${id} to finish`,
+  );
   return (await client.get(id))!;
 }
 
@@ -105,17 +120,26 @@ describe('RedisTaskClient through a Nest app', () => {
     const booted = await bootRedisApp({ url: REDIS_URL, prefix });
     const producer = standalone({ prefix });
     try {
-      const ids = await producer.enqueueMany(Array.from({ length: 200 }, (_, i) => ({ name: 'add', payload: { a: i, b: 1 } })));
+      const ids = await producer.enqueueMany(
+        Array.from({ length: 200 }, (_, i) => ({ name: 'add', payload: { a: i, b: 1 } })),
+      );
       await settled(producer, 200);
       const records = await Promise.all(ids.map((id) => producer.get<number>(id)));
-      assert.deepEqual(records.map((r) => r?.result), Array.from({ length: 200 }, (_, i) => i + 1));
+      assert.deepEqual(
+        records.map((r) => r?.result),
+        Array.from({ length: 200 }, (_, i) => i + 1),
+      );
       assert.ok(records.every((r) => r?.state === 'completed' && r.attempt === 1 && r.errors.length === 0));
       assert.deepEqual(await producer.counts(), { queued: 0, delayed: 0, running: 0, completed: 200, failed: 0 });
     } finally {
       await booted.close();
       await producer.close();
     }
-    assert.equal(booted.client.redis.status, 'end', 'the client made its command connection, so it closes it at shutdown');
+    assert.equal(
+      booted.client.redis.status,
+      'end',
+      'the client made its command connection, so it closes it at shutdown',
+    );
   });
 
   it('retries through the delayed set with backoff, and dead-letters with every attempt’s error', async () => {
@@ -128,18 +152,25 @@ describe('RedisTaskClient through a Nest app', () => {
       const fatal = await client.enqueue('fatal');
       const unknown = await client.enqueue('no-such-task', { x: 1 });
       let sawDelayed = false;
-      await until(async () => {
-        const c = await client.counts();
-        sawDelayed ||= c.delayed > 0;
-        return c.failed === 3;
-      }, 20_000, 'three dead letters');
+      await until(
+        async () => {
+          const c = await client.counts();
+          sawDelayed ||= c.delayed > 0;
+          return c.failed === 3;
+        },
+        20_000,
+        'three dead letters',
+      );
       assert.ok(sawDelayed, 'the retries waited in the delayed set');
 
       const record = (await client.get(declined))!;
       assert.equal(record.state, 'failed');
       assert.equal(record.attempt, 3);
       assert.equal(record.failureReason, 'error');
-      assert.deepEqual(record.errors.map((e) => e.name), ['PaymentDeclinedError', 'PaymentDeclinedError', 'PaymentDeclinedError']);
+      assert.deepEqual(
+        record.errors.map((e) => e.name),
+        ['PaymentDeclinedError', 'PaymentDeclinedError', 'PaymentDeclinedError'],
+      );
       // Backoffs of 200 and 400 ms (no jitter) lie between the three attempts: a lower bound only.
       assert.ok(record.finishedAt! - record.enqueuedAt >= 600, `took ${record.finishedAt! - record.enqueuedAt} ms`);
 
@@ -168,7 +199,10 @@ describe('RedisTaskClient through a Nest app', () => {
       const record = await finished(client, id);
       assert.equal(record.state, 'completed');
       assert.equal(record.result, 5);
-      assert.ok(record.finishedAt! - record.enqueuedAt >= 600, `ran ${record.finishedAt! - record.enqueuedAt} ms after enqueue`);
+      assert.ok(
+        record.finishedAt! - record.enqueuedAt >= 600,
+        `ran ${record.finishedAt! - record.enqueuedAt} ms after enqueue`,
+      );
     } finally {
       await booted.close();
     }
@@ -184,7 +218,18 @@ describe('RedisTaskClient through a Nest app', () => {
       const badJson = await raw.xadd(stream, '*', 'id', 'bad-json', 'name', 'add', 'payload', '{"a": 1,');
       const noName = await raw.xadd(stream, '*', 'payload', '{}');
       const noPayload = await raw.xadd(stream, '*', 'id', 'no-payload', 'name', 'add');
-      const badAttempt = await raw.xadd(stream, '*', 'id', 'bad-attempt', 'name', 'add', 'payload', '{}', 'attempt', 'soon');
+      const badAttempt = await raw.xadd(
+        stream,
+        '*',
+        'id',
+        'bad-attempt',
+        'name',
+        'add',
+        'payload',
+        '{}',
+        'attempt',
+        'soon',
+      );
       // A well-formed entry by hand: no id (the entry id is used), no attempt (1).
       const good = await raw.xadd(stream, '*', 'name', 'add', 'payload', '{"a":40,"b":2}');
       const record = await finished(client, good!);
@@ -218,7 +263,9 @@ describe('RedisTaskClient through a Nest app', () => {
     const first = await bootRedisApp({ url: REDIS_URL, prefix });
     const producer = standalone({ prefix });
     try {
-      const ids = await producer.enqueueMany(Array.from({ length: 120 }, () => ({ name: 'sleep', payload: { ms: 40 } })));
+      const ids = await producer.enqueueMany(
+        Array.from({ length: 120 }, () => ({ name: 'sleep', payload: { ms: 40 } })),
+      );
       await until(async () => (await producer.counts()).completed >= 6, 10_000, 'some tasks done');
       await first.close();
       const after = await producer.counts();
@@ -307,7 +354,10 @@ describe('RedisTaskClient consumers', () => {
       await client.enqueue('echo', 'normal');
       await client.enqueue('echo', 'high', { priority: 10 });
       const tasks = await take(client, 3);
-      assert.deepEqual(tasks.map((t) => t.payload), ['high', 'normal', 'low']);
+      assert.deepEqual(
+        tasks.map((t) => t.payload),
+        ['high', 'normal', 'low'],
+      );
       assert.equal((await client.get(tasks[0]!.id))?.priority, 10);
       await complete(client, tasks);
     });
@@ -316,16 +366,25 @@ describe('RedisTaskClient consumers', () => {
   it('hands a dead consumer’s entries to another after the lease, and fences the late outcomes', async () => {
     const prefix = uniquePrefix();
     const deadLog = new CaptureLogger();
-    const [dead, alive] = [standalone({ prefix, leaseMs: 400, blockMs: 100, logger: deadLog }), standalone({ prefix, leaseMs: 400, blockMs: 100 })];
+    const [dead, alive] = [
+      standalone({ prefix, leaseMs: 400, blockMs: 100, logger: deadLog }),
+      standalone({ prefix, leaseMs: 400, blockMs: 100 }),
+    ];
     await withClients([dead, alive], async () => {
       const ids = await dead.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ name: 'echo', payload: i })));
       const lost = await take(dead, 5);
-      assert.deepEqual(lost.map((t) => t.attempt), [1, 1, 1, 1, 1]);
+      assert.deepEqual(
+        lost.map((t) => t.attempt),
+        [1, 1, 1, 1, 1],
+      );
       // `dead` is cut off from Redis, so its leases run out; `alive` takes the entries over.
       dead.redis.disconnect();
       const taken = await take(alive, 5);
       assert.deepEqual(new Set(taken.map((t) => t.id)), new Set(ids));
-      assert.ok(taken.every((t) => t.attempt === 2), 'the lost delivery counts as an attempt');
+      assert.ok(
+        taken.every((t) => t.attempt === 2),
+        'the lost delivery counts as an attempt',
+      );
       const record = (await alive.get(ids[0]!))!;
       assert.equal(record.state, 'running');
       assert.equal(record.errors[0]?.name, 'LeaseExpiredError');
@@ -335,7 +394,10 @@ describe('RedisTaskClient consumers', () => {
       await dead.extendLeases(lost);
       await complete(dead, lost, 'stale');
       assert.equal(dead.staleOutcomes, 5);
-      assert.ok(deadLog.warnings.some((w) => /Ignored 5 stale outcome/.test(w)), deadLog.warnings.join('\n'));
+      assert.ok(
+        deadLog.warnings.some((w) => /Ignored 5 stale outcome/.test(w)),
+        deadLog.warnings.join('\n'),
+      );
       assert.equal((await alive.get(ids[0]!))?.state, 'running');
 
       await complete(alive, taken, 'fresh');
@@ -365,14 +427,20 @@ describe('RedisTaskClient consumers', () => {
       const [letter] = await clients[2]!.deadLetters();
       assert.equal(letter?.id, id);
       assert.equal(letter?.reason, 'crash');
-      assert.deepEqual(letter?.errors.map((e) => e.name), ['LeaseExpiredError', 'LeaseExpiredError']);
+      assert.deepEqual(
+        letter?.errors.map((e) => e.name),
+        ['LeaseExpiredError', 'LeaseExpiredError'],
+      );
       assert.deepEqual(await clients[2]!.counts(), { queued: 0, delayed: 0, running: 0, completed: 0, failed: 1 });
     });
   });
 
   it('keeps the leases of fetched tasks whose outcomes are not published yet', async () => {
     const prefix = uniquePrefix();
-    const [holder, rival] = [standalone({ prefix, leaseMs: 500, blockMs: 100 }), standalone({ prefix, leaseMs: 500, blockMs: 100 })];
+    const [holder, rival] = [
+      standalone({ prefix, leaseMs: 500, blockMs: 100 }),
+      standalone({ prefix, leaseMs: 500, blockMs: 100 }),
+    ];
     await withClients([holder, rival], async () => {
       await holder.enqueueMany([1, 2, 3].map((n) => ({ name: 'echo', payload: n })));
       // The loop extends only what it still runs; finished tasks wait for publish() meanwhile.
@@ -417,12 +485,19 @@ describe('RedisTaskClient consumers', () => {
       assert.deepEqual(await pending, []);
       assert.ok(Date.now() - started < 1200, 'fetch returned before the server answered');
       // Once the server answers, the three delivered entries are handed back unstarted.
-      await until(async () => {
-        const c = await client.counts();
-        return c.queued === 3 && c.running === 0;
-      }, 10_000, 'the late delivery to be released');
+      await until(
+        async () => {
+          const c = await client.counts();
+          return c.queued === 3 && c.running === 0;
+        },
+        10_000,
+        'the late delivery to be released',
+      );
       const records = await Promise.all(ids.map((id) => client.get(id)));
-      assert.ok(records.every((r) => r?.state === 'queued' && r.attempt === 1 && r.errors.length === 0), JSON.stringify(records));
+      assert.ok(
+        records.every((r) => r?.state === 'queued' && r.attempt === 1 && r.errors.length === 0),
+        JSON.stringify(records),
+      );
     }).finally(() => admin.disconnect());
   });
 
@@ -440,7 +515,10 @@ describe('RedisTaskClient consumers', () => {
       const started = Date.now();
       const tasks = await take(client, 3);
       assert.deepEqual(new Set(tasks.map((t) => t.id)), new Set(ids));
-      assert.ok(tasks.every((t) => t.attempt === 1), 'not counted as an attempt');
+      assert.ok(
+        tasks.every((t) => t.attempt === 1),
+        'not counted as an attempt',
+      );
       assert.ok(Date.now() - started < client.leaseMs, 'recovered without waiting for the lease');
       await complete(client, tasks);
       assert.equal((await client.counts()).completed, 3);
@@ -457,7 +535,9 @@ describe('RedisTaskClient consumers', () => {
       assert.equal((await client.get('same'))?.payload, 1);
 
       const started = Date.now();
-      const ids = await client.enqueueMany(Array.from({ length: 100_000 }, (_, i) => ({ name: 'echo', payload: { i } })));
+      const ids = await client.enqueueMany(
+        Array.from({ length: 100_000 }, (_, i) => ({ name: 'echo', payload: { i } })),
+      );
       const ms = Date.now() - started;
       t.diagnostic(`enqueueMany: 100000 tasks in ${ms} ms`);
       assert.equal(new Set(ids).size, 100_000);
@@ -480,7 +560,9 @@ describe('RedisTaskClient consumers', () => {
         await complete(consumer, [task!]);
       }
       samples.sort((a, b) => a - b);
-      t.diagnostic(`pickup latency (enqueue resolved -> fetch resolved), 20 samples: median ${samples[10]!.toFixed(2)} ms, max ${samples[19]!.toFixed(2)} ms`);
+      t.diagnostic(
+        `pickup latency (enqueue resolved -> fetch resolved), 20 samples: median ${samples[10]!.toFixed(2)} ms, max ${samples[19]!.toFixed(2)} ms`,
+      );
       assert.ok(samples[10]! < 500, 'an idle consumer does not poll: it is woken by the entry');
     });
   });
@@ -494,7 +576,9 @@ describe('RedisTaskClient and a failing server', () => {
     try {
       booted = await bootRedisApp({ url: server.url, prefix, logger: new CaptureLogger(), leaseMs: 5000 });
       const client = booted.client;
-      const ids = await client.enqueueMany(Array.from({ length: 300 }, (_, i) => ({ name: 'sleep', payload: { ms: 15 + (i % 5) } })));
+      const ids = await client.enqueueMany(
+        Array.from({ length: 300 }, (_, i) => ({ name: 'sleep', payload: { ms: 15 + (i % 5) } })),
+      );
       await until(async () => (await client.counts()).completed >= 40, 20_000, 'some tasks done');
       await server.stop();
       const downAt = Date.now();
@@ -503,11 +587,17 @@ describe('RedisTaskClient and a failing server', () => {
       t.diagnostic(`redis-server down for ${Date.now() - downAt} ms`);
       await settled(client, 300, 60_000);
       const records = await Promise.all(ids.map((id) => client.get(id)));
-      assert.ok(records.every((r) => r?.state === 'completed'), 'every task completed');
+      assert.ok(
+        records.every((r) => r?.state === 'completed'),
+        'every task completed',
+      );
       assert.equal((await client.counts()).failed, 0);
       // Deliveries whose replies were lost in the restart were given back at
       // reconnect, not left to lease expiry: no attempt was counted for them.
-      assert.deepEqual(records.filter((r) => r!.attempt !== 1).map((r) => r!.errors), []);
+      assert.deepEqual(
+        records.filter((r) => r!.attempt !== 1).map((r) => r!.errors),
+        [],
+      );
     } finally {
       await booted?.close();
       await server.dispose();
@@ -529,7 +619,11 @@ describe('RedisTaskClient and a failing server', () => {
       const records = await Promise.all(ids.map((id) => client.get(id)));
       assert.ok(records.every((r) => r?.state === 'completed'));
       assert.equal((await client.counts()).failed, 0);
-      assert.deepEqual(records.filter((r) => r!.attempt !== 1).map((r) => r!.errors), [], 'lost replies were recovered at reconnect');
+      assert.deepEqual(
+        records.filter((r) => r!.attempt !== 1).map((r) => r!.errors),
+        [],
+        'lost replies were recovered at reconnect',
+      );
     } finally {
       await booted.close();
       admin.disconnect();
@@ -547,12 +641,15 @@ describe('RedisTaskClient options and packaging', () => {
       [{ redisOptions: { keyPrefix: 'x:' } }, /keyPrefix.*set the "prefix" option/],
     ];
     for (const [options, pattern] of cases) {
-      assert.throws(() => new RedisTaskClient(options), (error: Error & { code?: string }) => {
-        assert.ok(error instanceof InvalidRedisTaskClientOptionsError);
-        assert.equal(error.code, 'ERR_WORKER_REDIS_INVALID_OPTIONS');
-        assert.match(error.message, pattern);
-        return true;
-      });
+      assert.throws(
+        () => new RedisTaskClient(options),
+        (error: Error & { code?: string }) => {
+          assert.ok(error instanceof InvalidRedisTaskClientOptionsError);
+          assert.equal(error.code, 'ERR_WORKER_REDIS_INVALID_OPTIONS');
+          assert.match(error.message, pattern);
+          return true;
+        },
+      );
     }
   });
 

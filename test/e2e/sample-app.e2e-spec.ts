@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the sample's own ambient types for pngjs
 /// <reference path="../../sample-app/src/types/pngjs.d.ts" />
 /**
  * The sample app (sample-app/), built with tsc and run as a real process on
@@ -10,7 +11,14 @@ import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
-import { buildSampleApp, median, percentile, startSampleApp, waitForTask, type SampleApp } from '../fixtures/sample-app/harness.js';
+import {
+  buildSampleApp,
+  median,
+  percentile,
+  startSampleApp,
+  waitForTask,
+  type SampleApp,
+} from '../fixtures/sample-app/harness.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -60,7 +68,16 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
     const tasks = await app.request('GET', '/tasks');
     assert.equal(tasks.status, 200);
     const names = tasks.body.tasks.map((t: { name: string }) => t.name);
-    for (const name of ['thumbnail', 'password.hash', 'password.verify', 'kdf.derive', 'file.hash', 'compress', 'report.sales', 'report.sales-shard']) {
+    for (const name of [
+      'thumbnail',
+      'password.hash',
+      'password.verify',
+      'kdf.derive',
+      'file.hash',
+      'compress',
+      'report.sales',
+      'report.sales-shard',
+    ]) {
       assert.ok(names.includes(name), `${name} missing from ${names}`);
     }
     const report = tasks.body.tasks.find((t: { name: string }) => t.name === 'report.sales');
@@ -79,7 +96,10 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
     assert.equal(done.state, 'completed', JSON.stringify(done.errors));
     assert.equal(done.attempt, 1);
     const { width, height, sourceWidth, sourceHeight, filter, bytes } = done.result;
-    assert.deepEqual({ width, height, sourceWidth, sourceHeight, filter }, { width: 30, height: 20, sourceWidth: 300, sourceHeight: 200, filter: 'box' });
+    assert.deepEqual(
+      { width, height, sourceWidth, sourceHeight, filter },
+      { width: 30, height: 20, sourceWidth: 300, sourceHeight: 200, filter: 'box' },
+    );
     const thumbnail = PNG.sync.read(Buffer.from(done.result.png, 'base64'));
     assert.equal(bytes, Buffer.from(done.result.png, 'base64').length);
     assert.deepEqual([thumbnail.width, thumbnail.height], [30, 20]);
@@ -90,7 +110,12 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
 
   it('runs a bilinear thumbnail of a generated picture synchronously with POST /run', async () => {
     const started = Date.now();
-    const response = await app.request('POST', '/run/thumbnail', { pattern: { width: 1600, height: 1200 }, width: 200, height: 100, filter: 'bilinear' });
+    const response = await app.request('POST', '/run/thumbnail', {
+      pattern: { width: 1600, height: 1200 },
+      width: 200,
+      height: 100,
+      filter: 'bilinear',
+    });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.equal(response.body.task, 'thumbnail');
     const result = response.body.result;
@@ -98,7 +123,9 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
     assert.deepEqual([result.width, result.height, result.filter], [133, 100, 'bilinear']);
     const thumbnail = PNG.sync.read(Buffer.from(result.png, 'base64'));
     assert.deepEqual([thumbnail.width, thumbnail.height], [133, 100]);
-    console.log(`# thumbnail 1600x1200 -> 133x100 (bilinear): ${result.ms} ms in the thread, ${Date.now() - started} ms over HTTP`);
+    console.log(
+      `# thumbnail 1600x1200 -> 133x100 (bilinear): ${result.ms} ms in the thread, ${Date.now() - started} ms over HTTP`,
+    );
   });
 
   it('hashes a queued 2 MB upload to the same SHA-256 as node:crypto', async () => {
@@ -115,11 +142,21 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
     const hashed = await app.request('POST', '/run/password.hash', { password: 'hunter2', cost: 14 });
     assert.equal(hashed.status, 200, JSON.stringify(hashed.body));
     assert.match(hashed.body.result.hash, /^\$scrypt\$ln=14,r=8,p=1\$/);
-    const good = await app.request('POST', '/run/password.verify', { password: 'hunter2', hash: hashed.body.result.hash });
-    const bad = await app.request('POST', '/run/password.verify', { password: 'hunter3', hash: hashed.body.result.hash });
+    const good = await app.request('POST', '/run/password.verify', {
+      password: 'hunter2',
+      hash: hashed.body.result.hash,
+    });
+    const bad = await app.request('POST', '/run/password.verify', {
+      password: 'hunter3',
+      hash: hashed.body.result.hash,
+    });
     assert.equal(good.body.result.valid, true);
     assert.equal(bad.body.result.valid, false);
-    const derived = await app.request('POST', '/run/kdf.derive', { secret: 's3cret', salt: 'some-salt', iterations: 10_000 });
+    const derived = await app.request('POST', '/run/kdf.derive', {
+      secret: 's3cret',
+      salt: 'some-salt',
+      iterations: 10_000,
+    });
     assert.equal(derived.body.result.key, pbkdf2Sync('s3cret', 'some-salt', 10_000, 32, 'sha256').toString('hex'));
   });
 
@@ -181,10 +218,16 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
 
   it('answers 400 for a bad payload, naming the task and what is wrong; nothing is enqueued or lost', async () => {
     const before = (await app.request('GET', '/health')).body;
-    const wrongType = await app.request('POST', '/tasks/thumbnail', { pattern: { width: 100, height: 100 }, width: 'wide' });
+    const wrongType = await app.request('POST', '/tasks/thumbnail', {
+      pattern: { width: 100, height: 100 },
+      width: 'wide',
+    });
     assert.equal(wrongType.status, 400);
     assert.equal(wrongType.body.task, 'thumbnail');
-    assert.match(wrongType.body.message, /^Invalid payload for task "thumbnail": width: must be an integer from 1 to 2048, got "wide"/);
+    assert.match(
+      wrongType.body.message,
+      /^Invalid payload for task "thumbnail": width: must be an integer from 1 to 2048, got "wide"/,
+    );
     const typo = await app.request('POST', '/run/compress', { txt: 'hello' });
     assert.equal(typo.status, 400);
     assert.deepEqual(typo.body.problems, ['txt: is not a known field (known: data, text, algorithm, level)']);
@@ -194,13 +237,20 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
     const notAnObject = await app.request('POST', '/tasks/report.sales', [1, 2]);
     assert.equal(notAnObject.status, 400);
     assert.match(notAnObject.body.message, /payload must be a JSON object, got an array/);
-    const badJson = await app.request('POST', '/tasks/report.sales', '{"rows": 12', { 'content-type': 'application/json' });
+    const badJson = await app.request('POST', '/tasks/report.sales', '{"rows": 12', {
+      'content-type': 'application/json',
+    });
     assert.equal(badJson.status, 400);
     assert.match(badJson.body.message, /The body of POST \/tasks\/report\.sales is not valid JSON/);
-    const notJson = await app.request('POST', '/tasks/report.sales', 'rows=12', { 'content-type': 'application/x-www-form-urlencoded' });
+    const notJson = await app.request('POST', '/tasks/report.sales', 'rows=12', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     assert.equal(notJson.status, 415);
     // A payload that passes the schema but cannot be processed: 422, not retried.
-    const notPng = await app.request('POST', '/run/thumbnail', { png: Buffer.from('GIF89a, not a PNG').toString('base64'), width: 10 });
+    const notPng = await app.request('POST', '/run/thumbnail', {
+      png: Buffer.from('GIF89a, not a PNG').toString('base64'),
+      width: 10,
+    });
     assert.equal(notPng.status, 422);
     assert.match(notPng.body.message, /not a PNG file/);
 
@@ -218,7 +268,10 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
     const elapsed = Date.now() - started;
     assert.equal(response.status, 504, JSON.stringify(response.body));
     assert.equal(response.body.code, 'ERR_WORKER_TASK_TIMEOUT');
-    assert.match(response.body.message, /Task "report\.sales" timed out after 300 ms; its worker thread was stopped and replaced/);
+    assert.match(
+      response.body.message,
+      /Task "report\.sales" timed out after 300 ms; its worker thread was stopped and replaced/,
+    );
     assert.ok(elapsed < 5_000, `answered after ${elapsed} ms`);
     const next = await app.request('POST', '/run/password.hash', { password: 'x', cost: 14 });
     assert.equal(next.status, 200);
@@ -283,7 +336,9 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
     const answers = await Promise.all(runs);
     const exit = await app.exited;
     const exitMs = Date.now() - signalledAt;
-    console.log(`# SIGTERM with 2 tasks running and 1 queued: process exited ${exitMs} ms later with ${JSON.stringify(exit)}`);
+    console.log(
+      `# SIGTERM with 2 tasks running and 1 queued: process exited ${exitMs} ms later with ${JSON.stringify(exit)}`,
+    );
 
     assert.deepEqual(exit, { code: 0, signal: null }, app.output());
     const expected = pbkdf2Sync(KDF.secret, KDF.salt, KDF.iterations, 32, 'sha256').toString('hex');
@@ -291,7 +346,11 @@ describe('sample app (in-memory client): a real NestJS HTTP app offloading CPU w
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.result.key, expected);
     }
-    assert.equal(refused.status, 503, `a request during shutdown got ${refused.status} ${JSON.stringify(refused.body)}`);
+    assert.equal(
+      refused.status,
+      503,
+      `a request during shutdown got ${refused.status} ${JSON.stringify(refused.body)}`,
+    );
     assert.ok(exitMs < 20_000, `exit took ${exitMs} ms`);
     assert.match(app.output(), /SIGTERM: refusing new requests; letting 2 running task\(s\) finish, and 1 queued one/);
     assert.match(app.output(), /Shut down cleanly after SIGTERM/);

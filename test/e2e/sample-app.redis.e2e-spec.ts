@@ -16,7 +16,8 @@ durableRestartSuite(
       await redis.connect();
       try {
         const keys = await redis.dbsize();
-        if (keys > 0) throw new Error(`Redis database 11 of ${serverUrl} holds ${keys} keys; the sample-app test needs it empty.`);
+        if (keys > 0)
+          throw new Error(`Redis database 11 of ${serverUrl} holds ${keys} keys; the sample-app test needs it empty.`);
       } finally {
         redis.disconnect();
       }

@@ -58,27 +58,42 @@ describe('chaos: nothing lost, nothing reported twice', () => {
     await until(() => ledger.outcomes.length >= TOTAL * 0.4, 60_000, '40% of the outcomes');
     await first.close();
     const afterFirst = ledger.inner.counts();
-    t.diagnostic(`after close() mid-run: ${JSON.stringify(afterFirst)}, ${ledger.fetched.length} deliveries, ${ledger.outcomes.length} outcomes`);
+    t.diagnostic(
+      `after close() mid-run: ${JSON.stringify(afterFirst)}, ${ledger.fetched.length} deliveries, ${ledger.outcomes.length} outcomes`,
+    );
     assert.equal(afterFirst.running, 0, 'no task is left running (lost) after close()');
     assert.ok(afterFirst.queued + afterFirst.delayed > 0, 'close() came mid-run');
-    assert.ok(ledger.outcomes.some((o) => o.status === 'released'), 'unstarted tasks were handed back');
+    assert.ok(
+      ledger.outcomes.some((o) => o.status === 'released'),
+      'unstarted tasks were handed back',
+    );
 
     const second = await bootOn(ledger);
-    await until(() => {
-      const c = ledger.inner.counts();
-      return c.completed + c.failed === TOTAL;
-    }, 120_000, 'every task to end');
+    await until(
+      () => {
+        const c = ledger.inner.counts();
+        return c.completed + c.failed === TOTAL;
+      },
+      120_000,
+      'every task to end',
+    );
     await second.close();
 
     // The invariant: every delivery got exactly one report.
     const { deliveries, strays } = ledger.reportsPerDelivery();
     assert.equal(strays.length, 0, 'no outcome for a delivery that was never fetched');
     const wrong = [...deliveries].filter(([, outcomes]) => outcomes.length !== 1);
-    assert.equal(wrong.length, 0, `${wrong.length} deliveries without exactly one report, e.g. ${JSON.stringify(wrong[0]?.[1].map((o) => o.status))}`);
+    assert.equal(
+      wrong.length,
+      0,
+      `${wrong.length} deliveries without exactly one report, e.g. ${JSON.stringify(wrong[0]?.[1].map((o) => o.status))}`,
+    );
 
     // Every task ended, each the way its behaviour says.
     const byStatus = (status: TaskOutcome['status']) => ledger.outcomes.filter((o) => o.status === status).length;
-    t.diagnostic(`${deliveries.size} deliveries: ${byStatus('completed')} completed, ${byStatus('retry')} retry, ${byStatus('failed')} failed, ${byStatus('released')} released`);
+    t.diagnostic(
+      `${deliveries.size} deliveries: ${byStatus('completed')} completed, ${byStatus('retry')} retry, ${byStatus('failed')} failed, ${byStatus('released')} released`,
+    );
     for (const id of ids) {
       const record = ledger.inner.get(id)!;
       const name = plan.get(id)!;

@@ -48,7 +48,10 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
     const error = await bootFailure(AppModule);
     assert.ok(error instanceof DuplicateTaskError, error.message);
     assert.equal(error.code, 'ERR_WORKER_DUPLICATE_TASK');
-    assert.match(error.message, /Task "render" is declared twice: by InvoiceTasks\.render \(AppModule\) and by ReportTasks\.render \(AppModule\)/);
+    assert.match(
+      error.message,
+      /Task "render" is declared twice: by InvoiceTasks\.render \(AppModule\) and by ReportTasks\.render \(AppModule\)/,
+    );
   });
 
   it('refuses a request-scoped task provider', async () => {
@@ -67,7 +70,9 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
   it('fails when the tasks module is not exported from the file it names', async () => {
     @Module({})
     class NotThere {}
-    @Module({ imports: [WorkerModule.forRoot({ workers: 1, tasksModule: { module: NotThere, file: chaosTasksFile } })] })
+    @Module({
+      imports: [WorkerModule.forRoot({ workers: 1, tasksModule: { module: NotThere, file: chaosTasksFile } })],
+    })
     class AppModule {}
     const error = await bootFailure(AppModule);
     assert.ok(error instanceof TasksModuleLoadError, error.message);
@@ -75,7 +80,14 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
   });
 
   it('fails when the file cannot be loaded, with the file and the fix', async () => {
-    @Module({ imports: [WorkerModule.forRoot({ workers: 1, tasksModule: { module: ChaosTasksModule, file: fixture('missing.tasks.js') } })] })
+    @Module({
+      imports: [
+        WorkerModule.forRoot({
+          workers: 1,
+          tasksModule: { module: ChaosTasksModule, file: fixture('missing.tasks.js') },
+        }),
+      ],
+    })
     class AppModule {}
     const error = await bootFailure(AppModule);
     assert.ok(error instanceof TasksModuleLoadError, error.message);
@@ -90,21 +102,37 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
       run() {}
     }
     @Module({
-      imports: [ChaosTasksModule, WorkerModule.forRoot({ workers: 1, tasksModule: { module: ChaosTasksModule, file: chaosTasksFile } })],
+      imports: [
+        ChaosTasksModule,
+        WorkerModule.forRoot({ workers: 1, tasksModule: { module: ChaosTasksModule, file: chaosTasksFile } }),
+      ],
       providers: [OnlyInMain],
     })
     class AppModule {}
     const error = await bootFailure(AppModule);
     assert.ok(error instanceof WorkerBootError, error.message);
-    assert.match(error.message, /"only-in-main" were discovered in the application but not in the worker threads' context booted from "ChaosTasksModule" \(.*chaos\.tasks\.js\)/);
+    assert.match(
+      error.message,
+      /"only-in-main" were discovered in the application but not in the worker threads' context booted from "ChaosTasksModule" \(.*chaos\.tasks\.js\)/,
+    );
   });
 
   it("fails when the threads cannot boot the tasks module, with the provider's error", async () => {
-    @Module({ imports: [WorkerModule.forRoot({ workers: 1, tasksModule: { module: BrokenTasksModule, file: fixture('broken.tasks.js') } })] })
+    @Module({
+      imports: [
+        WorkerModule.forRoot({
+          workers: 1,
+          tasksModule: { module: BrokenTasksModule, file: fixture('broken.tasks.js') },
+        }),
+      ],
+    })
     class AppModule {}
     const error = await bootFailure(AppModule);
     assert.ok(error instanceof WorkerBootError, error.message);
-    assert.match(error.message, /could not boot the tasks module "BrokenTasksModule" from .*broken\.tasks\.js: .*database unreachable/);
+    assert.match(
+      error.message,
+      /could not boot the tasks module "BrokenTasksModule" from .*broken\.tasks\.js: .*database unreachable/,
+    );
   });
 
   it('fails at once, not at startupTimeoutMs, when the threads die while booting', async () => {
@@ -127,7 +155,9 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
   });
 
   it('validates options with a message naming the option and the fix', async () => {
-    @Module({ imports: [WorkerModule.forRoot({ workers: 0, tasksModule: { module: ChaosTasksModule, file: chaosTasksFile } })] })
+    @Module({
+      imports: [WorkerModule.forRoot({ workers: 0, tasksModule: { module: ChaosTasksModule, file: chaosTasksFile } })],
+    })
     class AppModule {}
     const error = await bootFailure(AppModule);
     assert.ok(error instanceof InvalidWorkerOptionsError, error.message);
@@ -256,7 +286,10 @@ describe('worker recycling', () => {
       const counts: number[] = [];
       for (let i = 0; i < 8; i++) counts.push(await booted.manager.run<number>('retain'));
       // Each call keeps 16 MB more in its thread; a fresh thread starts the count at 1 again.
-      assert.ok(counts.some((n, i) => i > 0 && n <= counts[i - 1]!), `retained counts ${counts.join(',')}`);
+      assert.ok(
+        counts.some((n, i) => i > 0 && n <= counts[i - 1]!),
+        `retained counts ${counts.join(',')}`,
+      );
       assert.ok(Math.max(...counts) <= 4, `retained counts ${counts.join(',')}`);
     } finally {
       await booted.close();
@@ -286,7 +319,8 @@ describe('shutdown', () => {
     assert.deepEqual(await Promise.all(inFlight), [200, 201, 202, 203]);
     const lines = readFileSync(marker, 'utf8').trim().split('\n');
     // Thread 0 is the main thread: the app imports ChaosTasksModule too.
-    const threads = (hook: string) => new Set(lines.filter((l) => l.startsWith(`${hook} `) && l !== `${hook} 0`).map((l) => l.split(' ')[1]));
+    const threads = (hook: string) =>
+      new Set(lines.filter((l) => l.startsWith(`${hook} `) && l !== `${hook} 0`).map((l) => l.split(' ')[1]));
     const destroyed = threads('destroy');
     const shutdown = threads('shutdown');
     assert.equal(destroyed.size, 2, lines.join('|'));
@@ -333,7 +367,9 @@ describe('shutdown', () => {
     await new Promise((r) => setTimeout(r, 100));
     const started = Date.now();
     child.kill('SIGTERM');
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (c, s) => resolve([c, s])),
+    );
     const elapsed = Date.now() - started;
     // Nest re-raises the signal after closing the app, so the process ends by SIGTERM.
     assert.ok(code === 0 || signal === 'SIGTERM', `exit ${code} ${signal}`);

@@ -22,7 +22,12 @@ async function bootLoopApp(options: WorkerModuleOptions & WorkerModuleExtras = {
   @Module({
     imports: [
       LoopTasksModule,
-      WorkerModule.forRoot({ tasksModule: { module: LoopTasksModule, file: loopTasksFile }, workers: 2, retry: fastRetries, ...options }),
+      WorkerModule.forRoot({
+        tasksModule: { module: LoopTasksModule, file: loopTasksFile },
+        workers: 2,
+        retry: fastRetries,
+        ...options,
+      }),
     ],
   })
   class LoopAppModule {}
@@ -32,7 +37,12 @@ async function bootLoopApp(options: WorkerModuleOptions & WorkerModuleExtras = {
 /** The seed's StubClient: a fixed list of echo tasks, results collected. */
 @Injectable()
 class StubClient implements TaskClient {
-  private readonly pending: TaskEnvelope[] = Array.from({ length: 100 }, (_, i) => ({ id: `t${i}`, name: 'echo', payload: `task # ${i}`, attempt: 1 }));
+  private readonly pending: TaskEnvelope[] = Array.from({ length: 100 }, (_, i) => ({
+    id: `t${i}`,
+    name: 'echo',
+    payload: `task # ${i}`,
+    attempt: 1,
+  }));
   readonly results = new Map<string, unknown>();
   readonly statuses: string[] = [];
 
@@ -75,7 +85,10 @@ describe('worker loop over the in-memory client', () => {
   it('completes enqueued tasks and keeps their results', async () => {
     const ids = client.enqueueMany(Array.from({ length: 50 }, (_, i) => ({ name: 'add', payload: { a: i, b: 1 } })));
     const records = await Promise.all(ids.map((id) => client.waitFor<number>(id)));
-    assert.deepEqual(records.map((r) => r.result), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      records.map((r) => r.result),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     assert.ok(records.every((r) => r.state === 'completed' && r.attempt === 1));
   });
 
@@ -84,10 +97,13 @@ describe('worker loop over the in-memory client', () => {
     assert.equal(record.state, 'completed');
     assert.equal(record.result, 'succeeded on attempt 3');
     assert.equal(record.errors.length, 2);
-    assert.deepEqual(record.errors.map((e) => e.name), ['TransientError', 'TransientError']);
+    assert.deepEqual(
+      record.errors.map((e) => e.name),
+      ['TransientError', 'TransientError'],
+    );
   });
 
-  it('fails a task for good after maxAttempts, keeping every attempt\'s error (dead letter)', async () => {
+  it("fails a task for good after maxAttempts, keeping every attempt's error (dead letter)", async () => {
     const record = await client.waitFor(client.enqueue('decline', { code: 'stolen' }));
     assert.equal(record.state, 'failed');
     assert.equal(record.failureReason, 'error');
@@ -142,12 +158,18 @@ describe('worker loop over the in-memory client', () => {
     const uncloneable = await client.waitFor(client.enqueue('echo', { socket: new (class Socket {})(), cb: () => 1 }));
     assert.equal(uncloneable.failureReason, 'invalid-payload');
     assert.equal(uncloneable.errors.length, 1);
-    assert.match(uncloneable.errors[0]!.message, /Task "echo": the payload cannot be sent between threads: payload\.cb is a function/);
+    assert.match(
+      uncloneable.errors[0]!.message,
+      /Task "echo": the payload cannot be sent between threads: payload\.cb is a function/,
+    );
 
     const invalid = await client.waitFor(client.enqueue('resize', { width: 10, height: 'tall' }));
     assert.equal(invalid.failureReason, 'invalid-payload');
     assert.equal(invalid.errors.length, 1);
-    assert.match(invalid.errors[0]!.message, /Task "resize": the payload does not match the task's schema: height: must be a number/);
+    assert.match(
+      invalid.errors[0]!.message,
+      /Task "resize": the payload does not match the task's schema: height: must be a number/,
+    );
     assert.equal((await client.waitFor(client.enqueue('resize', { width: 10, height: 20 }))).result, 200);
   });
 
@@ -175,7 +197,10 @@ describe('worker loop over the in-memory client', () => {
     sub.unsubscribe();
     const mine = events.filter((e) => 'taskId' in e && e.taskId === id);
     const types = mine.map((e) => `${e.type}@${(e as { attempt: number }).attempt}`);
-    assert.deepEqual(types.filter((t) => !t.startsWith('task.started')), ['task.fetched@1', 'task.retrying@1', 'task.fetched@2', 'task.completed@2']);
+    assert.deepEqual(
+      types.filter((t) => !t.startsWith('task.started')),
+      ['task.fetched@1', 'task.retrying@1', 'task.fetched@2', 'task.completed@2'],
+    );
     const completed = mine.find((e) => e.type === 'task.completed') as Extract<WorkerEvent, { type: 'task.completed' }>;
     assert.equal(completed.name, 'flaky');
     assert.equal(typeof completed.durationMs, 'number');
@@ -277,7 +302,11 @@ describe('worker loop: durable-client hooks', () => {
       await until(() => client.outcomes.length === 1, 5000, 'the late task to be released');
       assert.equal(client.outcomes[0]!.status, 'released');
       booted.manager.resume();
-      await until(() => client.outcomes.some((o) => o.status === 'completed'), 5000, 'the task to complete after resume');
+      await until(
+        () => client.outcomes.some((o) => o.status === 'completed'),
+        5000,
+        'the task to complete after resume',
+      );
     } finally {
       await booted.close();
     }
@@ -313,4 +342,3 @@ describe('worker loop: durable-client hooks', () => {
     }
   });
 });
-

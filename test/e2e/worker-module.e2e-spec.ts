@@ -46,13 +46,19 @@ describe('WorkerModule: tasks run in worker threads with DI', () => {
     const error = await rejectionOf(booted.manager.run('echo', { user: { save: function save() {} } }));
     assert.ok(error instanceof NotCloneableError);
     assert.equal(error.code, 'ERR_WORKER_NOT_CLONEABLE');
-    assert.match(error.message, /Task "echo": the payload cannot be sent between threads: payload\.user\.save is a function \(save\)/);
+    assert.match(
+      error.message,
+      /Task "echo": the payload cannot be sent between threads: payload\.user\.save is a function \(save\)/,
+    );
   });
 
   it('refuses a result that cannot cross a thread, naming the task and the offending part', async () => {
     const error = await rejectionOf(booted.manager.run('bad-result'));
     assert.ok(error instanceof NotCloneableError);
-    assert.match(error.message, /Task "bad-result": the result cannot be sent between threads: result\.callback is a function \(onDone\)/);
+    assert.match(
+      error.message,
+      /Task "bad-result": the result cannot be sent between threads: result\.callback is a function \(onDone\)/,
+    );
   });
 
   it("gives the caller the handler's error with its name, message, stack and own properties", async () => {
@@ -164,7 +170,10 @@ describe('WorkerModule: tasks run in worker threads with DI', () => {
   });
 
   it('gives every error of the module a stable code and the WorkerError base', async () => {
-    for (const error of [await rejectionOf(booted.manager.run('nope')), await rejectionOf(booted.manager.run('spin'))]) {
+    for (const error of [
+      await rejectionOf(booted.manager.run('nope')),
+      await rejectionOf(booted.manager.run('spin')),
+    ]) {
       assert.ok(error instanceof WorkerError);
       assert.match(error.code, /^ERR_WORKER_[A-Z_]+$/);
     }
@@ -192,10 +201,20 @@ describe('WorkerModule: bounded queue and backpressure', () => {
   });
 
   it("rejects at once with QueueFullError when whenQueueFull is 'reject'", async () => {
-    const booted = await bootChaosApp({ worker: { workers: 1, queueSize: 2, whenQueueFull: 'reject', batching: { enabled: false } } });
+    const booted = await bootChaosApp({
+      worker: { workers: 1, queueSize: 2, whenQueueFull: 'reject', batching: { enabled: false } },
+    });
     try {
-      const accepted = [booted.manager.run('sleep', { ms: 100 }), booted.manager.run('sleep', { ms: 1 }), booted.manager.run('sleep', { ms: 1 })];
-      const settled = await Promise.allSettled([...accepted, booted.manager.run('sleep', { ms: 1 }), booted.manager.run('sleep', { ms: 1 })]);
+      const accepted = [
+        booted.manager.run('sleep', { ms: 100 }),
+        booted.manager.run('sleep', { ms: 1 }),
+        booted.manager.run('sleep', { ms: 1 }),
+      ];
+      const settled = await Promise.allSettled([
+        ...accepted,
+        booted.manager.run('sleep', { ms: 1 }),
+        booted.manager.run('sleep', { ms: 1 }),
+      ]);
       const refused = settled.filter((s) => s.status === 'rejected').map((s) => (s as PromiseRejectedResult).reason);
       assert.ok(refused.length >= 1);
       for (const error of refused) {

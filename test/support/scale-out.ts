@@ -73,7 +73,10 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`process ${child.pid} not ready after ${timeoutMs} ms: ${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`process ${child.pid} not ready after ${timeoutMs} ms: ${err}`)),
+      timeoutMs,
+    );
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -165,7 +168,9 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
     const duplicateIds = [...doneCount].filter(([, n]) => n > 1).map(([id]) => id);
     const extraExecutions = [...doneCount.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);
     const killedUnfinished = [...victimStarted].filter((id) => !victimDone.has(id));
-    const rerunElsewhere = killedUnfinished.filter((id) => [...(doneBy.get(id) ?? [])].some((pid) => pid !== victimPid));
+    const rerunElsewhere = killedUnfinished.filter((id) =>
+      [...(doneBy.get(id) ?? [])].some((pid) => pid !== victimPid),
+    );
     const missing = ids.filter((id) => !doneCount.has(id));
     return {
       ids,
@@ -190,7 +195,9 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
 
 /** One line for t.diagnostic(). */
 export function describeScaleOut(report: ScaleOutReport): string {
-  const spread = [...report.donePerProcess].map(([pid, n]) => `${pid === report.victimPid ? 'killed ' : ''}${pid}: ${n}`).join(', ');
+  const spread = [...report.donePerProcess]
+    .map(([pid, n]) => `${pid === report.victimPid ? 'killed ' : ''}${pid}: ${n}`)
+    .join(', ');
   return (
     `${report.ids.length} tasks in ${report.elapsedMs} ms; done per process {${spread}}; ` +
     `killed process left ${report.killedUnfinished.length} unfinished, ${report.rerunElsewhere.length} re-run elsewhere; ` +

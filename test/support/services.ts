@@ -98,18 +98,27 @@ export interface RedisServerOptions {
 }
 
 export async function startRedis(options: RedisServerOptions | string = {}): Promise<RunningServer> {
-  const { binary = process.env.REDIS_SERVER_BIN ?? 'redis-server', persistent = false } = typeof options === 'string' ? { binary: options } : options;
+  const { binary = process.env.REDIS_SERVER_BIN ?? 'redis-server', persistent = false } =
+    typeof options === 'string' ? { binary: options } : options;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-worker-redis-'));
   let child: ChildProcess | undefined;
   const aof = persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const launch = async () => {
-    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...aof, '--protected-mode', 'yes'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    child = spawn(
+      binary,
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...aof, '--protected-mode', 'yes'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const failed = new Promise<never>((_, reject) => {
       child!.once('error', (error) =>
-        reject(new Error(`Cannot start ${binary} (${error.message}). Install it (apt-get install redis-server) or set REDIS_URL.`)),
+        reject(
+          new Error(
+            `Cannot start ${binary} (${error.message}). Install it (apt-get install redis-server) or set REDIS_URL.`,
+          ),
+        ),
       );
     });
     await Promise.race([waitForPort(port, 10_000), failed]);

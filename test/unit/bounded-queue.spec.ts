@@ -56,9 +56,15 @@ describe('BoundedQueue', () => {
     const q = new BoundedQueue<number>(4);
     [1, 2, 3, 4].forEach((n) => q.offer(n));
     const parked = q.admit(5);
-    assert.deepEqual(q.removeWhere((n) => n % 2 === 0), [2, 4]);
+    assert.deepEqual(
+      q.removeWhere((n) => n % 2 === 0),
+      [2, 4],
+    );
     assert.deepEqual([q.shift(), q.shift()], [1, 3]);
-    assert.deepEqual(q.takeParked(() => new Error('shutting down')), [5]);
+    assert.deepEqual(
+      q.takeParked(() => new Error('shutting down')),
+      [5],
+    );
     await assert.rejects(parked, /shutting down/);
   });
 

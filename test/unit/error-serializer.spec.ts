@@ -4,7 +4,10 @@ import { deserializeError, serializeError } from '../../lib/errors/error-seriali
 import { TaskTimeoutError, WorkerError } from '../../lib/errors/worker.errors.js';
 
 class DeclinedError extends Error {
-  constructor(message: string, readonly declineCode: string) {
+  constructor(
+    message: string,
+    readonly declineCode: string,
+  ) {
     super(message);
     this.name = 'DeclinedError';
   }

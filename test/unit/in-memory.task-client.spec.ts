@@ -11,7 +11,10 @@ describe('InMemoryTaskClient', () => {
     const b = client.enqueue('t', 'b', { priority: 5 });
     const c = client.enqueue('t', 'c');
     const got = await client.fetch(10);
-    assert.deepEqual(got.map((t) => t.id), [b, a, c]);
+    assert.deepEqual(
+      got.map((t) => t.id),
+      [b, a, c],
+    );
     assert.equal(client.get(a)!.state, 'running');
     assert.deepEqual(await client.fetch(10), []);
   });
@@ -25,17 +28,30 @@ describe('InMemoryTaskClient', () => {
     assert.deepEqual(await client.fetch(10), []);
     await new Promise((r) => setTimeout(r, 90));
     assert.ok(woken >= 1);
-    assert.deepEqual((await client.fetch(10)).map((t) => t.id), [id]);
+    assert.deepEqual(
+      (await client.fetch(10)).map((t) => t.id),
+      [id],
+    );
   });
 
   it('applies outcomes: completed, retry (delayed, next attempt), failed with every error, released', async () => {
     const client = new InMemoryTaskClient();
-    const [done, retried, failed, released] = client.enqueueMany(['d', 'r', 'f', 'x'].map((payload) => ({ name: 't', payload })));
+    const [done, retried, failed, released] = client.enqueueMany(
+      ['d', 'r', 'f', 'x'].map((payload) => ({ name: 't', payload })),
+    );
     const tasks = await client.fetch(10);
     const task = (id: string) => tasks.find((t) => t.id === id)!;
     await client.publish([
       { status: 'completed', task: task(done!), result: 42, durationMs: 1 },
-      { status: 'retry', task: task(retried!), reason: 'error', error: err, nextAttempt: 2, delayMs: 10_000, runAt: Date.now() + 10_000 },
+      {
+        status: 'retry',
+        task: task(retried!),
+        reason: 'error',
+        error: err,
+        nextAttempt: 2,
+        delayMs: 10_000,
+        runAt: Date.now() + 10_000,
+      },
       { status: 'failed', task: task(failed!), reason: 'timeout', error: err },
       { status: 'released', task: task(released!) },
     ]);

@@ -25,10 +25,17 @@ describe('PostgresTaskClient codec', () => {
   it('writes errors that jsonb accepts: no NUL, no lone surrogate, BigInt as text; never throws', () => {
     const json = errorJson({ name: 'Error', message: 'a\u0000b\uD800c', props: { big: 10n as unknown, fine: 'é😀' } });
     assert.doesNotMatch(json, /\\u0000|\\ud800/i);
-    assert.deepEqual(JSON.parse(json), { name: 'Error', message: 'a\uFFFDb\uFFFDc', props: { big: '10', fine: 'é😀' } });
+    assert.deepEqual(JSON.parse(json), {
+      name: 'Error',
+      message: 'a\uFFFDb\uFFFDc',
+      props: { big: '10', fine: 'é😀' },
+    });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    assert.deepEqual(JSON.parse(errorJson({ name: 'TypeError', message: 'm', props: cyclic })), { name: 'TypeError', message: 'm' });
+    assert.deepEqual(JSON.parse(errorJson({ name: 'TypeError', message: 'm', props: cyclic })), {
+      name: 'TypeError',
+      message: 'm',
+    });
   });
 
   it('checks enqueue input before anything is written, and generates ids', () => {
@@ -44,7 +51,13 @@ describe('PostgresTaskClient codec', () => {
   });
 
   it('groups outcomes column-wise per kind, leaving out deliveries of other clients', () => {
-    const task = (id: string, receipt?: unknown): TaskEnvelope => ({ id, name: 'n', payload: null, attempt: 1, receipt });
+    const task = (id: string, receipt?: unknown): TaskEnvelope => ({
+      id,
+      name: 'n',
+      payload: null,
+      attempt: 1,
+      receipt,
+    });
     const error = { name: 'Error', message: 'e' };
     const notJson: string[] = [];
     const { columns, sent } = settleColumns(
@@ -61,23 +74,68 @@ describe('PostgresTaskClient codec', () => {
     assert.equal(sent, 5);
     assert.deepEqual(notJson, ['c2']);
     assert.deepEqual(columns, [
-      ['c1', 'c2'], ['t1', 't2'], ['{"ok":1}', null],
-      ['f'], ['t3'], [JSON.stringify(error)], ['unknown-task'],
-      ['r'], ['t4'], [JSON.stringify(error)], [2], [250],
-      ['l'], ['t5'],
+      ['c1', 'c2'],
+      ['t1', 't2'],
+      ['{"ok":1}', null],
+      ['f'],
+      ['t3'],
+      [JSON.stringify(error)],
+      ['unknown-task'],
+      ['r'],
+      ['t4'],
+      [JSON.stringify(error)],
+      [2],
+      [250],
+      ['l'],
+      ['t5'],
     ]);
   });
 
   it('orders claimed rows as the claim does, and shows rows as TaskRecords', () => {
-    const row = (id: string, priority: number, run_at: number, seq: number) => ({ id, priority, run_at, seq }) as ClaimedRow;
+    const row = (id: string, priority: number, run_at: number, seq: number) =>
+      ({ id, priority, run_at, seq }) as ClaimedRow;
     const rows = [row('a', 0, 1, 1), row('b', 5, 9, 9), row('c', 0, 1, 0), row('d', 0, 0, 7)];
-    assert.deepEqual(rows.sort(claimOrder).map((r) => r.id), ['b', 'd', 'c', 'a']);
+    assert.deepEqual(
+      rows.sort(claimOrder).map((r) => r.id),
+      ['b', 'd', 'c', 'a'],
+    );
     const base: RecordRow = {
-      id: 'i', name: 'n', payload: '[1]', encoding: 'json', state: 'queued', later: true, attempt: 2, max_attempts: null, priority: 0,
-      enqueued_at: 1, run_at: 2, result: null, errors: '[{"name":"Error","message":"x"}]', failure_reason: null, finished_at: null,
+      id: 'i',
+      name: 'n',
+      payload: '[1]',
+      encoding: 'json',
+      state: 'queued',
+      later: true,
+      attempt: 2,
+      max_attempts: null,
+      priority: 0,
+      enqueued_at: 1,
+      run_at: 2,
+      result: null,
+      errors: '[{"name":"Error","message":"x"}]',
+      failure_reason: null,
+      finished_at: null,
     };
-    assert.deepEqual(toRecord(base), { id: 'i', name: 'n', payload: [1], state: 'delayed', attempt: 2, priority: 0, enqueuedAt: 1, runAt: 2, errors: [{ name: 'Error', message: 'x' }] });
-    const dead = toRecord({ ...base, payload: '{bad', state: 'failed', later: false, failure_reason: 'invalid-payload', finished_at: 3, max_attempts: 4 });
+    assert.deepEqual(toRecord(base), {
+      id: 'i',
+      name: 'n',
+      payload: [1],
+      state: 'delayed',
+      attempt: 2,
+      priority: 0,
+      enqueuedAt: 1,
+      runAt: 2,
+      errors: [{ name: 'Error', message: 'x' }],
+    });
+    const dead = toRecord({
+      ...base,
+      payload: '{bad',
+      state: 'failed',
+      later: false,
+      failure_reason: 'invalid-payload',
+      finished_at: 3,
+      max_attempts: 4,
+    });
     assert.equal(dead.payload, '{bad', 'an undecodable payload is shown as stored');
     assert.equal(dead.state, 'failed');
     assert.equal(dead.maxAttempts, 4);

@@ -12,7 +12,13 @@ describe('resolvePostgresOptions', () => {
     assert.deepEqual(
       { ...o, logger: undefined },
       {
-        poolConfig: { max: 10, connectionTimeoutMillis: 10_000, keepAlive: true, application_name: 'nestjs-worker', connectionString },
+        poolConfig: {
+          max: 10,
+          connectionTimeoutMillis: 10_000,
+          keepAlive: true,
+          application_name: 'nestjs-worker',
+          connectionString,
+        },
         schema: 'nestjs_worker',
         queue: 'default',
         migrate: false,
@@ -39,17 +45,37 @@ describe('resolvePostgresOptions', () => {
   const bad: Array<[string, unknown, RegExp]> = [
     ['no options', undefined, /"\(options\)" must be an object.*useFactory/],
     ['no connection at all', {}, /"connectionString" is missing.*a ready pg\.Pool as "pool"/],
-    ['a pool and a connection string', { pool: { connect() {}, query() {} }, connectionString }, /"pool" cannot be combined with "connectionString"/],
+    [
+      'a pool and a connection string',
+      { pool: { connect() {}, query() {} }, connectionString },
+      /"pool" cannot be combined with "connectionString"/,
+    ],
     ['something that is not a pool', { pool: {} }, /"pool" is not a pg\.Pool/],
     ['a URL of another scheme', { connectionString: 'mysql://x' }, /must be a postgres:\/\/ or postgresql:\/\/ URL/],
-    ['a schema that needs quoting', { connectionString, schema: 'My-Schema' }, /"schema" must be a lowercase identifier/],
+    [
+      'a schema that needs quoting',
+      { connectionString, schema: 'My-Schema' },
+      /"schema" must be a lowercase identifier/,
+    ],
     ['an empty queue', { connectionString, queue: '' }, /"queue" must be a non-empty string/],
-    ['a lease too short', { connectionString, leaseMs: 10 }, /"leaseMs" must be an integer from 200.*longer than a stall/],
+    [
+      'a lease too short',
+      { connectionString, leaseMs: 10 },
+      /"leaseMs" must be an integer from 200.*longer than a stall/,
+    ],
     ['zero attempts', { connectionString, maxAttempts: 0 }, /"maxAttempts" must be an integer from 1/],
     ['a negative retention', { connectionString, keepFailedMs: -1 }, /"keepFailedMs" must be an integer from 0/],
     ['a string flag', { connectionString, migrate: 'yes' }, /"migrate" must be true or false/],
-    ['a one-connection pool with LISTEN', { connectionString, poolConfig: { max: 1 } }, /"poolConfig\.max" allows 1 connection\(s\), but LISTEN keeps one.*or set listen: false/],
-    ['a one-connection pool of yours with LISTEN', { pool: { connect() {}, query() {}, options: { max: 1 } } }, /"pool" allows 1 connection\(s\)/],
+    [
+      'a one-connection pool with LISTEN',
+      { connectionString, poolConfig: { max: 1 } },
+      /"poolConfig\.max" allows 1 connection\(s\), but LISTEN keeps one.*or set listen: false/,
+    ],
+    [
+      'a one-connection pool of yours with LISTEN',
+      { pool: { connect() {}, query() {}, options: { max: 1 } } },
+      /"pool" allows 1 connection\(s\)/,
+    ],
   ];
   for (const [what, options, message] of bad) {
     it(`refuses ${what}, naming the option and the fix`, () => {

@@ -35,7 +35,8 @@ describe('README', () => {
   const snippets = snippetsOf(readme);
 
   it('has only TypeScript, shell and text code blocks, and the two commands up front', () => {
-    for (const s of snippets) assert.ok(['ts', 'sh', 'text', 'json'].includes(s.lang), `line ${s.line}: \`\`\`${s.lang}`);
+    for (const s of snippets)
+      assert.ok(['ts', 'sh', 'text', 'json'].includes(s.lang), `line ${s.line}: \`\`\`${s.lang}`);
     const first = snippets.find((s) => s.lang === 'sh')!;
     assert.match(first.code, /npm run sample/);
     assert.match(first.code, /npm test/);
@@ -73,7 +74,10 @@ describe('README', () => {
       }),
     );
     try {
-      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, encoding: 'utf8' });
+      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', dir], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
     } catch (error) {
       assert.fail(`README snippets do not compile:\n${(error as { stdout?: string }).stdout ?? error}`);
     } finally {

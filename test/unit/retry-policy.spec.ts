@@ -8,7 +8,10 @@ const error = { name: 'Error', message: 'x' };
 describe('RetryPolicy', () => {
   it('backs off exponentially up to the cap', () => {
     const policy = new RetryPolicy([]);
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => policy.delay(a, backoff)), [100, 200, 400, 800, 1000, 1000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((a) => policy.delay(a, backoff)),
+      [100, 200, 400, 800, 1000, 1000],
+    );
   });
 
   it('jitters within [0, computed] (full) and [computed/2, computed] (equal)', () => {

@@ -20,7 +20,8 @@ export interface ResolvedPostgresOptions {
   logger: LoggerService;
 }
 
-const fail = (option: string, problem: string, fix: string) => new InvalidPostgresTaskClientOptionsError(option, problem, fix);
+const fail = (option: string, problem: string, fix: string) =>
+  new InvalidPostgresTaskClientOptionsError(option, problem, fix);
 
 function int(option: string, value: unknown, fallback: number, min: number, max: number, fix: string): number {
   if (value === undefined) return fallback;
@@ -32,7 +33,12 @@ function int(option: string, value: unknown, fallback: number, min: number, max:
 
 function bool(option: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw fail(option, `must be true or false, got ${JSON.stringify(value) ?? String(value)}`, `Use a boolean, or leave it out for the default (${fallback}).`);
+  if (typeof value !== 'boolean')
+    throw fail(
+      option,
+      `must be true or false, got ${JSON.stringify(value) ?? String(value)}`,
+      `Use a boolean, or leave it out for the default (${fallback}).`,
+    );
   return value;
 }
 
@@ -48,40 +54,87 @@ export function resolvePostgresOptions(options: PostgresTaskClientOptions | unde
   const { pool, connectionString, poolConfig } = options;
   if (pool !== undefined) {
     if (connectionString !== undefined || poolConfig !== undefined) {
-      throw fail('pool', 'cannot be combined with "connectionString" or "poolConfig"', 'Give either a ready pg.Pool as "pool", or the settings of a pool for the client to make, not both.');
+      throw fail(
+        'pool',
+        'cannot be combined with "connectionString" or "poolConfig"',
+        'Give either a ready pg.Pool as "pool", or the settings of a pool for the client to make, not both.',
+      );
     }
-    if (typeof pool !== 'object' || pool === null || typeof (pool as Pool).connect !== 'function' || typeof (pool as Pool).query !== 'function') {
-      throw fail('pool', 'is not a pg.Pool', 'Pass `new Pool({ ... })` from the "pg" package, or use "connectionString".');
+    if (
+      typeof pool !== 'object' ||
+      pool === null ||
+      typeof (pool as Pool).connect !== 'function' ||
+      typeof (pool as Pool).query !== 'function'
+    ) {
+      throw fail(
+        'pool',
+        'is not a pg.Pool',
+        'Pass `new Pool({ ... })` from the "pg" package, or use "connectionString".',
+      );
     }
   } else {
     if (connectionString === undefined && poolConfig === undefined) {
-      throw fail('connectionString', 'is missing (and no "pool" was given)', 'Pass connectionString: "postgres://user:password@host:5432/database", a "poolConfig", or a ready pg.Pool as "pool".');
+      throw fail(
+        'connectionString',
+        'is missing (and no "pool" was given)',
+        'Pass connectionString: "postgres://user:password@host:5432/database", a "poolConfig", or a ready pg.Pool as "pool".',
+      );
     }
-    if (connectionString !== undefined && (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString))) {
-      throw fail('connectionString', `must be a postgres:// or postgresql:// URL, got ${JSON.stringify(connectionString)}`, 'For example "postgres://user:password@127.0.0.1:5432/app".');
+    if (
+      connectionString !== undefined &&
+      (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString))
+    ) {
+      throw fail(
+        'connectionString',
+        `must be a postgres:// or postgresql:// URL, got ${JSON.stringify(connectionString)}`,
+        'For example "postgres://user:password@127.0.0.1:5432/app".',
+      );
     }
     if (poolConfig !== undefined && (typeof poolConfig !== 'object' || poolConfig === null)) {
-      throw fail('poolConfig', `must be an object of pg.Pool settings, got ${String(poolConfig)}`, 'For example { max: 10, ssl: { rejectUnauthorized: true } }.');
+      throw fail(
+        'poolConfig',
+        `must be an object of pg.Pool settings, got ${String(poolConfig)}`,
+        'For example { max: 10, ssl: { rejectUnauthorized: true } }.',
+      );
     }
   }
   const schema = options.schema ?? 'nestjs_worker';
   // Interpolated into SQL as a quoted identifier, and part of the NOTIFY
   // channel name (at most 63 bytes): keep it plain.
   if (typeof schema !== 'string' || !/^[a-z_][a-z0-9_]{0,49}$/.test(schema)) {
-    throw fail('schema', `must be a lowercase identifier (letters, digits, "_"; at most 50 characters), got ${JSON.stringify(schema)}`, 'Use a name such as "nestjs_worker" or "jobs".');
+    throw fail(
+      'schema',
+      `must be a lowercase identifier (letters, digits, "_"; at most 50 characters), got ${JSON.stringify(schema)}`,
+      'Use a name such as "nestjs_worker" or "jobs".',
+    );
   }
   const queue = options.queue ?? 'default';
   if (typeof queue !== 'string' || queue === '' || queue.length > 200) {
-    throw fail('queue', `must be a non-empty string of at most 200 characters, got ${JSON.stringify(queue)}`, 'Use a short name such as "default" or "emails".');
+    throw fail(
+      'queue',
+      `must be a non-empty string of at most 200 characters, got ${JSON.stringify(queue)}`,
+      'Use a short name such as "default" or "emails".',
+    );
   }
   const listen = bool('listen', options.listen, true);
   // The LISTEN connection is taken out of the pool for good: with one
   // connection in all, every query would wait for it forever.
   const max = pool !== undefined ? (pool as { options?: { max?: number } }).options?.max : poolConfig?.max;
   if (listen && typeof max === 'number' && max < 2) {
-    throw fail(pool !== undefined ? 'pool' : 'poolConfig.max', `allows ${max} connection(s), but LISTEN keeps one of them open`, 'Allow at least 2 connections (pg\'s default is 10), or set listen: false.');
+    throw fail(
+      pool !== undefined ? 'pool' : 'poolConfig.max',
+      `allows ${max} connection(s), but LISTEN keeps one of them open`,
+      "Allow at least 2 connections (pg's default is 10), or set listen: false.",
+    );
   }
-  const leaseMs = int('leaseMs', options.leaseMs, 30_000, 200, 86_400_000, 'Use a number of milliseconds, at least a few times longer than a stall of your event loop (default 30000).');
+  const leaseMs = int(
+    'leaseMs',
+    options.leaseMs,
+    30_000,
+    200,
+    86_400_000,
+    'Use a number of milliseconds, at least a few times longer than a stall of your event loop (default 30000).',
+  );
   const day = 86_400_000;
   const year = 366 * day;
   return {
@@ -102,12 +155,47 @@ export function resolvePostgresOptions(options: PostgresTaskClientOptions | unde
     queue,
     migrate: bool('migrate', options.migrate, false),
     leaseMs,
-    maxAttempts: int('maxAttempts', options.maxAttempts, 3, 1, 1_000_000, 'Use a whole number of attempts, the first included (default 3).'),
-    keepCompletedMs: int('keepCompletedMs', options.keepCompletedMs, day, 0, year, 'Use a number of milliseconds (default 86400000, one day); 0 deletes completed rows at the next cleanup.'),
-    keepFailedMs: int('keepFailedMs', options.keepFailedMs, 7 * day, 0, year, 'Use a number of milliseconds (default 604800000, seven days).'),
-    cleanupIntervalMs: int('cleanupIntervalMs', options.cleanupIntervalMs, 60_000, 0, day, 'Use a number of milliseconds (default 60000), or 0 to never clean up from this client.'),
+    maxAttempts: int(
+      'maxAttempts',
+      options.maxAttempts,
+      3,
+      1,
+      1_000_000,
+      'Use a whole number of attempts, the first included (default 3).',
+    ),
+    keepCompletedMs: int(
+      'keepCompletedMs',
+      options.keepCompletedMs,
+      day,
+      0,
+      year,
+      'Use a number of milliseconds (default 86400000, one day); 0 deletes completed rows at the next cleanup.',
+    ),
+    keepFailedMs: int(
+      'keepFailedMs',
+      options.keepFailedMs,
+      7 * day,
+      0,
+      year,
+      'Use a number of milliseconds (default 604800000, seven days).',
+    ),
+    cleanupIntervalMs: int(
+      'cleanupIntervalMs',
+      options.cleanupIntervalMs,
+      60_000,
+      0,
+      day,
+      'Use a number of milliseconds (default 60000), or 0 to never clean up from this client.',
+    ),
     listen,
-    enqueueChunkSize: int('enqueueChunkSize', options.enqueueChunkSize, 5000, 1, 100_000, 'Use a number of rows per INSERT such as 5000 (the default).'),
+    enqueueChunkSize: int(
+      'enqueueChunkSize',
+      options.enqueueChunkSize,
+      5000,
+      1,
+      100_000,
+      'Use a number of rows per INSERT such as 5000 (the default).',
+    ),
     logger: options.logger ?? new Logger('PostgresTaskClient'),
   };
 }

@@ -55,7 +55,10 @@ export function toJsonText(value: unknown): string | undefined {
 
 export function decodePayload(text: string | null, encoding: string): Decoded {
   if (!(PAYLOAD_ENCODINGS as readonly string[]).includes(encoding)) {
-    return { ok: false, problem: `its payload_encoding "${encoding}" is not one this client reads (${PAYLOAD_ENCODINGS.map((e) => `"${e}"`).join(', ')})` };
+    return {
+      ok: false,
+      problem: `its payload_encoding "${encoding}" is not one this client reads (${PAYLOAD_ENCODINGS.map((e) => `"${e}"`).join(', ')})`,
+    };
   }
   if (text === null) return { ok: true, value: undefined };
   try {
@@ -76,7 +79,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 export function errorJson(error: SerializedTaskError): string {
   const replacer = (_key: string, value: unknown) => {
-    if (typeof value === 'string') return value.replace(/\u0000/g, '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+    if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
     if (typeof value === 'bigint') return value.toString();
     return value;
   };
@@ -135,16 +138,26 @@ const INT4_MAX = 2_147_483_647;
 export type EnqueueInput = { name: string; payload?: unknown } & PostgresEnqueueOptions;
 
 /** One row for the enqueue statement: id, name, payload, priority, max attempts, delay. */
-export type EnqueueRow = [id: string, name: string, payload: string | null, priority: number, maxAttempts: number | null, delayMs: number];
+export type EnqueueRow = [
+  id: string,
+  name: string,
+  payload: string | null,
+  priority: number,
+  maxAttempts: number | null,
+  delayMs: number,
+];
 
 /** Checks one task given to `enqueue()`; throws a TypeError that says what is wrong before anything is written. */
 export function encodeTask(task: EnqueueInput): EnqueueRow {
   const bad = (problem: string) => new TypeError(Messages.pgEnqueue(problem));
-  if (typeof task?.name !== 'string' || task.name === '') throw bad(`the task name must be a non-empty string, got ${JSON.stringify(task?.name)}`);
+  if (typeof task?.name !== 'string' || task.name === '')
+    throw bad(`the task name must be a non-empty string, got ${JSON.stringify(task?.name)}`);
   const { delayMs = 0, priority = 0, maxAttempts, id = randomUUID() } = task;
   if (typeof id !== 'string' || id === '') throw bad(`"id" must be a non-empty string, got ${JSON.stringify(id)}`);
-  if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) throw bad(`"delayMs" must be a number of milliseconds >= 0, got ${String(delayMs)}`);
-  if (!Number.isInteger(priority) || Math.abs(priority) > INT4_MAX) throw bad(`"priority" must be an integer between -${INT4_MAX} and ${INT4_MAX}, got ${String(priority)}`);
+  if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)
+    throw bad(`"delayMs" must be a number of milliseconds >= 0, got ${String(delayMs)}`);
+  if (!Number.isInteger(priority) || Math.abs(priority) > INT4_MAX)
+    throw bad(`"priority" must be an integer between -${INT4_MAX} and ${INT4_MAX}, got ${String(priority)}`);
   if (maxAttempts !== undefined && (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > INT4_MAX)) {
     throw bad(`"maxAttempts" must be a positive integer, got ${String(maxAttempts)}`);
   }
@@ -152,7 +165,9 @@ export function encodeTask(task: EnqueueInput): EnqueueRow {
   try {
     payload = toJsonText(task.payload);
   } catch (error) {
-    throw bad(`the payload of task "${task.name}" cannot be written as JSON (${(error as Error).message}); pass JSON-compatible data`);
+    throw bad(
+      `the payload of task "${task.name}" cannot be written as JSON (${(error as Error).message}); pass JSON-compatible data`,
+    );
   }
   return [id, task.name, payload ?? null, priority, maxAttempts ?? null, delayMs];
 }
@@ -168,7 +183,10 @@ export function enqueueColumns(rows: readonly EnqueueRow[]): unknown[][] {
  * (id, token, error, next attempt, delay), released (id, token). Outcomes of
  * tasks not delivered by this client (no string receipt) are left out.
  */
-export function settleColumns(outcomes: readonly TaskOutcome[], resultNotJson: (task: TaskEnvelope, reason: string) => void): { columns: unknown[][]; sent: number } {
+export function settleColumns(
+  outcomes: readonly TaskOutcome[],
+  resultNotJson: (task: TaskEnvelope, reason: string) => void,
+): { columns: unknown[][]; sent: number } {
   const c: unknown[][] = [[], [], []];
   const f: unknown[][] = [[], [], [], []];
   const r: unknown[][] = [[], [], [], [], []];

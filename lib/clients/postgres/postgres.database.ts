@@ -1,7 +1,10 @@
 import type { Pool } from 'pg';
 import { PostgresSchemaMissingError } from '../../errors/worker.errors.js';
 
-export type Run = <R extends object = Record<string, unknown>>(text: string, values: unknown[]) => Promise<{ rows: R[]; rowCount: number | null }>;
+export type Run = <R extends object = Record<string, unknown>>(
+  text: string,
+  values: unknown[],
+) => Promise<{ rows: R[]; rowCount: number | null }>;
 
 /**
  * Queries on the pool, with a missing table or schema turned into an error
@@ -33,7 +36,10 @@ export class PostgresDatabase {
     try {
       await client.query('BEGIN');
       try {
-        await work(async <R extends object>(text: string, values: unknown[]) => (await client.query(text, values)) as unknown as { rows: R[]; rowCount: number | null });
+        await work(
+          async <R extends object>(text: string, values: unknown[]) =>
+            (await client.query(text, values)) as unknown as { rows: R[]; rowCount: number | null },
+        );
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -48,6 +54,8 @@ export class PostgresDatabase {
   private explain(error: unknown): unknown {
     const code = (error as { code?: string })?.code;
     // 42P01 undefined_table, 3F000 invalid_schema_name
-    return code === '42P01' || code === '3F000' ? new PostgresSchemaMissingError(this.table, this.queue, { cause: error }) : error;
+    return code === '42P01' || code === '3F000'
+      ? new PostgresSchemaMissingError(this.table, this.queue, { cause: error })
+      : error;
   }
 }

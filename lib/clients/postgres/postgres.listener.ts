@@ -131,13 +131,16 @@ export class PostgresListener {
     if (first === undefined || first === this.armedAt) return;
     clearTimeout(this.dueTimer);
     this.armedAt = first;
-    this.dueTimer = setTimeout(() => {
-      this.armedAt = undefined;
-      const now = Date.now();
-      while (this.due.length > 0 && this.due[0]! <= now) this.due.shift();
-      this.wake();
-      this.armDue();
-    }, Math.max(0, first - Date.now()));
+    this.dueTimer = setTimeout(
+      () => {
+        this.armedAt = undefined;
+        const now = Date.now();
+        while (this.due.length > 0 && this.due[0]! <= now) this.due.shift();
+        this.wake();
+        this.armDue();
+      },
+      Math.max(0, first - Date.now()),
+    );
     this.dueTimer.unref();
   }
 

@@ -96,7 +96,9 @@ export class PostgresMaintenance {
       if (running) return;
       running = true;
       this.cleanup()
-        .catch((error: unknown) => this.logger.warn(Messages.pgConnectionError('cleanup', String((error as Error)?.message ?? error))))
+        .catch((error: unknown) =>
+          this.logger.warn(Messages.pgConnectionError('cleanup', String((error as Error)?.message ?? error))),
+        )
         .finally(() => (running = false));
     }, this.settings.cleanupIntervalMs);
     this.cleanupTimer.unref();

@@ -98,7 +98,9 @@ export async function runMigrations(pool: Pool, schema: string): Promise<Postgre
   try {
     await client.query('BEGIN');
     try {
-      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('nestjs-worker:migrate:' || $1::text, 0))`, [schema]);
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('nestjs-worker:migrate:' || $1::text, 0))`, [
+        schema,
+      ]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS "${schema}".migrations (
@@ -113,7 +115,10 @@ export async function runMigrations(pool: Pool, schema: string): Promise<Postgre
       for (const step of POSTGRES_MIGRATIONS) {
         if (done.has(step.version)) continue;
         await client.query(step.sql(schema));
-        await client.query(`INSERT INTO "${schema}".migrations (version, name) VALUES ($1, $2)`, [step.version, step.name]);
+        await client.query(`INSERT INTO "${schema}".migrations (version, name) VALUES ($1, $2)`, [
+          step.version,
+          step.name,
+        ]);
         applied.push(step.version);
       }
       await client.query('COMMIT');

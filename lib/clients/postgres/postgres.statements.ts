@@ -17,7 +17,8 @@ const unlease = 'lease_token = NULL, lease_until = NULL';
  * every UPDATE so that READ COMMITTED's re-check after a lock wait applies it
  * to the newest row version.
  */
-const fenced = (t: string, v: string) => `${t}.queue = $1 AND ${t}.id = ${v}.id AND ${t}.lease_token = ${v}.token AND ${t}.state = 'running'`;
+const fenced = (t: string, v: string) =>
+  `${t}.queue = $1 AND ${t}.id = ${v}.id AND ${t}.lease_token = ${v}.token AND ${t}.state = 'running'`;
 
 export class PostgresStatements {
   readonly table: string;

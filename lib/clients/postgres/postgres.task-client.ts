@@ -1,4 +1,11 @@
-import { Inject, Injectable, Optional, type LoggerService, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type LoggerService,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { createRequire } from 'node:module';
 import type { Pool } from 'pg';
 import { Messages } from '../../errors/error-messages.js';
@@ -49,7 +56,14 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
   readonly queue: string;
   /** The pool in use: yours, or the one the client made. */
   readonly pool: Pool;
-  private readonly counters: PostgresTaskClientStats = { claimed: 0, staleOutcomes: 0, lostLeases: 0, expiredLeases: 0, invalidRows: 0, cleanedUp: 0 };
+  private readonly counters: PostgresTaskClientStats = {
+    claimed: 0,
+    staleOutcomes: 0,
+    lostLeases: 0,
+    expiredLeases: 0,
+    invalidRows: 0,
+    cleanedUp: 0,
+  };
   private readonly settings: ResolvedPostgresOptions;
   private readonly sql: PostgresStatements;
   private readonly logger: LoggerService;
@@ -79,7 +93,14 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     this.db = new PostgresDatabase(this.pool, this.sql.table, this.queue);
     this.maintenance = new PostgresMaintenance(this.db.query, this.sql, this.settings, this.counters, this.logger);
     if (this.settings.listen) {
-      this.listener = new PostgresListener(this.pool, this.sql.listen, this.sql.channel, this.queue, () => this.wakeWatchers(), this.logger);
+      this.listener = new PostgresListener(
+        this.pool,
+        this.sql.listen,
+        this.sql.channel,
+        this.queue,
+        () => this.wakeWatchers(),
+        this.logger,
+      );
     }
   }
 
@@ -120,14 +141,16 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
    */
   async enqueueMany(tasks: readonly EnqueueInput[]): Promise<string[]> {
     this.assertOpen('enqueueMany');
-    if (!Array.isArray(tasks)) throw new TypeError(Messages.pgEnqueue(`expected an array of tasks, got ${typeof tasks}`));
+    if (!Array.isArray(tasks))
+      throw new TypeError(Messages.pgEnqueue(`expected an array of tasks, got ${typeof tasks}`));
     const rows = tasks.map(encodeTask);
     const size = this.settings.enqueueChunkSize;
     if (rows.length <= size) {
       if (rows.length > 0) await this.db.query(this.sql.enqueue, [this.queue, ...enqueueColumns(rows)]);
     } else {
       await this.db.transaction(async (run) => {
-        for (let i = 0; i < rows.length; i += size) await run(this.sql.enqueue, [this.queue, ...enqueueColumns(rows.slice(i, i + size))]);
+        for (let i = 0; i < rows.length; i += size)
+          await run(this.sql.enqueue, [this.queue, ...enqueueColumns(rows.slice(i, i + size))]);
       });
     }
     // Without LISTEN, at least this process's own loop hears of its enqueues.
@@ -159,7 +182,11 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         resolve([]);
-        this.track(claim.then((tasks) => (tasks.length > 0 ? this.publish(tasks.map((task) => ({ status: 'released' as const, task }))) : undefined)));
+        this.track(
+          claim.then((tasks) =>
+            tasks.length > 0 ? this.publish(tasks.map((task) => ({ status: 'released' as const, task }))) : undefined,
+          ),
+        );
       };
       signal.addEventListener('abort', onAbort, { once: true });
       claim.then(
@@ -177,11 +204,16 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
 
   /** Settles a batch of outcomes in one statement; outcomes whose lease was lost meanwhile are ignored and counted. */
   publish(outcomes: readonly TaskOutcome[]): Promise<void> {
-    const { columns, sent } = settleColumns(outcomes, (task, reason) => this.logger.warn(Messages.pgResultNotJson(task.name, task.id, reason)));
+    const { columns, sent } = settleColumns(outcomes, (task, reason) =>
+      this.logger.warn(Messages.pgResultNotJson(task.name, task.id, reason)),
+    );
     if (sent === 0) return Promise.resolve();
     return this.serialHeldWrite(async () => {
       const { keepCompletedMs, keepFailedMs } = this.settings;
-      const { rows } = await this.db.query<Record<'completed' | 'failed' | 'retried' | 'released', string[]>>(this.sql.settle, [this.queue, keepCompletedMs, keepFailedMs, ...columns]);
+      const { rows } = await this.db.query<Record<'completed' | 'failed' | 'retried' | 'released', string[]>>(
+        this.sql.settle,
+        [this.queue, keepCompletedMs, keepFailedMs, ...columns],
+      );
       const { completed, failed, retried, released } = rows[0]!;
       const stale = sent - completed.length - failed.length - retried.length - released.length;
       if (stale > 0) {
@@ -262,14 +294,21 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
       // way on every attempt, and must not stop the rows behind it.
       const error = new InvalidTaskRowError(row.id, row.name, this.table, payload.problem);
       this.logger.error(error.message);
-      invalid.push({ status: 'failed', reason: 'invalid-payload', error: serializeError(error), task: toEnvelope(row, undefined) });
+      invalid.push({
+        status: 'failed',
+        reason: 'invalid-payload',
+        error: serializeError(error),
+        task: toEnvelope(row, undefined),
+      });
     }
     this.counters.claimed += tasks.length;
     if (invalid.length > 0) {
       this.counters.invalidRows += invalid.length;
       // If this write fails the rows keep their lease and come back after it,
       // to be dead-lettered then; the good tasks go ahead either way.
-      await this.publish(invalid).catch((error: unknown) => this.logger.warn(Messages.pgConnectionError('dead-letter', String((error as Error)?.message ?? error))));
+      await this.publish(invalid).catch((error: unknown) =>
+        this.logger.warn(Messages.pgConnectionError('dead-letter', String((error as Error)?.message ?? error))),
+      );
     }
     return tasks;
   }
@@ -282,7 +321,9 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
 
   private track(work: Promise<unknown> | undefined): void {
     if (!work) return;
-    const tracked = work.catch((error: unknown) => this.logger.warn(Messages.pgConnectionError('release', String((error as Error)?.message ?? error))));
+    const tracked = work.catch((error: unknown) =>
+      this.logger.warn(Messages.pgConnectionError('release', String((error as Error)?.message ?? error))),
+    );
     this.pending.add(tracked);
     void tracked.finally(() => this.pending.delete(tracked));
   }

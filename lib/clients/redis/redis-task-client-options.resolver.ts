@@ -17,12 +17,17 @@ export interface ResolvedRedisOptions {
   logger: LoggerService;
 }
 
-const fail = (option: string, problem: string, fix: string) => new InvalidRedisTaskClientOptionsError(option, problem, fix);
+const fail = (option: string, problem: string, fix: string) =>
+  new InvalidRedisTaskClientOptionsError(option, problem, fix);
 
 function name(option: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
-    throw fail(option, `must be a non-empty string without spaces, got ${JSON.stringify(value)}`, `Set it to a short name such as "${fallback}", or leave it out.`);
+    throw fail(
+      option,
+      `must be a non-empty string without spaces, got ${JSON.stringify(value)}`,
+      `Set it to a short name such as "${fallback}", or leave it out.`,
+    );
   }
   return value;
 }
@@ -38,29 +43,66 @@ function int(option: string, value: unknown, fallback: number, min: number, fix:
 /** Defaults and validation of `RedisTaskClientOptions`; every error names the fix. */
 export function resolveRedisOptions(options: RedisTaskClientOptions = {}): ResolvedRedisOptions {
   if (options === null || typeof options !== 'object') {
-    throw fail('(options)', `must be an object, got ${String(options)}`, 'Pass { url } or { connection }, or nothing for redis://127.0.0.1:6379.');
+    throw fail(
+      '(options)',
+      `must be an object, got ${String(options)}`,
+      'Pass { url } or { connection }, or nothing for redis://127.0.0.1:6379.',
+    );
   }
   const { connection, url } = options;
   if (connection !== undefined && url !== undefined) {
-    throw fail('url', 'cannot be combined with "connection"', 'Give either a ready ioredis instance as "connection" or a "url", not both.');
+    throw fail(
+      'url',
+      'cannot be combined with "connection"',
+      'Give either a ready ioredis instance as "connection" or a "url", not both.',
+    );
   }
-  if (connection !== undefined && (typeof connection !== 'object' || typeof (connection as Redis).duplicate !== 'function')) {
-    throw fail('connection', 'is not an ioredis instance', 'Pass `new Redis(...)` from the "ioredis" package (a Cluster is not supported), or use "url".');
+  if (
+    connection !== undefined &&
+    (typeof connection !== 'object' || typeof (connection as Redis).duplicate !== 'function')
+  ) {
+    throw fail(
+      'connection',
+      'is not an ioredis instance',
+      'Pass `new Redis(...)` from the "ioredis" package (a Cluster is not supported), or use "url".',
+    );
   }
   if ((connection as { isCluster?: boolean } | undefined)?.isCluster) {
-    throw fail('connection', 'is a Redis Cluster client, which is not supported', 'Pass a single-node or Sentinel `new Redis(...)` connection.');
+    throw fail(
+      'connection',
+      'is a Redis Cluster client, which is not supported',
+      'Pass a single-node or Sentinel `new Redis(...)` connection.',
+    );
   }
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw fail('url', `must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`, 'For example "redis://127.0.0.1:6379/0".');
+    throw fail(
+      'url',
+      `must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`,
+      'For example "redis://127.0.0.1:6379/0".',
+    );
   }
   // Scripts build record keys from the prefix themselves; an ioredis keyPrefix would only apply to some keys.
   if (connection?.options?.keyPrefix || options.redisOptions?.keyPrefix) {
-    throw fail(connection?.options?.keyPrefix ? 'connection' : 'redisOptions.keyPrefix', 'uses the ioredis "keyPrefix" option', 'Remove keyPrefix and set the "prefix" option of RedisTaskClient instead.');
+    throw fail(
+      connection?.options?.keyPrefix ? 'connection' : 'redisOptions.keyPrefix',
+      'uses the ioredis "keyPrefix" option',
+      'Remove keyPrefix and set the "prefix" option of RedisTaskClient instead.',
+    );
   }
-  const leaseMs = int('leaseMs', options.leaseMs, 30_000, 100, 'Use a number of milliseconds, at least a few times longer than a stall of your event loop (default 30000).');
+  const leaseMs = int(
+    'leaseMs',
+    options.leaseMs,
+    30_000,
+    100,
+    'Use a number of milliseconds, at least a few times longer than a stall of your event loop (default 30000).',
+  );
   const blockMs = int('blockMs', options.blockMs, 1000, 1, 'Use a number of milliseconds such as 1000.');
   if (blockMs >= leaseMs) {
-    throw fail('blockMs', `(${blockMs}) must be below leaseMs (${leaseMs})`, 'Lower blockMs (default 1000) or raise leaseMs.');
+    throw fail(
+      'blockMs',
+      `(${blockMs}) must be below leaseMs (${leaseMs})`,
+      'Lower blockMs (default 1000) or raise leaseMs.',
+    );
   }
   const day = 86_400_000;
   return {
@@ -71,9 +113,27 @@ export function resolveRedisOptions(options: RedisTaskClientOptions = {}): Resol
     queue: name('queue', options.queue, 'default'),
     leaseMs,
     blockMs,
-    keepCompletedMs: int('keepCompletedMs', options.keepCompletedMs, day, 1, 'Use a number of milliseconds (default 86400000, one day).'),
-    keepFailedMs: int('keepFailedMs', options.keepFailedMs, 7 * day, 1, 'Use a number of milliseconds (default 604800000, seven days).'),
-    maxAttempts: int('maxAttempts', options.maxAttempts, 3, 1, 'Use a whole number of attempts, the first included (default 3).'),
+    keepCompletedMs: int(
+      'keepCompletedMs',
+      options.keepCompletedMs,
+      day,
+      1,
+      'Use a number of milliseconds (default 86400000, one day).',
+    ),
+    keepFailedMs: int(
+      'keepFailedMs',
+      options.keepFailedMs,
+      7 * day,
+      1,
+      'Use a number of milliseconds (default 604800000, seven days).',
+    ),
+    maxAttempts: int(
+      'maxAttempts',
+      options.maxAttempts,
+      3,
+      1,
+      'Use a whole number of attempts, the first included (default 3).',
+    ),
     logger: options.logger ?? new Logger('RedisTaskClient'),
   };
 }

@@ -10,7 +10,11 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * (the caller hands it to whoever must release what it delivers). `fetch()`
  * must return soon after an abort even while Redis is unreachable.
  */
-export async function untilAbandoned<T>(work: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<{ value: T } | undefined> {
+export async function untilAbandoned<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  onAbort?: () => void,
+): Promise<{ value: T } | undefined> {
   let timer: NodeJS.Timeout | undefined;
   let abort = noop;
   const abandoned = new Promise<undefined>((resolve) => {

@@ -24,7 +24,8 @@ export function fieldMap(flat: readonly string[]): Record<string, string> {
   return fields;
 }
 
-const positiveInt = (text: string | undefined) => (text !== undefined && /^[1-9]\d{0,8}$/.test(text) ? Number(text) : undefined);
+const positiveInt = (text: string | undefined) =>
+  text !== undefined && /^[1-9]\d{0,8}$/.test(text) ? Number(text) : undefined;
 
 /**
  * Turns a delivered entry into an envelope, or says why it cannot be run.
@@ -49,7 +50,8 @@ export function decodeEntry([band, entryId, deliveries, flat]: RawEntry): Decode
   const entryAttempt = fields.attempt === undefined ? 1 : positiveInt(fields.attempt);
   if (entryAttempt === undefined) return bad(`its "attempt" (${fields.attempt}) is not a positive integer`);
   const maxAttempts = fields.maxAttempts === undefined ? undefined : positiveInt(fields.maxAttempts);
-  if (fields.maxAttempts !== undefined && maxAttempts === undefined) return bad(`its "maxAttempts" (${fields.maxAttempts}) is not a positive integer`);
+  if (fields.maxAttempts !== undefined && maxAttempts === undefined)
+    return bad(`its "maxAttempts" (${fields.maxAttempts}) is not a positive integer`);
   const enqueuedAt = Number(fields.enqueuedAt ?? entryId.split('-')[0]);
   return {
     ok: true,

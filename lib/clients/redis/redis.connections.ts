@@ -57,7 +57,11 @@ export class RedisConnections {
    */
   get blocking(): Redis {
     if (!this.blockingConn) {
-      this.blockingConn = this.command.duplicate({ maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false });
+      this.blockingConn = this.command.duplicate({
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        lazyConnect: false,
+      });
       this.watch(this.blockingConn, 'blocking', true);
     }
     return this.blockingConn;

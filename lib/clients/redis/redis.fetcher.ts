@@ -81,7 +81,11 @@ export class RedisFetcher {
         }
         if (entries.length === 0) {
           // Sleep in a BLOCK, but wake for the next due delayed task or claim round.
-          const wait = Math.min(this.settings.blockMs, nextDue === undefined ? Infinity : nextDue - serverNow, this.nextClaimAt - Date.now());
+          const wait = Math.min(
+            this.settings.blockMs,
+            nextDue === undefined ? Infinity : nextDue - serverNow,
+            this.nextClaimAt - Date.now(),
+          );
           if (wait < 1 || signal.aborted) continue;
           entries.push(...(await this.blockingRead(max, Math.ceil(wait), signal)));
           if (entries.length === 0) continue;
@@ -129,13 +133,22 @@ export class RedisFetcher {
   }
 
   private async fetchRound(max: number, claim: boolean) {
-    const args = [GROUP, this.consumer, this.keys.recordPrefix, max, PROMOTE_PER_FETCH, claim ? 1 : 0, this.settings.leaseMs, ...this.cursors];
-    const [nextDue, cursors, raw, serverNow] = (await runScript(this.conns.command, Scripts.fetch, this.keys.scriptKeys, args)) as [
-      string,
-      string[],
-      Array<[number, string, number, string[]]>,
-      string,
+    const args = [
+      GROUP,
+      this.consumer,
+      this.keys.recordPrefix,
+      max,
+      PROMOTE_PER_FETCH,
+      claim ? 1 : 0,
+      this.settings.leaseMs,
+      ...this.cursors,
     ];
+    const [nextDue, cursors, raw, serverNow] = (await runScript(
+      this.conns.command,
+      Scripts.fetch,
+      this.keys.scriptKeys,
+      args,
+    )) as [string, string[], Array<[number, string, number, string[]]>, string];
     return {
       nextDue: nextDue === '' ? undefined : Number(nextDue),
       serverNow: Number(serverNow),
@@ -154,9 +167,23 @@ export class RedisFetcher {
     const clientId = conn.call('CLIENT', 'ID') as Promise<number>;
     clientId.catch(noop);
     const streams = this.keys.streams;
-    const read = (conn.call('XREADGROUP', 'GROUP', GROUP, this.consumer, 'COUNT', max, 'BLOCK', ms, 'STREAMS', ...streams, '>', '>', '>') as Promise<
-      Array<[string, Array<[string, string[]]>]> | null
-    >).then((reply) =>
+    const read = (
+      conn.call(
+        'XREADGROUP',
+        'GROUP',
+        GROUP,
+        this.consumer,
+        'COUNT',
+        max,
+        'BLOCK',
+        ms,
+        'STREAMS',
+        ...streams,
+        '>',
+        '>',
+        '>',
+      ) as Promise<Array<[string, Array<[string, string[]]>]> | null>
+    ).then((reply) =>
       (reply ?? [])
         .map(([key, list]) => list.map(([id, fields]): RawEntry => [streams.indexOf(key) as Band, id, 1, fields]))
         .flat()
@@ -174,7 +201,10 @@ export class RedisFetcher {
 
   private unblock(clientId: Promise<number>, read: Promise<unknown>): void {
     let settled = false;
-    read.then(() => (settled = true), () => (settled = true));
+    read.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     void (async () => {
       const id = await clientId;
       for (let i = 0; i < 20 && !settled; i++) {
@@ -199,7 +229,17 @@ export class RedisFetcher {
         const { receipt: r, taskId, name, problem } = decoded;
         const error = new InvalidStreamEntryError(r.entryId, taskId, name, this.keys.streams[r.band], problem);
         this.settings.logger.warn(error.message);
-        ops.push(['failed', r.band, r.entryId, r.deliveries, taskId, r.deliveries, 'invalid-payload', errorJson(serializeError(error)), '']);
+        ops.push([
+          'failed',
+          r.band,
+          r.entryId,
+          r.deliveries,
+          taskId,
+          r.deliveries,
+          'invalid-payload',
+          errorJson(serializeError(error)),
+          '',
+        ]);
         continue;
       }
       const { envelope: task, entryAttempt } = decoded;
@@ -230,15 +270,23 @@ export class RedisFetcher {
       const cmd = this.conns.command;
       const pending = cmd.pipeline();
       for (const stream of this.keys.streams) pending.xpending(stream, GROUP, '-', '+', 1000, this.consumer);
-      const lists = ((await pending.exec()) ?? []).map(([error, list]) => (error ? [] : (list as Array<[string, string, number, number]>)));
+      const lists = ((await pending.exec()) ?? []).map(([error, list]) =>
+        error ? [] : (list as Array<[string, string, number, number]>),
+      );
       const orphans = lists.flatMap((list, band) =>
-        list.filter(([id]) => !this.leases.has(band, id)).map(([id, , , deliveries]) => ({ band: band as Band, id, deliveries })),
+        list
+          .filter(([id]) => !this.leases.has(band, id))
+          .map(([id, , , deliveries]) => ({ band: band as Band, id, deliveries })),
       );
       if (orphans.length === 0) return;
       const ranges = cmd.pipeline();
       for (const o of orphans) ranges.xrange(this.keys.streams[o.band], o.id, o.id);
-      const found = ((await ranges.exec()) ?? []).map(([, entries]) => (entries as Array<[string, string[]]> | null)?.[0]);
-      const entries = orphans.flatMap((o, i): RawEntry[] => (found[i] ? [[o.band, o.id, o.deliveries, found[i]![1]]] : []));
+      const found = ((await ranges.exec()) ?? []).map(
+        ([, entries]) => (entries as Array<[string, string[]]> | null)?.[0],
+      );
+      const entries = orphans.flatMap((o, i): RawEntry[] =>
+        found[i] ? [[o.band, o.id, o.deliveries, found[i]![1]]] : [],
+      );
       await this.release(await this.accept(entries));
     } catch (error) {
       this.orphanCheck = true;

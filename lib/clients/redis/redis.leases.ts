@@ -33,9 +33,12 @@ export class RedisLeases {
   add(task: TaskEnvelope & { receipt: RedisReceipt }): void {
     this.held.set(keyOf(task.receipt), { receipt: task.receipt, taskId: task.id, attempt: task.attempt });
     if (!this.timer) {
-      this.timer = setInterval(() => {
-        if (this.held.size > 0 && Date.now() - this.lastExtendedAt >= this.leaseMs / 2) this.extend([]).catch(noop);
-      }, Math.max(10, Math.floor(this.leaseMs / 3)));
+      this.timer = setInterval(
+        () => {
+          if (this.held.size > 0 && Date.now() - this.lastExtendedAt >= this.leaseMs / 2) this.extend([]).catch(noop);
+        },
+        Math.max(10, Math.floor(this.leaseMs / 3)),
+      );
       this.timer.unref();
     }
   }
@@ -54,7 +57,17 @@ export class RedisLeases {
     }
     if (all.size === 0) return;
     this.lastExtendedAt = Date.now();
-    const ops = [...all.values()].map(({ receipt: r, taskId, attempt }): Op => ['extend', r.band, r.entryId, r.deliveries, taskId, attempt, '', '', '']);
+    const ops = [...all.values()].map(({ receipt: r, taskId, attempt }): Op => [
+      'extend',
+      r.band,
+      r.entryId,
+      r.deliveries,
+      taskId,
+      attempt,
+      '',
+      '',
+      '',
+    ]);
     await this.ops.apply(ops);
   }
 

@@ -35,7 +35,12 @@ export class RedisOps {
     private readonly conn: Redis,
     private readonly keys: RedisKeys,
     private readonly consumer: string,
-    private readonly settings: { keepCompletedMs: number; keepFailedMs: number; leaseMs: number; logger: LoggerService },
+    private readonly settings: {
+      keepCompletedMs: number;
+      keepFailedMs: number;
+      leaseMs: number;
+      logger: LoggerService;
+    },
   ) {}
 
   /** `true` per op that applied, `false` per op whose entry this consumer no longer holds. */
@@ -44,7 +49,14 @@ export class RedisOps {
     const calls: Array<Array<string | number>> = [];
     for (let i = 0; i < ops.length; i += OPS_PER_CALL) {
       const chunk = ops.slice(i, i + OPS_PER_CALL);
-      const args: Array<string | number> = [GROUP, this.consumer, this.keys.recordPrefix, this.settings.keepCompletedMs, this.settings.keepFailedMs, chunk.length];
+      const args: Array<string | number> = [
+        GROUP,
+        this.consumer,
+        this.keys.recordPrefix,
+        this.settings.keepCompletedMs,
+        this.settings.keepFailedMs,
+        chunk.length,
+      ];
       for (const [op, band, ...rest] of chunk) args.push(op, band + 1, ...rest);
       calls.push(args);
     }

@@ -261,7 +261,12 @@ export const Scripts = {
 const isNoScript = (error: unknown) => /NOSCRIPT/.test((error as Error)?.message ?? '');
 
 /** EVALSHA, falling back to EVAL when the server lost its script cache (a restart). */
-export async function runScript(conn: Redis, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+export async function runScript(
+  conn: Redis,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
   try {
     return await conn.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (error) {
@@ -271,7 +276,12 @@ export async function runScript(conn: Redis, script: LuaScript, keys: readonly s
 }
 
 /** Several calls of one script in one pipeline (one round trip); results in order. Rejects with the first error. */
-export async function runScriptMany(conn: Redis, script: LuaScript, keys: readonly string[], calls: ReadonlyArray<readonly (string | number)[]>): Promise<unknown[]> {
+export async function runScriptMany(
+  conn: Redis,
+  script: LuaScript,
+  keys: readonly string[],
+  calls: ReadonlyArray<readonly (string | number)[]>,
+): Promise<unknown[]> {
   if (calls.length === 0) return [];
   if (calls.length === 1) return [await runScript(conn, script, keys, calls[0]!)];
   const send = async (batch: ReadonlyArray<readonly (string | number)[]>, load: boolean) => {
@@ -286,7 +296,10 @@ export async function runScriptMany(conn: Redis, script: LuaScript, keys: readon
   // may have loaded the script halfway through, and the others did run).
   const missing = replies.flatMap(([error], i) => (isNoScript(error) ? [i] : []));
   if (missing.length > 0) {
-    const again = await send(missing.map((i) => calls[i]!), true);
+    const again = await send(
+      missing.map((i) => calls[i]!),
+      true,
+    );
     missing.forEach((i, k) => (replies[i] = again[k]!));
   }
   return replies.map(([error, value]) => {

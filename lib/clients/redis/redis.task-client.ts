@@ -79,7 +79,9 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
   }
 
   /** Adds many tasks in a few pipelined round trips; resolves with their ids in order. */
-  async enqueueMany(tasks: ReadonlyArray<{ name: string; payload?: unknown } & RedisEnqueueOptions>): Promise<string[]> {
+  async enqueueMany(
+    tasks: ReadonlyArray<{ name: string; payload?: unknown } & RedisEnqueueOptions>,
+  ): Promise<string[]> {
     this.assertOpen('enqueue');
     const ids: string[] = [];
     const calls: Array<Array<string | number>> = [];
@@ -97,7 +99,12 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
     }
     flush();
     for (let i = 0; i < calls.length; i += CALLS_PER_PIPELINE) {
-      await runScriptMany(this.conns.command, Scripts.enqueue, this.keys.scriptKeys, calls.slice(i, i + CALLS_PER_PIPELINE));
+      await runScriptMany(
+        this.conns.command,
+        Scripts.enqueue,
+        this.keys.scriptKeys,
+        calls.slice(i, i + CALLS_PER_PIPELINE),
+      );
     }
     return ids;
   }
@@ -114,13 +121,20 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
    * since the queue was created, not the records still kept.
    */
   async counts(): Promise<RedisTaskCounts> {
-    const [queued, delayed, running, completed, failed] = (await runScript(this.conns.command, Scripts.counts, this.keys.scriptKeys, [GROUP])) as number[];
+    const [queued, delayed, running, completed, failed] = (await runScript(
+      this.conns.command,
+      Scripts.counts,
+      this.keys.scriptKeys,
+      [GROUP],
+    )) as number[];
     return { queued: queued!, delayed: delayed!, running: running!, completed: completed!, failed: failed! };
   }
 
   /** The newest dead letters first (stream `<prefix>:<queue>:dead`, trimmed after `keepFailedMs`). */
   async deadLetters(count = 100): Promise<RedisDeadLetter[]> {
-    const entries = (await this.conns.command.xrevrange(this.keys.dead, '+', '-', 'COUNT', count)) as Array<[string, string[]]>;
+    const entries = (await this.conns.command.xrevrange(this.keys.dead, '+', '-', 'COUNT', count)) as Array<
+      [string, string[]]
+    >;
     return entries.map(([entryId, fields]) => toDeadLetter(entryId, fields));
   }
 
@@ -155,7 +169,13 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
           ops.push(['failed', ...at, outcome.reason, errorJson(outcome.error), '']);
           break;
         case 'retry':
-          ops.push(['retry', ...at, outcome.nextAttempt, Math.max(0, Math.round(outcome.delayMs)), errorJson(outcome.error)]);
+          ops.push([
+            'retry',
+            ...at,
+            outcome.nextAttempt,
+            Math.max(0, Math.round(outcome.delayMs)),
+            errorJson(outcome.error),
+          ]);
           break;
         case 'released':
           ops.push(['released', ...at, '', '', '']);
@@ -191,12 +211,16 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
     return this.close();
   }
 
-  private encodeTask(task: { name: string; payload?: unknown } & RedisEnqueueOptions): [string, string, string, string | number, number, number] {
+  private encodeTask(
+    task: { name: string; payload?: unknown } & RedisEnqueueOptions,
+  ): [string, string, string, string | number, number, number] {
     const bad = (problem: string) => new TypeError(Messages.redisEnqueue(problem));
-    if (typeof task?.name !== 'string' || task.name === '') throw bad(`the task name must be a non-empty string, got ${JSON.stringify(task?.name)}`);
+    if (typeof task?.name !== 'string' || task.name === '')
+      throw bad(`the task name must be a non-empty string, got ${JSON.stringify(task?.name)}`);
     const { delayMs = 0, priority = 0, maxAttempts, id = `${this.idPrefix}-${(++this.seq).toString(36)}` } = task;
     if (typeof id !== 'string' || id === '') throw bad(`"id" must be a non-empty string, got ${JSON.stringify(id)}`);
-    if (!Number.isFinite(delayMs) || delayMs < 0) throw bad(`"delayMs" must be a number of milliseconds >= 0, got ${String(delayMs)}`);
+    if (!Number.isFinite(delayMs) || delayMs < 0)
+      throw bad(`"delayMs" must be a number of milliseconds >= 0, got ${String(delayMs)}`);
     if (!Number.isFinite(priority)) throw bad(`"priority" must be a finite number, got ${String(priority)}`);
     if (maxAttempts !== undefined && (!Number.isInteger(maxAttempts) || maxAttempts < 1)) {
       throw bad(`"maxAttempts" must be a positive integer, got ${String(maxAttempts)}`);
@@ -205,7 +229,9 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
     try {
       payload = JSON.stringify(task.payload ?? null);
     } catch (error) {
-      throw bad(`the payload of task "${task.name}" cannot be written as JSON (${(error as Error).message}); pass JSON-compatible data`);
+      throw bad(
+        `the payload of task "${task.name}" cannot be written as JSON (${(error as Error).message}); pass JSON-compatible data`,
+      );
     }
     return [id, task.name, payload, maxAttempts ?? '', priority, Math.round(delayMs)];
   }

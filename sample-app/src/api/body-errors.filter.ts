@@ -1,4 +1,11 @@
-import { BadRequestException, Catch, HttpException, HttpStatus, PayloadTooLargeException, type ArgumentsHost } from '@nestjs/common';
+import {
+  BadRequestException,
+  Catch,
+  HttpException,
+  HttpStatus,
+  PayloadTooLargeException,
+  type ArgumentsHost,
+} from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 
 /**
@@ -19,10 +26,18 @@ export class BodyErrorsFilter extends BaseExceptionFilter {
     const req = host.switchToHttp().getRequest<{ method?: string; originalUrl?: string; url?: string }>();
     const where = `${req.method ?? ''} ${req.originalUrl ?? req.url ?? ''}`.trim();
     if (exception.getStatus() === HttpStatus.BAD_REQUEST && cause instanceof SyntaxError) {
-      return super.catch(new BadRequestException(`The body of ${where} is not valid JSON (${cause.message}). Nothing was run or enqueued.`), host);
+      return super.catch(
+        new BadRequestException(
+          `The body of ${where} is not valid JSON (${cause.message}). Nothing was run or enqueued.`,
+        ),
+        host,
+      );
     }
     if (exception.getStatus() === HttpStatus.PAYLOAD_TOO_LARGE) {
-      return super.catch(new PayloadTooLargeException(`The body of ${where} is larger than ${this.limit}. Nothing was run or enqueued.`), host);
+      return super.catch(
+        new PayloadTooLargeException(`The body of ${where} is larger than ${this.limit}. Nothing was run or enqueued.`),
+        host,
+      );
     }
     return super.catch(exception, host);
   }

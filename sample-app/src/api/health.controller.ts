@@ -26,7 +26,11 @@ export class HealthController implements OnModuleDestroy {
     // The histogram holds time between samples: the sampling interval plus the lag.
     const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - HealthController.RESOLUTION_MS) * 10) / 10);
     // Lag of the event loop since the previous /health call (or the start).
-    const eventLoopDelayMs = { p50: ms(this.delay.percentile(50)), p99: ms(this.delay.percentile(99)), max: ms(this.delay.max) };
+    const eventLoopDelayMs = {
+      p50: ms(this.delay.percentile(50)),
+      p99: ms(this.delay.percentile(99)),
+      max: ms(this.delay.max),
+    };
     this.delay.reset();
     const counts = await this.store.counts();
     return {

@@ -9,27 +9,45 @@ function body(status: HttpStatus, task: string, message: string, extra: Record<s
 
 export function unknownTask(name: string, known: readonly string[]): HttpException {
   return new HttpException(
-    body(HttpStatus.NOT_FOUND, name, `Unknown task "${name}". Known tasks: ${known.map((k) => `"${k}"`).join(', ')}. GET /tasks lists them with their payloads.`),
+    body(
+      HttpStatus.NOT_FOUND,
+      name,
+      `Unknown task "${name}". Known tasks: ${known.map((k) => `"${k}"`).join(', ')}. GET /tasks lists them with their payloads.`,
+    ),
     HttpStatus.NOT_FOUND,
   );
 }
 
 export function invalidPayload(name: string, problems: readonly string[]): HttpException {
   return new HttpException(
-    body(HttpStatus.BAD_REQUEST, name, `Invalid payload for task "${name}": ${problems.join('; ')}. Nothing was run or enqueued.`, { problems }),
+    body(
+      HttpStatus.BAD_REQUEST,
+      name,
+      `Invalid payload for task "${name}": ${problems.join('; ')}. Nothing was run or enqueued.`,
+      { problems },
+    ),
     HttpStatus.BAD_REQUEST,
   );
 }
 
 export function notJson(name: string, contentType: string | undefined): HttpException {
   return new HttpException(
-    body(HttpStatus.UNSUPPORTED_MEDIA_TYPE, name, `Send the payload of task "${name}" as JSON (Content-Type: application/json), got ${contentType ?? 'no Content-Type'}.`),
+    body(
+      HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+      name,
+      `Send the payload of task "${name}" as JSON (Content-Type: application/json), got ${contentType ?? 'no Content-Type'}.`,
+    ),
     HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   );
 }
 
 /** The payload is the JSON body; an empty body is an empty object. */
-export function payloadOf(name: string, body: unknown, contentType: string | undefined, contentLength: string | undefined): unknown {
+export function payloadOf(
+  name: string,
+  body: unknown,
+  contentType: string | undefined,
+  contentLength: string | undefined,
+): unknown {
   const hasBody = contentLength !== undefined && contentLength !== '0';
   if (hasBody && !/^application\/(.+\+)?json\b/i.test(contentType ?? '')) throw notJson(name, contentType);
   return body === undefined ? {} : body;
@@ -42,10 +60,20 @@ export function payloadOf(name: string, body: unknown, contentType: string | und
  * NonRetryableError and its subclasses.
  */
 export function taskFailure(name: string, error: unknown): HttpException {
-  const e = (error ?? {}) as { code?: unknown; name?: string; message?: string; retryable?: unknown; direction?: unknown };
+  const e = (error ?? {}) as {
+    code?: unknown;
+    name?: string;
+    message?: string;
+    retryable?: unknown;
+    direction?: unknown;
+  };
   const message = e.message ?? String(error);
   const reply = (status: HttpStatus, extra: Record<string, unknown> = {}) =>
-    new HttpException(body(status, name, message, { ...(typeof e.code === 'string' ? { code: e.code } : {}), ...extra }), status, { cause: error });
+    new HttpException(
+      body(status, name, message, { ...(typeof e.code === 'string' ? { code: e.code } : {}), ...extra }),
+      status,
+      { cause: error },
+    );
   switch (e.code) {
     case 'ERR_WORKER_UNKNOWN_TASK':
       return reply(HttpStatus.NOT_FOUND);

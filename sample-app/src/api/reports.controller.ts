@@ -26,12 +26,21 @@ export class ReportsController {
 
   @Post('sales')
   @HttpCode(HttpStatus.OK)
-  async sales(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Headers('content-length') contentLength: string | undefined) {
+  async sales(
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Headers('content-length') contentLength: string | undefined,
+  ) {
     const task = 'report.sales-shard';
     const checked = shardedReportSchema['~standard'].validate(payloadOf(task, body, contentType, contentLength));
     if ('issues' in checked && checked.issues) {
       const problems = checked.issues.map(formatIssue);
-      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: `Invalid body for POST /reports/sales: ${problems.join('; ')}.`, problems });
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: `Invalid body for POST /reports/sales: ${problems.join('; ')}.`,
+        problems,
+      });
     }
     const input = (checked as { value: Infer<typeof ShardedReportPayload> }).value;
     const shardCount = Math.min(input.rows, input.shards ?? this.manager.stats().workers.size * 2);
@@ -49,6 +58,10 @@ export class ReportsController {
       throw taskFailure(task, error);
     }
     const merged = partials.reduce((all, part) => this.statistics.merge(all, part), this.statistics.emptyPartial());
-    return { shards: shardCount, ms: Math.round(performance.now() - started), report: this.statistics.finish(merged, input.seed) };
+    return {
+      shards: shardCount,
+      ms: Math.round(performance.now() - started),
+      report: this.statistics.finish(merged, input.seed),
+    };
   }
 }

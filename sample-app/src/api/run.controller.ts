@@ -37,7 +37,10 @@ export class RunController {
     let limit: number | undefined;
     if (timeoutMs !== undefined) {
       limit = Number(timeoutMs);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 300_000) throw invalidPayload(name, [`query parameter timeoutMs must be an integer from 1 to 300000, got "${timeoutMs}"`]);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 300_000)
+        throw invalidPayload(name, [
+          `query parameter timeoutMs must be an integer from 1 to 300000, got "${timeoutMs}"`,
+        ]);
     }
     // A client that hangs up cancels its task: dropped if still queued,
     // its thread stopped (and replaced) if already running.
@@ -48,7 +51,10 @@ export class RunController {
     res.once('close', onClose);
     const started = performance.now();
     try {
-      const result = await this.manager.run(name, checked.value, { signal: abandoned.signal, ...(limit ? { timeoutMs: limit } : {}) });
+      const result = await this.manager.run(name, checked.value, {
+        signal: abandoned.signal,
+        ...(limit ? { timeoutMs: limit } : {}),
+      });
       return { task: name, ms: Math.round(performance.now() - started), result };
     } catch (error) {
       throw taskFailure(name, error);

@@ -35,7 +35,10 @@ export class TaskCatalog implements OnModuleInit {
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
       const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
-        const metadata = this.reflector.get<TaskMetadata | undefined>(TASK_METADATA, prototype[method] as () => unknown);
+        const metadata = this.reflector.get<TaskMetadata | undefined>(
+          TASK_METADATA,
+          prototype[method] as () => unknown,
+        );
         if (!metadata) continue;
         const { timeoutMs, maxAttempts, schema } = metadata.options;
         this.tasks.set(metadata.name, {
@@ -60,7 +63,13 @@ export class TaskCatalog implements OnModuleInit {
   list(): Array<Record<string, unknown>> {
     return this.names().map((name) => {
       const task = this.tasks.get(name)!;
-      return { name, declaredBy: task.declaredBy, timeoutMs: task.timeoutMs ?? 0, maxAttempts: task.maxAttempts, payload: task.schema?.describe };
+      return {
+        name,
+        declaredBy: task.declaredBy,
+        timeoutMs: task.timeoutMs ?? 0,
+        maxAttempts: task.maxAttempts,
+        payload: task.schema?.describe,
+      };
     });
   }
 

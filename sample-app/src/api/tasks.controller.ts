@@ -1,4 +1,17 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, NotFoundException, Param, Post, Query, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Res,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { WorkerManager, type EnqueueOptions } from 'nestjs-worker';
 import { TaskStore } from '../task-source.module.js';
 import { invalidPayload, payloadOf, unknownTask } from './http-errors.js';
@@ -47,7 +60,9 @@ export class TasksController {
     // In memory, a task enqueued while the app shuts down would be lost with
     // the process: refuse it. A durable backend keeps it for the next start.
     if (this.store.backend === 'memory' && isStopping(this.manager)) {
-      throw new ServiceUnavailableException(`The app is shutting down; task "${name}" was not enqueued. Retry against another instance.`);
+      throw new ServiceUnavailableException(
+        `The app is shutting down; task "${name}" was not enqueued. Retry against another instance.`,
+      );
     }
     const id = await this.store.enqueue(name, checked.value, options);
     res.setHeader('Location', `/tasks/${encodeURIComponent(id)}`);
@@ -58,7 +73,10 @@ export class TasksController {
   @Get(':id')
   async status(@Param('id') id: string) {
     const task = await this.store.get(id);
-    if (!task) throw new NotFoundException(`No task with id "${id}"${this.store.backend === 'memory' ? ' (in-memory tasks are kept until 10000 newer ones have finished, and not across restarts)' : ''}.`);
+    if (!task)
+      throw new NotFoundException(
+        `No task with id "${id}"${this.store.backend === 'memory' ? ' (in-memory tasks are kept until 10000 newer ones have finished, and not across restarts)' : ''}.`,
+      );
     return task;
   }
 }

@@ -32,7 +32,10 @@ const shown = (value: unknown): string => {
   const json = JSON.stringify(value);
   return json === undefined ? typeof value : json.length > 40 ? `${json.slice(0, 37)}...` : json;
 };
-const fail = (path: readonly PropertyKey[], message: string): Checked<never> => ({ ok: false, issues: [{ message, path }] });
+const fail = (path: readonly PropertyKey[], message: string): Checked<never> => ({
+  ok: false,
+  issues: [{ message, path }],
+});
 
 export function string(options: { min?: number; max?: number } = {}): Field<string> {
   const { min = 0, max = Infinity } = options;
@@ -42,7 +45,10 @@ export function string(options: { min?: number; max?: number } = {}): Field<stri
     check: (value, path) => {
       if (typeof value !== 'string') return fail(path, `must be a string, got ${shown(value)}`);
       if (value.length < min || value.length > max) {
-        return fail(path, `must have ${min}..${max === Infinity ? 'any number of' : max} characters, got ${value.length}`);
+        return fail(
+          path,
+          `must have ${min}..${max === Infinity ? 'any number of' : max} characters, got ${value.length}`,
+        );
       }
       return { ok: true, value };
     },
@@ -60,7 +66,8 @@ export function base64(options: { maxBytes: number }): Field<string> {
       if (typeof value !== 'string') return fail(path, `must be a base64 string, got ${shown(value)}`);
       if (!BASE64.test(value)) return fail(path, 'is not valid base64');
       const bytes = (value.length / 4) * 3 - (value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0);
-      if (bytes > options.maxBytes) return fail(path, `decodes to ${bytes} bytes, more than the ${options.maxBytes} allowed`);
+      if (bytes > options.maxBytes)
+        return fail(path, `decodes to ${bytes} bytes, more than the ${options.maxBytes} allowed`);
       return { ok: true, value };
     },
   };
@@ -83,7 +90,9 @@ export function oneOf<const T extends string>(values: readonly T[]): Field<T> {
     optional: false,
     describe: values.map((v) => JSON.stringify(v)).join(' | '),
     check: (value, path) =>
-      values.includes(value as T) ? { ok: true, value: value as T } : fail(path, `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}, got ${shown(value)}`),
+      values.includes(value as T)
+        ? { ok: true, value: value as T }
+        : fail(path, `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}, got ${shown(value)}`),
   };
 }
 
@@ -94,7 +103,10 @@ export function optional<T>(field: Field<T>, fallback?: T): Field<T | undefined>
   const base = typeof field.describe === 'string' ? field.describe : 'object';
   return {
     optional: true,
-    describe: typeof field.describe === 'string' ? `${base}, optional${fallback !== undefined ? `, default ${JSON.stringify(fallback)}` : ''}` : { optional: true, ...field.describe },
+    describe:
+      typeof field.describe === 'string'
+        ? `${base}, optional${fallback !== undefined ? `, default ${JSON.stringify(fallback)}` : ''}`
+        : { optional: true, ...field.describe },
     check: (value, path) => (value === undefined ? { ok: true, value: fallback } : field.check(value, path)),
   };
 }
@@ -107,7 +119,10 @@ export type ObjectOf<S extends Shape> = { [K in keyof S]: Infer<S[K]> };
  * typo such as `widht` should not silently fall back to a default). `rules`
  * check the fields together, once each one is valid on its own.
  */
-export function object<S extends Shape>(shape: S, rules: ReadonlyArray<(value: ObjectOf<S>) => string | undefined> = []): Field<ObjectOf<S>> {
+export function object<S extends Shape>(
+  shape: S,
+  rules: ReadonlyArray<(value: ObjectOf<S>) => string | undefined> = [],
+): Field<ObjectOf<S>> {
   return {
     optional: false,
     describe: Object.fromEntries(Object.entries(shape).map(([key, field]) => [key, field.describe])),
@@ -119,12 +134,19 @@ export function object<S extends Shape>(shape: S, rules: ReadonlyArray<(value: O
       const issues: Issue[] = [];
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(input)) {
-        if (!Object.hasOwn(shape, key)) issues.push({ path: [...path, key], message: `is not a known field (known: ${Object.keys(shape).join(', ')})` });
+        if (!Object.hasOwn(shape, key))
+          issues.push({
+            path: [...path, key],
+            message: `is not a known field (known: ${Object.keys(shape).join(', ')})`,
+          });
       }
       for (const [key, field] of Object.entries(shape)) {
         const raw = input[key];
         if (raw === undefined && !field.optional) {
-          issues.push({ path: [...path, key], message: `is required (${typeof field.describe === 'string' ? field.describe : 'an object'})` });
+          issues.push({
+            path: [...path, key],
+            message: `is required (${typeof field.describe === 'string' ? field.describe : 'an object'})`,
+          });
           continue;
         }
         const checked = field.check(raw, [...path, key]);
@@ -162,7 +184,10 @@ export function payloadSchema<T>(field: Field<T>): PayloadSchema<T> {
 }
 
 /** `"pattern.width: must be ..."` */
-export function formatIssue(issue: { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }): string {
+export function formatIssue(issue: {
+  message: string;
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+}): string {
   const path = (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.');
   return path ? `${path}: ${issue.message}` : `payload ${issue.message}`;
 }

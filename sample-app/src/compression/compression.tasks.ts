@@ -14,8 +14,14 @@ const CompressPayload = object(
     level: optional(int({ min: 0, max: 11 })),
   },
   [
-    (p) => ((p.data === undefined) === (p.text === undefined) ? 'must contain exactly one of "data" (base64) and "text"' : undefined),
-    (p) => (p.algorithm === 'gzip' && p.level !== undefined && (p.level < 1 || p.level > 9) ? `level ${p.level} is out of gzip's range 1..9` : undefined),
+    (p) =>
+      (p.data === undefined) === (p.text === undefined)
+        ? 'must contain exactly one of "data" (base64) and "text"'
+        : undefined,
+    (p) =>
+      p.algorithm === 'gzip' && p.level !== undefined && (p.level < 1 || p.level > 9)
+        ? `level ${p.level} is out of gzip's range 1..9`
+        : undefined,
   ],
 );
 export const compressSchema = payloadSchema(CompressPayload);

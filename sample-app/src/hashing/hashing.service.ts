@@ -22,10 +22,14 @@ export class HashingService {
 
   verifyPassword(password: string, phc: string): boolean {
     const match = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(phc);
-    if (!match) throw new UnprocessableInputError('The hash is not in the format this service writes ($scrypt$ln=..,r=..,p=..$salt$hash).');
+    if (!match)
+      throw new UnprocessableInputError(
+        'The hash is not in the format this service writes ($scrypt$ln=..,r=..,p=..$salt$hash).',
+      );
     const [, ln, r, p, salt, hash] = match;
     const cost = Number(ln);
-    if (cost < 10 || cost > 20) throw new UnprocessableInputError(`The hash's scrypt cost ln=${cost} is outside 10..20.`);
+    if (cost < 10 || cost > 20)
+      throw new UnprocessableInputError(`The hash's scrypt cost ln=${cost} is outside 10..20.`);
     const expected = Buffer.from(hash!, 'base64url');
     const actual = this.scrypt(password, Buffer.from(salt!, 'base64url'), cost, Number(r), Number(p), expected.length);
     return actual.length === expected.length && timingSafeEqual(actual, expected);
@@ -40,7 +44,14 @@ export class HashingService {
     return createHash(algorithm).update(data).digest('hex');
   }
 
-  private scrypt(password: string, salt: Buffer, cost: number, blockSize: number, parallelism: number, keyLength: number): Buffer {
+  private scrypt(
+    password: string,
+    salt: Buffer,
+    cost: number,
+    blockSize: number,
+    parallelism: number,
+    keyLength: number,
+  ): Buffer {
     const N = 2 ** cost;
     // scrypt needs 128 * N * r bytes; Node refuses more than 32 MiB unless told.
     const maxmem = 256 * N * blockSize * parallelism + 1024 * 1024;

@@ -60,7 +60,12 @@ export class HashingTasks {
   deriveKey(input: Infer<typeof DeriveKeyPayload>): { key: string; iterations: number; digest: string; ms: number } {
     const started = performance.now();
     const key = this.hashing.deriveKey(input.secret, input.salt, input.iterations, input.keyLength, input.digest);
-    return { key: key.toString('hex'), iterations: input.iterations, digest: input.digest, ms: Math.round(performance.now() - started) };
+    return {
+      key: key.toString('hex'),
+      iterations: input.iterations,
+      digest: input.digest,
+      ms: Math.round(performance.now() - started),
+    };
   }
 
   @Task('file.hash', { schema: fileHashSchema, timeoutMs: 10_000 })

@@ -118,7 +118,15 @@ export class StatisticsService {
 }
 
 function emptyAccumulator(): Accumulator {
-  return { orders: 0, units: 0, amountCents: 0, minCents: Number.MAX_SAFE_INTEGER, maxCents: 0, sumSquares: 0, histogram: new Array(BUCKETS).fill(0) };
+  return {
+    orders: 0,
+    units: 0,
+    amountCents: 0,
+    minCents: Number.MAX_SAFE_INTEGER,
+    maxCents: 0,
+    sumSquares: 0,
+    histogram: new Array(BUCKETS).fill(0),
+  };
 }
 
 function mergeAccumulator(into: Accumulator, other: Accumulator): void {
@@ -170,14 +178,37 @@ function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-function render(seed: number, rows: number, totals: GroupStats, regions: GroupStats[], categories: GroupStats[]): string {
+function render(
+  seed: number,
+  rows: number,
+  totals: GroupStats,
+  regions: GroupStats[],
+  categories: GroupStats[],
+): string {
   const money = (n: number) => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const header = ['', 'orders', 'revenue', 'avg order', 'p50', 'p95', 'p99'];
-  const line = (s: GroupStats) => [s.name, s.orders.toLocaleString('en-US'), money(s.revenue), money(s.averageOrder), money(s.p50), money(s.p95), money(s.p99)];
+  const line = (s: GroupStats) => [
+    s.name,
+    s.orders.toLocaleString('en-US'),
+    money(s.revenue),
+    money(s.averageOrder),
+    money(s.p50),
+    money(s.p95),
+    money(s.p99),
+  ];
   const table = (title: string, groups: GroupStats[]) => {
     const rowsOut = [header.map((h, i) => (i === 0 ? title : h)), ...groups.map(line), line(totals)];
     const widths = header.map((_, i) => Math.max(...rowsOut.map((r) => r[i]!.length)));
-    return rowsOut.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
+    return rowsOut
+      .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '))
+      .join('\n');
   };
-  return [`Sales report, ${rows.toLocaleString('en-US')} orders (seed ${seed})`, '', table('region', regions), '', table('category', categories), ''].join('\n');
+  return [
+    `Sales report, ${rows.toLocaleString('en-US')} orders (seed ${seed})`,
+    '',
+    table('region', regions),
+    '',
+    table('category', categories),
+    '',
+  ].join('\n');
 }

@@ -70,7 +70,14 @@ function axisWeights(inSize: number, outSize: number, filter: ResizeFilter): Axi
 }
 
 /** Resamples along one axis. Images here are Float32 RGBA, premultiplied. */
-function pass(input: Float32Array, inWidth: number, inHeight: number, outSize: number, axis: AxisWeights, along: 'x' | 'y'): Float32Array {
+function pass(
+  input: Float32Array,
+  inWidth: number,
+  inHeight: number,
+  outSize: number,
+  axis: AxisWeights,
+  along: 'x' | 'y',
+): Float32Array {
   const outWidth = along === 'x' ? outSize : inWidth;
   const outHeight = along === 'x' ? inHeight : outSize;
   const output = new Float32Array(outWidth * outHeight * 4);

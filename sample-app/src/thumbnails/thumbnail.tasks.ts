@@ -16,7 +16,12 @@ const ThumbnailPayload = object(
     height: optional(int({ min: 1, max: 2048 })),
     filter: optional(oneOf(['box', 'bilinear']), 'box'),
   },
-  [(p) => ((p.png === undefined) === (p.pattern === undefined) ? 'must contain exactly one of "png" (base64 PNG file) and "pattern" ({ width, height })' : undefined)],
+  [
+    (p) =>
+      (p.png === undefined) === (p.pattern === undefined)
+        ? 'must contain exactly one of "png" (base64 PNG file) and "pattern" ({ width, height })'
+        : undefined,
+  ],
 );
 export const thumbnailSchema = payloadSchema(ThumbnailPayload);
 export type ThumbnailInput = Infer<typeof ThumbnailPayload>;
@@ -52,7 +57,10 @@ export class ThumbnailTasks {
   @Task('thumbnail', { schema: thumbnailSchema, timeoutMs: 15_000, maxAttempts: 2 })
   create(input: ThumbnailInput, _ctx: TaskContext): ThumbnailResult {
     const started = performance.now();
-    const source: RgbaImage = input.png !== undefined ? this.images.decodePng(Buffer.from(input.png, 'base64')) : this.images.testPattern(input.pattern!.width, input.pattern!.height);
+    const source: RgbaImage =
+      input.png !== undefined
+        ? this.images.decodePng(Buffer.from(input.png, 'base64'))
+        : this.images.testPattern(input.pattern!.width, input.pattern!.height);
     const { width, height } = fit(source.width, source.height, input.width, input.height);
     const thumbnail = this.resizer.resize(source, width, height, input.filter);
     const file = this.images.encodePng(thumbnail);
@@ -70,7 +78,12 @@ export class ThumbnailTasks {
 }
 
 /** The largest size within maxWidth x maxHeight with the source's aspect ratio. */
-export function fit(sourceWidth: number, sourceHeight: number, maxWidth: number, maxHeight?: number): { width: number; height: number } {
+export function fit(
+  sourceWidth: number,
+  sourceHeight: number,
+  maxWidth: number,
+  maxHeight?: number,
+): { width: number; height: number } {
   const scale = Math.min(maxWidth / sourceWidth, maxHeight === undefined ? Infinity : maxHeight / sourceHeight);
   return { width: Math.max(1, Math.round(sourceWidth * scale)), height: Math.max(1, Math.round(sourceHeight * scale)) };
 }

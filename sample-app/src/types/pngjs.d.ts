@@ -19,7 +19,10 @@ declare module 'pngjs' {
   }
   export const PNG: {
     sync: {
-      read(buffer: Buffer, options?: PNGReadOptions): PNGImageData & { depth: number; colorType: number; alpha: boolean };
+      read(
+        buffer: Buffer,
+        options?: PNGReadOptions,
+      ): PNGImageData & { depth: number; colorType: number; alpha: boolean };
       write(png: PNGImageData, options?: PNGWriteOptions): Buffer;
     };
   };

@@ -8,7 +8,10 @@ import { HashTasksModule } from './tasks.js';
 @Module({
   imports: [
     HashTasksModule,
-    WorkerModule.forRoot({ tasksModule: { module: HashTasksModule, file: new URL('./tasks.js', import.meta.url) }, workers: 1 }),
+    WorkerModule.forRoot({
+      tasksModule: { module: HashTasksModule, file: new URL('./tasks.js', import.meta.url) },
+      workers: 1,
+    }),
   ],
 })
 class AppModule {}
