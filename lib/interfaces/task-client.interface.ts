@@ -83,6 +83,17 @@ export interface ReleasedOutcome extends OutcomeBase {
 export type TaskOutcome = CompletedOutcome | FailedOutcome | RetryOutcome | ReleasedOutcome;
 
 /**
+ * A task the worker threads can run, with the policy the loop resolved for it
+ * (`@Task()` options over module defaults). Handed to the client once, before
+ * the first `fetch()`.
+ */
+export interface RegisteredTask {
+  readonly name: string;
+  /** Attempts in all, the first included: `@Task({ maxAttempts })`, else the module's `retry.maxAttempts`. */
+  readonly maxAttempts: number;
+}
+
+/**
  * Where tasks come from and where their outcomes go. Provide one through
  * `WorkerModule.forRoot({ client })`; the default is the in-memory client.
  *
@@ -120,4 +131,13 @@ export interface TaskClient {
    * function that stops the watching.
    */
   watch?(onAvailable: () => void): () => void;
+
+  /**
+   * Called by the worker loop once, before its first `fetch()`, with every
+   * task this process can run. A durable client decides some outcomes
+   * without the loop (a lease that ran out on the task's last attempt): it
+   * uses these policies there, for tasks enqueued without their own
+   * `maxAttempts`, instead of a default of its own.
+   */
+  registerTasks?(tasks: readonly RegisteredTask[]): void;
 }
