@@ -1,12 +1,16 @@
+/**
+ * `nestjs-worker`: the module, the decorator, the manager, the errors, the
+ * `TaskClient` contract and the in-memory client. The durable clients have
+ * entry points of their own (`nestjs-worker/postgres`, `nestjs-worker/redis`)
+ * so that this one needs neither `pg` nor `ioredis`, not even their types.
+ */
 export { WorkerModule } from './worker.module.js';
-export { WORKER_MODULE_OPTIONS } from './worker.module-definition.js';
 export type { TaskClientProvider, WorkerModuleExtras } from './worker.module-definition.js';
 export { WorkerManager } from './worker.manager.js';
 export type { RunOptions, MapOptions } from './worker.manager.js';
 export { Task } from './decorators/task.decorator.js';
-export type { TaskMetadata } from './decorators/task.decorator.js';
 export { InjectTaskClient } from './decorators/inject-task-client.decorator.js';
-export { TASK_CLIENT, TASK_METADATA } from './worker.constants.js';
+export { TASK_CLIENT } from './worker.constants.js';
 export { isPoolThread } from './thread/is-pool-thread.js';
 
 export { InMemoryTaskClient, IN_MEMORY_TASK_CLIENT_OPTIONS } from './clients/in-memory.task-client.js';
@@ -26,6 +30,7 @@ export type {
   RetryOutcome,
   ReleasedOutcome,
   TaskFailureReason,
+  RegisteredTask,
 } from './interfaces/task-client.interface.js';
 export type { TaskContext } from './interfaces/task-context.interface.js';
 export type { TaskOptions, StandardSchemaLike, StandardSchemaResult } from './interfaces/task-options.interface.js';
@@ -60,37 +65,5 @@ export {
   NotInMainThreadError,
   WorkerNotStartedError,
   NonRetryableError,
-} from './errors/worker.errors.js';
-export { serializeError, deserializeError } from './errors/error-serializer.js';
-
-export { RedisTaskClient } from './clients/redis/redis.task-client.js';
-export { REDIS_TASK_CLIENT_OPTIONS } from './clients/redis/redis-task-client-options.interface.js';
-export type {
-  RedisTaskClientOptions,
-  RedisEnqueueOptions,
-  RedisTaskCounts,
-  RedisDeadLetter,
-} from './clients/redis/redis-task-client-options.interface.js';
-export {
-  InvalidRedisTaskClientOptionsError,
-  RedisDependencyError,
-  InvalidStreamEntryError,
   LeaseExpiredError,
-} from './errors/worker.errors.js';
-
-export { PostgresTaskClient } from './clients/postgres/postgres.task-client.js';
-export { POSTGRES_TASK_CLIENT_OPTIONS } from './clients/postgres/postgres-task-client-options.interface.js';
-export type {
-  PostgresTaskClientOptions,
-  PostgresEnqueueOptions,
-  PostgresTaskCounts,
-  PostgresMigrationResult,
-  PostgresTaskClientStats,
-} from './clients/postgres/postgres-task-client-options.interface.js';
-export { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './clients/postgres/postgres.migrations.js';
-export {
-  InvalidPostgresTaskClientOptionsError,
-  PostgresDependencyError,
-  PostgresSchemaMissingError,
-  InvalidTaskRowError,
 } from './errors/worker.errors.js';

@@ -38,8 +38,9 @@ rmSync(join(root, buildDir), { recursive: true, force: true });
 // The worker threads load fixtures through Node, not through a transform, so
 // lib and test are compiled to JavaScript before anything runs.
 run(process.execPath, [tsc, '-p', 'tsconfig.test.json', '--outDir', buildDir], { mayFail });
-// dist/ is the published package: the sample app and the pack test use it.
-run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { mayFail });
+// dist/ is the published package (ES module and CommonJS builds): the sample
+// app and the pack tests use it.
+run(process.execPath, [join(root, 'scripts/build.mjs')], { mayFail });
 
 function specs(dir) {
   return readdirSync(dir).flatMap((name) => {

@@ -7,6 +7,7 @@ import { Piscina } from 'piscina';
 import { deserializeError } from '../errors/error-serializer.js';
 import { Messages } from '../errors/error-messages.js';
 import { WorkerBootError } from '../errors/worker.errors.js';
+import { BUILD_ROOT } from '../internal/package-location.js';
 import { THREAD_DATA_KEY } from '../worker.constants.js';
 import type {
   DispatchReply,
@@ -35,7 +36,7 @@ interface PoolThread {
   readonly currentUsage: number;
 }
 
-const ENTRY = fileURLToPath(new URL('../thread/worker.entry.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('thread/worker.entry.js', BUILD_ROOT));
 
 /**
  * A piscina pool whose threads each boot the tasks module. Adds what piscina

@@ -10,8 +10,6 @@ import {
 import { availableParallelism } from 'node:os';
 import {
   InMemoryTaskClient,
-  PostgresTaskClient,
-  RedisTaskClient,
   TASK_CLIENT,
   WorkerModule,
   type EnqueueOptions,
@@ -19,6 +17,8 @@ import {
   type TaskState,
   type WorkerModuleOptions,
 } from 'nestjs-worker';
+import { PostgresTaskClient } from 'nestjs-worker/postgres';
+import { RedisTaskClient } from 'nestjs-worker/redis';
 import { tasksModuleRef } from './tasks.module.js';
 
 /**

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { PostgresTaskClient } from '../../lib/index.js';
+import { PostgresTaskClient } from '../../lib/postgres.js';
 import { describeScaleOut, runScaleOut } from '../support/scale-out.js';
 
 const url = process.env.PG_URL;

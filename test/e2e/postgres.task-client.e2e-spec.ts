@@ -12,9 +12,11 @@ import pg from 'pg';
 import {
   POSTGRES_TASK_CLIENT_OPTIONS,
   PostgresTaskClient,
+  type PostgresTaskClientOptions,
+} from '../../lib/postgres.js';
+import {
   TASK_CLIENT,
   WorkerModule,
-  type PostgresTaskClientOptions,
   type TaskEnvelope,
   type TaskRecord,
   type WorkerLoopOptions,

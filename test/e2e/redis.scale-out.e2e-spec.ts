@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { RedisTaskClient } from '../../lib/index.js';
+import { RedisTaskClient } from '../../lib/redis.js';
 import { describeScaleOut, runScaleOut } from '../support/scale-out.js';
 
 const REDIS_URL = process.env.REDIS_URL!;

@@ -12,15 +12,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Module, type LoggerService } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import {
-  InvalidRedisTaskClientOptionsError,
-  RedisTaskClient,
-  TASK_CLIENT,
-  WorkerModule,
-  type RedisTaskClientOptions,
-  type TaskEnvelope,
-  type WorkerModuleOptions,
-} from '../../lib/index.js';
+import { InvalidRedisTaskClientOptionsError, RedisTaskClient, type RedisTaskClientOptions } from '../../lib/redis.js';
+import { TASK_CLIENT, WorkerModule, type TaskEnvelope, type WorkerModuleOptions } from '../../lib/index.js';
 import { ChaosTasksModule } from '../fixtures/chaos.tasks.js';
 import { boot, chaosTasksFile, sleep, until, type BootedApp } from '../support/app.js';
 import { startRedis } from '../support/services.js';

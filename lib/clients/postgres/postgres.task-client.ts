@@ -6,11 +6,11 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { createRequire } from 'node:module';
 import type { Pool } from 'pg';
 import { Messages } from '../../errors/error-messages.js';
 import { serializeError } from '../../errors/error-serializer.js';
 import { InvalidTaskRowError, PostgresDependencyError } from '../../errors/worker.errors.js';
+import { packageRequire } from '../../internal/package-location.js';
 import type { TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
 import type { TaskRecord } from '../in-memory.task-client.js';
 import {
@@ -348,7 +348,7 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
 /** `pg` is an optional peer dependency: loaded only when the client has to make a pool. */
 function loadPg(): typeof import('pg') {
   try {
-    return createRequire(import.meta.url)('pg') as typeof import('pg');
+    return packageRequire('pg') as typeof import('pg');
   } catch (error) {
     throw new PostgresDependencyError((error as Error).message, { cause: error });
   }

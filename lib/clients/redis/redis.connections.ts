@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
-import { createRequire } from 'node:module';
 import type { Redis, RedisOptions } from 'ioredis';
 import { Messages } from '../../errors/error-messages.js';
+import { packageRequire } from '../../internal/package-location.js';
 import { RedisDependencyError } from '../../errors/worker.errors.js';
 
 type RedisClass = new (url: string, options: RedisOptions) => Redis;
@@ -11,7 +11,7 @@ let loaded: RedisClass | undefined;
 function loadIoredis(): RedisClass {
   if (loaded) return loaded;
   try {
-    const mod = createRequire(import.meta.url)('ioredis') as RedisClass & { default?: RedisClass; Redis?: RedisClass };
+    const mod = packageRequire('ioredis') as RedisClass & { default?: RedisClass; Redis?: RedisClass };
     loaded = mod.Redis ?? mod.default ?? mod;
     return loaded;
   } catch (error) {

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: the package's two builds, from the same sources.
+ *
+ *   dist/esm  ES modules   (`import`; Nest 12 apps, Vitest)
+ *   dist/cjs  CommonJS     (`require`; Nest 11 apps, Jest's CommonJS runtime, webpack)
+ *
+ * Both are plain `tsc` output with their own `.d.ts`. A source file with a
+ * `-cjs.cts` twin (today only `internal/package-location`) is replaced by it
+ * in the CommonJS build: that twin is the only code that differs.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outDir = join(root, process.env.DIST_DIR ?? 'dist');
+const work = join(root, '.tmp/build-cjs');
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+
+function compile(project, extra) {
+  const result = spawnSync(process.execPath, [tsc, '-p', project, ...extra], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+rmSync(outDir, { recursive: true, force: true });
+rmSync(work, { recursive: true, force: true });
+
+compile('tsconfig.build.json', ['--outDir', join(outDir, 'esm')]);
+
+// The CommonJS build compiles a copy of lib/ inside a folder whose
+// package.json says "commonjs", so that `module: nodenext` emits require().
+cpSync(join(root, 'lib'), join(work, 'lib'), { recursive: true });
+for (const file of walk(join(work, 'lib'))) {
+  if (!file.endsWith('-cjs.cts')) continue;
+  const twin = file.replace(/-cjs\.cts$/, '.ts');
+  if (!existsSync(twin)) throw new Error(`${relative(work, file)} has no ES module twin ${relative(work, twin)}`);
+  renameSync(file, twin);
+}
+writeFileSync(join(work, 'package.json'), JSON.stringify({ type: 'commonjs' }));
+writeFileSync(
+  join(work, 'tsconfig.json'),
+  JSON.stringify({
+    extends: join(root, 'tsconfig.build.json'),
+    compilerOptions: {
+      rootDir: 'lib',
+      outDir: join(outDir, 'cjs'),
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules/@types')],
+    },
+    include: ['lib/**/*.ts'],
+    exclude: ['lib/**/*.spec.ts'],
+  }),
+);
+compile(join(work, 'tsconfig.json'), []);
+writeFileSync(join(outDir, 'cjs/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
+writeFileSync(join(outDir, 'esm/package.json'), JSON.stringify({ type: 'module' }) + '\n');
+rmSync(work, { recursive: true, force: true });
