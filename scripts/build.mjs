@@ -10,7 +10,7 @@
  * in the CommonJS build: that twin is the only code that differs.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,6 +61,13 @@ writeFileSync(
   }),
 );
 compile(join(work, 'tsconfig.json'), []);
+// Maps of both builds name the same sources (lib/...), not the temporary copy.
+for (const file of walk(join(outDir, 'cjs'))) {
+  if (!file.endsWith('.map')) continue;
+  const map = JSON.parse(readFileSync(file, 'utf8'));
+  map.sources = map.sources.map((source) => source.replace('.tmp/build-cjs/lib/', 'lib/'));
+  writeFileSync(file, JSON.stringify(map));
+}
 writeFileSync(join(outDir, 'cjs/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
 writeFileSync(join(outDir, 'esm/package.json'), JSON.stringify({ type: 'module' }) + '\n');
 rmSync(work, { recursive: true, force: true });
