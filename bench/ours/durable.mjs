@@ -5,10 +5,10 @@
  * booted with the loop stopped and the drain is timed from `start()` until
  * the last completion has been written (see completionTracker).
  */
-import * as lib from 'nestjs-worker';
 import { bootApp } from '../lib/app.mjs';
+import { createDurableClient, durableClientClass } from '../lib/clients.mjs';
 import { completionTracker, enqueueInBatches, serverMeter } from '../lib/durable.mjs';
-import { measureRounds, Skip, subjectMain } from '../lib/subject.mjs';
+import { measureRounds, subjectMain } from '../lib/subject.mjs';
 
 /** Fresh planner statistics for the table (context rows only; not timed). */
 async function analyzeTable(url, table) {
@@ -23,12 +23,8 @@ async function analyzeTable(url, table) {
 }
 
 subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop = {}, analyze = false }) => {
-  const Client = backend === 'postgres' ? lib.PostgresTaskClient : lib.RedisTaskClient;
-  if (typeof Client !== 'function') {
-    throw new Skip(
-      `client not built yet (no ${backend === 'postgres' ? 'PostgresTaskClient' : 'RedisTaskClient'} export in dist/index.js)`,
-    );
-  }
+  // Before any round: a missing entry point skips the subject at once.
+  await durableClientClass(backend);
   const tag = `bench_${process.pid}`;
   let index = 0;
   const server = serverMeter(url);
@@ -38,11 +34,7 @@ subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop
     warmupSize: warmupCount ?? count,
     round: async (n) => {
       const queue = `${tag}_${index++}`;
-      const client =
-        backend === 'postgres'
-          ? new Client({ connectionString: url, queue })
-          : new Client({ url, queue, prefix: 'nw-bench' });
-      if (typeof client.migrate === 'function') await client.migrate();
+      const client = await createDurableClient(backend, url, queue);
       const enqueuePerSec = await enqueueInBatches(n, (batch) =>
         client.enqueueMany(batch.map(() => ({ name: 'noop', payload: null }))),
       );

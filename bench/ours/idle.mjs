@@ -6,28 +6,17 @@
  * threads, everything — is read with process.cpuUsage() over the window.
  * The database server's own CPU is not included.
  */
-import * as lib from 'nestjs-worker';
+import { InMemoryTaskClient } from 'nestjs-worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootApp } from '../lib/app.mjs';
+import { createDurableClient } from '../lib/clients.mjs';
 import { idleCpu } from '../lib/drivers.mjs';
-import { measureRounds, Skip, subjectMain } from '../lib/subject.mjs';
-
-async function makeClient(backend, url) {
-  if (!backend) return new lib.InMemoryTaskClient();
-  const Client = backend === 'postgres' ? lib.PostgresTaskClient : lib.RedisTaskClient;
-  if (typeof Client !== 'function')
-    throw new Skip(`client not built yet (no ${backend} client export in dist/index.js)`);
-  const queue = `bench_idle_${process.pid}`;
-  const client =
-    backend === 'postgres'
-      ? new Client({ connectionString: url, queue })
-      : new Client({ url, queue, prefix: 'nw-bench' });
-  if (typeof client.migrate === 'function') await client.migrate();
-  return client;
-}
+import { measureRounds, subjectMain } from '../lib/subject.mjs';
 
 subjectMain(async ({ durationMs, rounds, settleMs = 3000, workers = 2, backend, url }) => {
-  const client = await makeClient(backend, url);
+  const client = backend
+    ? await createDurableClient(backend, url, `bench_idle_${process.pid}`)
+    : new InMemoryTaskClient();
   const { app, wm } = await bootApp({ workers, client: { useValue: client } });
   try {
     // Prove the loop is live before going idle: one task, run to completion.
