@@ -45,7 +45,7 @@ function rerender(opts) {
 async function measure(opts) {
   const selected = selectWorkloads(opts.only);
   const order = planSubjects(selected, subjects);
-  if (opts.build) build();
+  if (opts.build) build(opts.ref);
   else log('# --no-build: using the library snapshot and fixtures already in bench/');
   const info = machineInfo(snapshotInfo());
 

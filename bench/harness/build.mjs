@@ -15,9 +15,10 @@
  * stripping).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildPath, benchPath, rootPath, snapshotPath } from '../lib/paths.mjs';
+import { UsageError } from './cli.mjs';
 import { log } from './log.mjs';
 
 const tsc = join(rootPath, 'node_modules/typescript/bin/tsc');
@@ -35,15 +36,56 @@ function esmEntries(pkg) {
     .filter(([, file]) => typeof file === 'string' && file.endsWith('.js'));
 }
 
-function buildSnapshot() {
-  log('# building: lib/ -> bench/node_modules/nestjs-worker (the ES module build, a snapshot for this run)');
+/**
+ * The sources to compile: the working tree's lib/ (what a developer is
+ * changing), or lib/ and package.json as of a git commit (`--ref`), extracted
+ * into bench/.build/ref-src: to compare two commits on the same machine, or
+ * to measure while lib/ is half-way through someone's edit.
+ */
+function sources(ref) {
+  if (!ref) {
+    return {
+      project: join(rootPath, 'tsconfig.build.json'),
+      pkg: JSON.parse(readFileSync(join(rootPath, 'package.json'), 'utf8')),
+      commit: git(['rev-parse', '--short', 'HEAD']),
+      libModified: Boolean(git(['status', '--porcelain', '--', 'lib'])),
+    };
+  }
+  const commit = git(['rev-parse', '--short', '--verify', `${ref}^{commit}`]);
+  if (!commit) throw new UsageError(`--ref ${ref}: not a commit in this repository`);
+  const dir = join(buildPath, 'ref-src');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const archive = spawnSync('git', ['archive', '--format=tar', commit, 'lib'], { cwd: rootPath, maxBuffer: 1 << 30 });
+  if (archive.status !== 0) throw new Error(`git archive ${commit} lib failed: ${archive.stderr}`);
+  const untar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`unpacking lib/ of ${commit} failed: ${untar.stderr}`);
+  const project = join(dir, 'tsconfig.json');
+  writeFileSync(
+    project,
+    JSON.stringify({
+      extends: join(rootPath, 'tsconfig.build.json'),
+      compilerOptions: { rootDir: 'lib', typeRoots: [join(rootPath, 'node_modules/@types')] },
+      include: ['lib/**/*.ts'],
+      exclude: ['lib/**/*.spec.ts'],
+    }),
+  );
+  const pkg = JSON.parse(git(['show', `${commit}:package.json`]));
+  return { project, pkg, commit, libModified: false };
+}
+
+function buildSnapshot(ref) {
+  log(
+    `# building: lib/${ref ? ` at ${ref}` : ''} -> bench/node_modules/nestjs-worker (the ES module build, a snapshot for this run)`,
+  );
+  const { project, pkg, commit, libModified } = sources(ref);
   rmSync(snapshotPath, { recursive: true, force: true });
   const esm = join(snapshotPath, 'dist/esm');
-  const compiled = spawnSync(process.execPath, [tsc, '-p', join(rootPath, 'tsconfig.build.json'), '--outDir', esm], {
+  const compiled = spawnSync(process.execPath, [tsc, '-p', project, '--outDir', esm], {
     cwd: rootPath,
     stdio: 'inherit',
   });
-  const pkg = JSON.parse(readFileSync(join(rootPath, 'package.json'), 'utf8'));
+  if (!existsSync(esm)) mkdirSync(esm, { recursive: true });
   const { name, version, type, exports, peerDependencies } = pkg;
   writeFileSync(
     join(snapshotPath, 'package.json'),
@@ -63,9 +105,10 @@ function buildSnapshot() {
     log(`# ${name}${subpath.slice(1)} (${file}) was not emitted: subjects that need it are skipped`);
 
   const stamp = {
-    commit: git(['rev-parse', '--short', 'HEAD']),
+    commit,
+    ...(ref ? { ref } : {}),
     // Others edit lib/ in this checkout: say whether the snapshot is of a committed tree.
-    libModified: Boolean(git(['status', '--porcelain', '--', 'lib'])),
+    libModified,
     tscErrors: compiled.status !== 0,
     builtAt: new Date().toISOString(),
     entries: Object.fromEntries(entries.map(([subpath, file]) => [subpath, existsSync(join(snapshotPath, file))])),
@@ -86,8 +129,9 @@ function buildFixtures() {
   }
 }
 
-export function build() {
-  buildSnapshot();
+/** `ref`: a git commit to take lib/ from, instead of the working tree. */
+export function build(ref) {
+  buildSnapshot(ref);
   buildFixtures();
 }
 

@@ -11,6 +11,8 @@ export const usage = `Usage: npm run bench -- [options]
   --rounds <n>          measured rounds per subject (default 5, 1 with --quick)
   --quick               small sizes and 1 round: a smoke run, not a measurement
   --no-build            reuse the library snapshot and fixtures in bench/ as they are
+  --ref <commit>        build the library from lib/ at a git commit instead of the working
+                        tree (compare two commits; measure while lib/ is mid-edit)
   --profile             also write .cpuprofile files of our subjects to bench/.build/profiles/
   --out <file>          where results.json goes (default bench/results.json); the
                         markdown tables go beside it, with .md for .json
@@ -28,6 +30,7 @@ const options = {
   rounds: { type: 'string' },
   quick: { type: 'boolean', default: false },
   'no-build': { type: 'boolean', default: false },
+  ref: { type: 'string' },
   profile: { type: 'boolean', default: false },
   out: { type: 'string' },
   markdown: { type: 'boolean', default: false },
@@ -58,8 +61,15 @@ export function parseCommandLine(argv, knownWorkloads) {
     rounds = Number(values.rounds);
     if (!/^\d+$/.test(values.rounds.trim()) || rounds < 1) throw new UsageError('--rounds must be a whole number >= 1');
   }
-  if (values.from && (values.quick || values.rounds !== undefined || values.profile || values['no-build']))
-    throw new UsageError('--from re-renders an earlier run: --quick, --rounds, --profile and --no-build do not apply');
+  if (
+    values.from &&
+    (values.quick || values.rounds !== undefined || values.profile || values['no-build'] || values.ref)
+  )
+    throw new UsageError(
+      '--from re-renders an earlier run: --quick, --rounds, --profile, --no-build and --ref do not apply',
+    );
+  if (values.ref && values['no-build'])
+    throw new UsageError('--ref builds the library: it does not go with --no-build');
   return {
     help: values.help,
     list: values.list,
@@ -67,6 +77,7 @@ export function parseCommandLine(argv, knownWorkloads) {
     rounds,
     quick: values.quick,
     build: !values['no-build'],
+    ref: values.ref,
     profile: values.profile,
     markdown: values.markdown,
     from: values.from,
