@@ -42,10 +42,10 @@ export function judge(value, target) {
 export function evaluateRow(workload, row, subjects, results) {
   const ids = row.peer ? [row.ours, row.peer] : [row.ours];
   const why = unavailable(results, ids);
-  const oursMetric = subjects[row.ours].metric;
-  const key = row.key ?? oursMetric.key;
-  const ours = why ? undefined : medianOf(results[row.ours], key);
-  const theirs = why || !row.peer ? undefined : medianOf(results[row.peer], row.key ?? subjects[row.peer].metric.key);
+  const metric = row.metric ?? subjects[row.ours].metric;
+  const peerKey = row.peer && (row.metric ?? subjects[row.peer].metric).key;
+  const ours = why ? undefined : medianOf(results[row.ours], metric.key);
+  const theirs = why || !row.peer ? undefined : medianOf(results[row.peer], peerKey);
   const absolute = row.target?.absolute === true;
   const ratio = absolute || !row.peer ? undefined : (row.ratio ?? divide)(ours, theirs);
   return {
@@ -54,8 +54,8 @@ export function evaluateRow(workload, row, subjects, results) {
     peer: row.peerLabel,
     ours,
     peerFigure: theirs,
-    unit: oursMetric.unit,
-    metric: key,
+    unit: metric.unit,
+    metric: metric.key,
     ratio,
     target: row.target,
     met: judge(absolute ? ours : ratio, row.target),

@@ -24,14 +24,16 @@
  *
  *   { label, ours: 'ours.run', peer: 'piscina.run', peerLabel: 'raw piscina run()', target: atLeast(0.9) }
  *
- * Optional: `key` reads another figure than the metric's on both sides (p50
- * instead of p99); `note(oursMeasurement)` fills the result column of a row
- * without a target; `ratio(ours, peer)` replaces ours / peer. A row with no
- * target is context; a row with no peer shows our figure alone, and an
- * `absolute` target judges that figure instead of a ratio.
+ * Optional: `metric` compares another figure of both subjects' rounds than
+ * their own metrics (p50 instead of p99, server CPU per task instead of
+ * jobs/s); `note(oursMeasurement)` is kept with the row in results.json;
+ * `ratio(ours, peer)` replaces ours / peer. A row with no target is context;
+ * a row with no peer shows our figure alone, and an `absolute` target judges
+ * that figure instead of a ratio.
  */
 
-/** Round figures the programs report; `unit` picks the formatting (see harness/format.mjs). */
+/** Figures the programs report per round (`key`); `unit` picks the formatting (see harness/format.mjs). */
+export const figure = (key, unit) => ({ key, unit });
 export const throughput = (unit) => ({ key: 'perSec', unit });
 export const latency = (key = 'p99') => ({ key, unit: 'ms' });
 export const memory = (key) => ({ key, unit: 'bytes' });

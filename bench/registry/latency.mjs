@@ -86,7 +86,7 @@ export default {
       ours: 'ours.latency',
       peer: 'piscina.latency',
       peerLabel: 'raw piscina p50',
-      key: 'p50',
+      metric: latency('p50'),
       note: offered,
     },
     {
