@@ -40,7 +40,8 @@ function esmEntries(pkg) {
  * The sources to compile: the working tree's lib/ (what a developer is
  * changing), or lib/ and package.json as of a git commit (`--ref`), extracted
  * into bench/.build/ref-src: to compare two commits on the same machine, or
- * to measure while lib/ is half-way through someone's edit.
+ * to measure while lib/ is half-way through someone's edit. The compiler
+ * settings are the working tree's tsconfig.build.json either way.
  */
 function sources(ref) {
   if (!ref) {
@@ -85,6 +86,7 @@ function buildSnapshot(ref) {
     cwd: rootPath,
     stdio: 'inherit',
   });
+  if (ref) rmSync(join(buildPath, 'ref-src'), { recursive: true, force: true });
   if (!existsSync(esm)) mkdirSync(esm, { recursive: true });
   const { name, version, type, exports, peerDependencies } = pkg;
   writeFileSync(
