@@ -15,7 +15,7 @@ import { loadavg, machineInfo } from './harness/machine.mjs';
 import { planSubjects } from './harness/plan.mjs';
 import { renderHeader, renderTables, writeReport } from './harness/report.mjs';
 import { evaluateRows } from './harness/rows.mjs';
-import { runSubjects } from './harness/runner.mjs';
+import { Interrupted, runSubjects } from './harness/runner.mjs';
 import { subjects, workloads } from './registry/index.mjs';
 
 function selectWorkloads(only) {
@@ -90,6 +90,10 @@ main().catch((error) => {
   if (error instanceof UsageError) {
     console.error(`bench: ${error.message}\n\n${usage}`);
     process.exit(2);
+  }
+  if (error instanceof Interrupted) {
+    console.error(`bench: ${error.message}`);
+    process.exit(130);
   }
   console.error(error?.stack ?? error);
   process.exit(1);

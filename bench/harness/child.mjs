@@ -11,8 +11,8 @@ import { log } from './log.mjs';
 
 const LIMIT_MS = 30 * 60_000;
 
-/** Resolves { result | skipped | error, seconds }; never rejects. */
-export function runChild(id, spec, args, { profile = false } = {}) {
+/** Resolves { result | skipped | error, seconds }; never rejects. `signal` kills the child (Ctrl-C). */
+export function runChild(id, spec, args, { profile = false, signal } = {}) {
   return new Promise((resolve) => {
     const execArgv = [];
     if (profile && spec.ours) {
@@ -26,8 +26,10 @@ export function runChild(id, spec, args, { profile = false } = {}) {
       cwd: rootPath,
       execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      signal,
     });
     let message;
+    child.on('error', (error) => (message ??= { ok: false, error: error.message }));
     const limit = setTimeout(() => {
       log(`  ! ${id}: no answer after ${LIMIT_MS / 60_000} min, killing it`);
       child.kill('SIGKILL');

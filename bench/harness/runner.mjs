@@ -9,6 +9,12 @@ import { log } from './log.mjs';
 import { serversFor } from './plan.mjs';
 import { startServers } from './servers.mjs';
 
+export class Interrupted extends Error {
+  constructor(signal) {
+    super(`interrupted by ${signal}; no report written`);
+  }
+}
+
 /** What a subject's `args(ctx)` may read: sizes for this mode, server URLs, earlier results. */
 function context(results, servers, quick) {
   return {
@@ -24,9 +30,14 @@ function context(results, servers, quick) {
 export async function runSubjects(order, subjects, { rounds, quick, profile }, info) {
   const results = {};
   let servers = { why: {}, dispose: async () => undefined };
+  // Ctrl-C: no further subject starts, the running one is killed, the servers
+  // are removed, and no report is written over the last complete one. A second
+  // Ctrl-C exits at once.
+  const stop = new AbortController();
   const onSignal = (signal) => {
-    log(`# ${signal}: stopping servers`);
-    servers.dispose().finally(() => process.exit(130));
+    if (stop.signal.aborted) process.exit(130);
+    log(`# ${signal}: stopping the subject and the servers`);
+    stop.abort(new Interrupted(signal));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -35,6 +46,7 @@ export async function runSubjects(order, subjects, { rounds, quick, profile }, i
     if (servers.postgresVersion) info.versions.postgresql = servers.postgresVersion;
     const ctx = context(results, servers, quick);
     for (const id of order) {
+      if (stop.signal.aborted) break;
       const spec = subjects[id];
       const skip = (reason) => {
         results[id] = { label: spec.label, skipped: reason };
@@ -52,7 +64,10 @@ export async function runSubjects(order, subjects, { rounds, quick, profile }, i
         continue;
       }
       log(`- ${id}: ${spec.label} ...`);
-      const outcome = await runChild(id, spec, spec.rounds === false ? args : { ...args, rounds }, { profile });
+      const outcome = await runChild(id, spec, spec.rounds === false ? args : { ...args, rounds }, {
+        profile,
+        signal: stop.signal,
+      });
       results[id] = { label: spec.label, args, ...outcome };
       if (outcome.skipped) log(`  skipped: ${outcome.skipped}`);
       else if (outcome.error) log(`  ERROR: ${outcome.error}`);
@@ -63,5 +78,6 @@ export async function runSubjects(order, subjects, { rounds, quick, profile }, i
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  if (stop.signal.aborted) throw stop.signal.reason;
   return results;
 }
