@@ -14,6 +14,8 @@ export default tseslint.config(
       'bench/.build/**',
       'sample-app/dist/**',
       'bench/python/**',
+      // Nest CLI-shaped projects the toolchain suite installs: user code, with their own conventions.
+      'test/toolchains/**',
     ],
   },
   js.configs.recommended,

@@ -56,7 +56,7 @@ writeFileSync(
       types: ['node'],
       typeRoots: [join(root, 'node_modules/@types')],
     },
-    include: ['lib/**/*.ts'],
+    include: ['lib/**/*.ts', 'lib/**/*.mts'],
     exclude: ['lib/**/*.spec.ts'],
   }),
 );

@@ -16,8 +16,31 @@ export const Messages = {
     `${moduleName} is not exported from ${file}. The worker threads import that file to boot ${moduleName}: export the class from it, or point "tasksModule.file" at the file that does (import.meta.url in ESM, __filename in CommonJS).`,
   functionNotExported: (task: string, file: string) =>
     `The handler of function task "${task}" is not exported from ${file}. Export it, or set "exportName".`,
-  moduleLoad: (file: string, reason: string) =>
-    `Cannot load ${file} (${reason}). Worker threads load it through Node itself, not through your test runner or bundler: point it at compiled JavaScript, or give the threads a loader with the "execArgv" option.`,
+  moduleLoad: (file: string, reason: string) => `A worker thread cannot load ${file}: ${reason}`,
+  typeScriptCompilerMissing: (file: string) =>
+    `Cannot compile ${file}: it is TypeScript, and neither "@swc/core" nor "typescript" can be found from its folder. Worker threads compile TypeScript sources with the app's own compiler: install one (npm install --save-dev typescript), or point the option at compiled JavaScript (build the project first).`,
+  moduleFileNotAPath: (option: string, shown: string) =>
+    `WorkerModule option "${option}" must be an absolute file path or a file URL, got ${shown}. A number, or a relative id such as "./src/hash.tasks.ts", is what a bundler makes of require.resolve() ("nest build --webpack", Nest monorepos), and worker threads load the file from disk: emit the tasks module next to the bundle (module.exports = (options) => withTasksEntries(options) in webpack.config.js, from "nestjs-worker/webpack") and name it with join(__dirname, 'hash.tasks.js') in CommonJS, new URL('./hash.tasks.js', import.meta.url) in an ES module.`,
+  moduleFileMissing: (option: string, file: string, tried: readonly string[]) =>
+    `WorkerModule option "${option}" names ${file}, which does not exist${tried.length ? ` (nor does ${tried.join(', ')})` : ''}. If it points into the build output, build the project first. In a webpack bundle, __dirname is the bundle's folder: emit the tasks file with withTasksEntries() from "nestjs-worker/webpack" and name it relative to main.js (from a file at the source root, such as app.module.ts).`,
+  tasksModuleExportMissing: (file: string, exportName: string, exported: readonly string[]) =>
+    `${file} has no export named "${exportName}"; it exports ${exported.length ? list(exported) : 'nothing'}. Export the tasks module class from that file under its own name, or set "tasksModule.exportName" to the name it is exported under.`,
+  tasksModuleExportMismatch: (file: string, exportName: string, moduleName: string, found: string) =>
+    `Export "${exportName}" of ${file} is ${found}, not the tasks module ${moduleName}. Set "tasksModule.exportName" to the export that holds ${moduleName}, or point "tasksModule.file" at the file that declares it.`,
+  functionExportMissing: (
+    task: string,
+    file: string,
+    exportName: string,
+    exported: readonly string[],
+    found?: string,
+  ) =>
+    `The handler of function task "${task}" is not exported from ${file} as "${exportName}"${found ? ` (that export is ${found})` : ''}; the file exports ${exported.length ? list(exported) : 'nothing'}. Export the function under its own name, or set "exportName".`,
+  tasksFileBootstrapsApp: (file: string) =>
+    `${file} starts the application when it is loaded: a worker thread imported it to boot the tasks module, and it bootstrapped the app (with WorkerModule) again inside the thread. Guard the bootstrap call, e.g. \`if (!isPoolThread()) await bootstrap();\` (isPoolThread comes from "nestjs-worker"), or move the tasks module to a file of its own.`,
+  webpackTasksFile: (file: string, sourceRoot: string) =>
+    `withTasksEntries(): ${file} does not exist or is not inside ${sourceRoot}, the folder of the main entry. Give tasks files as paths relative to that folder (e.g. 'hash/hash.tasks.ts'), or leave the list out to take every *.tasks.ts file below it.`,
+  webpackEntry: (entry: string) =>
+    `withTasksEntries(): the webpack configuration's "entry" must be the main file's path (as the Nest CLI passes it to webpack.config.js), got ${entry}. Call it on the options the Nest CLI gives your webpack.config.js function: module.exports = (options) => withTasksEntries(options).`,
   workerBoot: (file: string, exportName: string, reason: string) =>
     `A worker thread could not boot the tasks module "${exportName}" from ${file}: ${reason}`,
   threadDiedAtBoot: (reason: string) =>
