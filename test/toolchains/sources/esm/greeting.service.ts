@@ -1,0 +1,8 @@
+import { Injectable } from '@nestjs/common';
+
+@Injectable()
+export class GreetingService {
+  greet(name: string): string {
+    return `hello, ${name}`;
+  }
+}
