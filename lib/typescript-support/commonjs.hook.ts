@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { Messages } from '../errors/error-messages.js';
 import { TasksModuleLoadError } from '../errors/worker.errors.js';
 import { typeScriptSibling } from './module-format.js';
+import { aliasTargets } from './path-aliases.js';
 import { transpilerFor } from './transpiler.js';
 
 interface CommonJsModule {
@@ -39,9 +40,10 @@ function hasPreloadFlag(): boolean {
 
 /**
  * Lets `require()` in this thread load TypeScript: `.ts` and `.cts` files are
- * compiled by the app's `@swc/core` or `typescript`, and a relative `./x.js`
+ * compiled by the app's `@swc/core` or `typescript`; a relative `./x.js`
  * that does not exist resolves to `./x.ts` (what tsc's `module: nodenext`
- * sources import). Extensions another loader already handles are left to it.
+ * sources import), and a bare specifier Node cannot find through the
+ * tsconfig's `paths`. Extensions another loader already handles are left to it.
  */
 export function installCommonJsHook(): void {
   if (installed) return;
@@ -55,11 +57,18 @@ export function installCommonJsHook(): void {
     try {
       return resolveFilename.call(this, request, parent, isMain, options);
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+      const parentFile = (parent as { filename?: unknown } | undefined)?.filename;
       const sibling = /^\.\.?\//.test(request) ? typeScriptSibling(request) : undefined;
-      if (!sibling || (error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
-      const resolved = resolveFilename.call(this, sibling, parent, isMain, options);
-      if (!existsSync(resolved)) throw error;
-      return resolved;
+      const candidates = sibling ? [sibling] : typeof parentFile === 'string' ? aliasTargets(request, parentFile) : [];
+      for (const candidate of candidates) {
+        try {
+          return resolveFilename.call(this, candidate, parent, isMain, options);
+        } catch {
+          // next candidate
+        }
+      }
+      throw error;
     }
   };
 }

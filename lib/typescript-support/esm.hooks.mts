@@ -6,14 +6,21 @@
  *
  * Loaders the thread already has come first: each hook asks the next one and
  * steps in only where Node itself would fail (a missing `./x.js` next to an
- * `x.ts`, an unknown `.ts` extension) or would merely strip types (Node >=
- * 22.18), which drops the decorator metadata Nest injects by.
+ * `x.ts`, a tsconfig `paths` alias, an unknown `.ts` extension) or would
+ * merely strip types (Node >= 22.18), which drops the decorator metadata
+ * Nest injects by.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Messages } from '../errors/error-messages.js';
 import { isTypeScriptFile, moduleFormatOf, typeScriptSibling } from './module-format.js';
+import { aliasTargets } from './path-aliases.js';
 import { transpilerFor } from './transpiler.js';
+
+/** What a `paths` target may name: a file as written, a module without its extension, a folder's index. */
+const ALIAS_FILES = ['', '.ts', '.mts', '.js', '.mjs', '/index.ts', '/index.js'];
+
+const isFile = (path: string) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 
 interface ResolveContext {
   parentURL?: string;
@@ -44,15 +51,25 @@ export async function resolve(
   try {
     return await next(specifier, context);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException)?.code;
-    const relative = /^\.\.?\//.test(specifier) || specifier.startsWith('file:');
-    const sibling = relative && context.parentURL ? typeScriptSibling(specifier) : undefined;
-    if (code !== 'ERR_MODULE_NOT_FOUND' || !sibling) throw error;
-    try {
-      return await next(sibling, context);
-    } catch {
+    if ((error as NodeJS.ErrnoException)?.code !== 'ERR_MODULE_NOT_FOUND' || !context.parentURL?.startsWith('file:')) {
       throw error;
     }
+    const relative = /^\.\.?\//.test(specifier) || specifier.startsWith('file:');
+    const sibling = relative ? typeScriptSibling(specifier) : undefined;
+    const candidates = sibling
+      ? [sibling]
+      : aliasTargets(specifier, fileURLToPath(context.parentURL))
+          .flatMap((target) => ALIAS_FILES.map((ending) => target + ending))
+          .filter(isFile)
+          .map((file) => pathToFileURL(file).href);
+    for (const candidate of candidates) {
+      try {
+        return await next(candidate, context);
+      } catch {
+        // next candidate
+      }
+    }
+    throw error;
   }
 }
 

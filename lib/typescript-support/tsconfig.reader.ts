@@ -8,6 +8,14 @@ export interface ProjectConfig {
   readonly path?: string;
   /** Raw JSON values, `extends` applied (relative paths are left as written). */
   readonly compilerOptions: Readonly<Record<string, unknown>>;
+  /** `paths` aliases, with the folder their targets are relative to (`baseUrl`, else the tsconfig that declares them). */
+  readonly paths?: { readonly base: string; readonly patterns: Readonly<Record<string, readonly string[]>> };
+}
+
+interface Chain {
+  options: Record<string, unknown>;
+  baseUrl?: string;
+  pathsDir?: string;
 }
 
 const byDirectory = new Map<string, ProjectConfig>();
@@ -22,7 +30,16 @@ function configIn(dir: string): ProjectConfig {
   if (config) return config;
   const candidate = join(dir, 'tsconfig.json');
   if (existsSync(candidate)) {
-    config = { path: candidate, compilerOptions: readCompilerOptions(candidate, new Set()) };
+    const chain = readChain(candidate, new Set());
+    const patterns = chain.options.paths;
+    const base = chain.baseUrl ?? chain.pathsDir;
+    config = {
+      path: candidate,
+      compilerOptions: chain.options,
+      ...(patterns && typeof patterns === 'object' && base
+        ? { paths: { base, patterns: patterns as Record<string, string[]> } }
+        : {}),
+    };
   } else {
     const parent = dirname(dir);
     config = parent === dir || dir.endsWith('/node_modules') ? { compilerOptions: {} } : configIn(parent);
@@ -31,19 +48,30 @@ function configIn(dir: string): ProjectConfig {
   return config;
 }
 
-function readCompilerOptions(path: string, seen: Set<string>): Record<string, unknown> {
-  if (seen.has(path)) return {};
+function readChain(path: string, seen: Set<string>): Chain {
+  const chain: Chain = { options: {} };
+  if (seen.has(path)) return chain;
   seen.add(path);
   const json = parseJsonc(readFileSync(path, 'utf8')) as { extends?: unknown; compilerOptions?: unknown };
   const bases = json.extends === undefined ? [] : Array.isArray(json.extends) ? json.extends : [json.extends];
-  let options: Record<string, unknown> = {};
   for (const base of bases) {
     if (typeof base !== 'string') continue;
     const basePath = resolveExtends(base, path);
-    if (basePath) options = { ...options, ...readCompilerOptions(basePath, seen) };
+    if (!basePath) continue;
+    const inherited = readChain(basePath, seen);
+    chain.options = { ...chain.options, ...inherited.options };
+    chain.baseUrl = inherited.baseUrl ?? chain.baseUrl;
+    chain.pathsDir = inherited.pathsDir ?? chain.pathsDir;
   }
-  const own = json.compilerOptions && typeof json.compilerOptions === 'object' ? json.compilerOptions : {};
-  return { ...options, ...own };
+  const own = (json.compilerOptions && typeof json.compilerOptions === 'object' ? json.compilerOptions : {}) as Record<
+    string,
+    unknown
+  >;
+  chain.options = { ...chain.options, ...own };
+  // Relative to the file that says them, as tsc reads them.
+  if (typeof own.baseUrl === 'string') chain.baseUrl = resolve(dirname(path), own.baseUrl);
+  if (own.paths !== undefined) chain.pathsDir = dirname(path);
+  return chain;
 }
 
 function resolveExtends(specifier: string, from: string): string | undefined {

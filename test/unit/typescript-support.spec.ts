@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { moduleFormatOf, typeScriptSibling } from '../../lib/typescript-support/module-format.js';
+import { aliasTargets } from '../../lib/typescript-support/path-aliases.js';
 import { parseJsonc, projectConfigFor } from '../../lib/typescript-support/tsconfig.reader.js';
 
 describe('TypeScript support: files, formats and tsconfig', () => {
@@ -14,6 +15,17 @@ describe('TypeScript support: files, formats and tsconfig', () => {
     mkdirSync(join(dir, 'cjs/src'), { recursive: true });
     writeFileSync(join(dir, 'esm/package.json'), '{ "type": "module" }');
     writeFileSync(join(dir, 'cjs/package.json'), '{ "name": "no-type" }');
+    mkdirSync(join(dir, 'mono/apps/api/src'), { recursive: true });
+    writeFileSync(
+      join(dir, 'mono/tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          baseUrl: './',
+          paths: { '@app/common': ['libs/common/src'], '@app/common/*': ['libs/common/src/*'], '@app/*': ['libs/*'] },
+        },
+      }),
+    );
+    writeFileSync(join(dir, 'mono/apps/api/tsconfig.json'), '{ "extends": "../../tsconfig.json" }');
     writeFileSync(
       join(dir, 'base.json'),
       '{ "compilerOptions": { "experimentalDecorators": true, "target": "ES2021", "outDir": "a" } }',
@@ -57,6 +69,15 @@ describe('TypeScript support: files, formats and tsconfig', () => {
       outDir: './dist//out',
     });
     assert.equal(projectConfigFor(join(dir, 'cjs/src/a.ts')).path, undefined);
+  });
+
+  it("maps bare specifiers through the tsconfig's paths, relative to the baseUrl of the file that set it", () => {
+    const from = join(dir, 'mono/apps/api/src/main.ts');
+    assert.deepEqual(aliasTargets('@app/common', from), [join(dir, 'mono/libs/common/src')]);
+    assert.deepEqual(aliasTargets('@app/common/util', from), [join(dir, 'mono/libs/common/src/util')]);
+    assert.deepEqual(aliasTargets('@app/other', from), [join(dir, 'mono/libs/other')]);
+    assert.deepEqual(aliasTargets('@nestjs/common', from), []);
+    assert.deepEqual(aliasTargets('./local', from), []);
   });
 
   it('parses JSON with comments and trailing commas, leaving strings alone', () => {
