@@ -1,23 +1,21 @@
+import { Backoff, sleep } from '../common/backoff.js';
+
 /**
  * Sleep between fetches of an empty source: doubles from `minMs` to `maxMs`,
  * resets when work arrives, and ends early on `wake()` (a local enqueue, a
- * NOTIFY) or `interrupt()` (shutdown). No busy loop, and no fixed sleep per
- * task like the seed's 50 ms.
+ * NOTIFY, shutdown). No busy loop, and no fixed sleep per task.
  */
 export class IdleBackoff {
-  private current: number;
-  private wakeUp?: () => void;
+  private readonly delays: Backoff;
+  private waking?: AbortController;
   private woken = false;
 
-  constructor(
-    private readonly minMs: number,
-    private readonly maxMs: number,
-  ) {
-    this.current = minMs;
+  constructor(minMs: number, maxMs: number) {
+    this.delays = new Backoff({ initialMs: minMs, factor: 2, maxMs, jitter: 'none' });
   }
 
   reset(): void {
-    this.current = this.minMs;
+    this.delays.reset();
   }
 
   /** Sleeps the current delay (then doubles it), unless woken first. */
@@ -26,24 +24,16 @@ export class IdleBackoff {
       this.woken = false;
       return;
     }
-    const delay = this.current;
-    this.current = Math.min(this.maxMs, this.current * 2);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delay);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
-    this.wakeUp = undefined;
+    const waking = (this.waking = new AbortController());
+    await sleep(this.delays.next(), waking.signal);
+    this.waking = undefined;
     this.woken = false;
   }
 
   /** New work may be ready: end the sleep now, and skip the next one if not sleeping. */
   wake(): void {
     this.reset();
-    if (this.wakeUp) this.wakeUp();
+    if (this.waking) this.waking.abort();
     else this.woken = true;
   }
 }

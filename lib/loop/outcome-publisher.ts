@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { Backoff, sleep } from '../common/backoff.js';
 import type { TaskClient, TaskOutcome } from '../interfaces/task-client.interface.js';
 
 /**
@@ -12,7 +13,8 @@ export class OutcomePublisher {
   private sending: readonly TaskOutcome[] = [];
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
-  private failures = 0;
+  /** Pause after a failed publish: the client may be reconnecting. */
+  private readonly retryDelays = new Backoff({ initialMs: 100, factor: 2, maxMs: 5000, jitter: 'equal' });
   published = 0;
 
   constructor(
@@ -74,17 +76,15 @@ export class OutcomePublisher {
       try {
         await this.client.publish(batch);
         this.published += batch.length;
-        this.failures = 0;
+        this.retryDelays.reset();
       } catch (error) {
-        // Put the batch back in front and retry after a pause that grows:
-        // the client may be reconnecting.
+        // Put the batch back in front, in order, and retry after the pause.
         this.buffer = batch.concat(this.buffer);
-        this.failures++;
-        const delay = Math.min(5000, 50 * 2 ** Math.min(this.failures, 7));
+        const delay = this.retryDelays.next();
         this.logger.warn(
           `Publishing ${batch.length} outcome(s) failed (${(error as Error)?.message ?? error}); retrying in ${delay} ms.`,
         );
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
         return;
       } finally {
         this.sending = [];

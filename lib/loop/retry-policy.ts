@@ -1,3 +1,4 @@
+import { backoffDelay } from '../common/backoff.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import type { RetryBackoffOptions } from '../interfaces/worker-module-options.interface.js';
 import type { TaskFailureReason } from '../interfaces/task-client.interface.js';
@@ -11,10 +12,9 @@ export interface RetryDecision {
 }
 
 /**
- * Decides whether a failed attempt gets another one, and when. The delay is
- * exponential with jitter and a cap: `initialMs * factor^(attempt-1)`, at
- * most `maxMs`, then jittered so that tasks failing together do not all come
- * back together.
+ * Decides whether a failed attempt gets another one, and when: after the
+ * task's backoff (exponential, capped, jittered so that tasks failing
+ * together do not all come back together).
  */
 export class RetryPolicy {
   private readonly nonRetryable: ReadonlySet<string | number>;
@@ -46,10 +46,7 @@ export class RetryPolicy {
   }
 
   /** Delay before attempt `attempt + 1`. */
-  delay(attempt: number, { initialMs, factor, maxMs, jitter }: RetryBackoffOptions): number {
-    const computed = Math.min(maxMs, initialMs * Math.pow(factor, Math.max(0, attempt - 1)));
-    if (jitter === 'full') return Math.round(this.random() * computed);
-    if (jitter === 'equal') return Math.round(computed / 2 + (this.random() * computed) / 2);
-    return Math.round(computed);
+  delay(attempt: number, backoff: RetryBackoffOptions): number {
+    return backoffDelay(attempt, backoff, this.random);
   }
 }
