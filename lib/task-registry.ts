@@ -1,6 +1,8 @@
+import type { ThreadTaskInfo } from './boundary/dispatch.protocol.js';
+import { mergeBackoff } from './decorators/task-options.checks.js';
+import type { RegisteredTask } from './interfaces/task-client.interface.js';
+import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
 import type { RetryBackoffOptions } from './interfaces/worker-module-options.interface.js';
-import type { ThreadTaskInfo } from './pool/dispatch-protocol.js';
-import { resolveBackoff } from './worker-options.resolver.js';
 import type { ResolvedWorkerOptions } from './worker-options.resolver.js';
 
 /** A task as the main thread schedules it: per-task options over module defaults. */
@@ -11,25 +13,36 @@ export interface TaskDefinition {
   readonly maxAttempts: number;
   readonly backoff: RetryBackoffOptions;
   readonly batch: boolean;
+  /** As declared; what `WorkerManager.tasks()` shows. */
+  readonly descriptor: TaskDescriptor;
 }
 
-/** The tasks the worker threads can run, as they reported them at boot. */
+/**
+ * The tasks the worker threads can run, as they reported them at boot, with
+ * the options the main thread found declared for them (`@Task()` options
+ * there include what cannot cross a thread: `schema`, `retryIf`).
+ */
 export class TaskRegistry {
   private readonly tasks = new Map<string, TaskDefinition>();
   readonly defaultBackoff: RetryBackoffOptions;
 
-  constructor(reported: readonly ThreadTaskInfo[], options: ResolvedWorkerOptions) {
+  constructor(
+    reported: readonly ThreadTaskInfo[],
+    declared: ReadonlyMap<string, TaskDescriptor>,
+    options: ResolvedWorkerOptions,
+  ) {
     this.defaultBackoff = options.retry.backoff;
     for (const info of reported) {
+      const descriptor = declared.get(info.name) ?? fromThread(info);
       this.tasks.set(info.name, {
         name: info.name,
         declaredBy: info.declaredBy,
         timeoutMs: info.timeoutMs ?? options.defaultTimeoutMs,
         maxAttempts: info.maxAttempts ?? options.retry.maxAttempts,
-        backoff: info.backoff
-          ? resolveBackoff(`@Task('${info.name}').backoff`, info.backoff, options.retry.backoff)
-          : options.retry.backoff,
+        // `@Task()` checked the backoff where it was declared.
+        backoff: info.backoff ? mergeBackoff(options.retry.backoff, info.backoff) : options.retry.backoff,
         batch: info.batch ?? true,
+        descriptor,
       });
     }
   }
@@ -41,4 +54,21 @@ export class TaskRegistry {
   names(): string[] {
     return [...this.tasks.keys()];
   }
+
+  descriptors(): TaskDescriptor[] {
+    return [...this.tasks.values()].map((t) => t.descriptor);
+  }
+
+  /** Every task with the attempts the loop allows it, for `TaskClient.registerTasks()`. */
+  policies(): RegisteredTask[] {
+    return [...this.tasks.values()].map(({ name, maxAttempts }) => ({ name, maxAttempts }));
+  }
+}
+
+function fromThread(info: ThreadTaskInfo): TaskDescriptor {
+  const { name, declaredBy, ...options } = info;
+  for (const key of Object.keys(options) as Array<keyof typeof options>) {
+    if (options[key] === undefined) delete options[key];
+  }
+  return { name, declaredBy, options };
 }

@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { TaskExplorer } from './discovery/task.explorer.js';
 import { TaskMetadataAccessor } from './discovery/task-metadata.accessor.js';
 import { WorkerManager } from './worker.manager.js';
+import { WorkerOrchestrator } from './worker.orchestrator.js';
 import { ConfigurableModuleClass } from './worker.module-definition.js';
 
 /**
@@ -15,7 +16,7 @@ import { ConfigurableModuleClass } from './worker.module-definition.js';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [WorkerManager, TaskExplorer, TaskMetadataAccessor],
+  providers: [WorkerOrchestrator, WorkerManager, TaskExplorer, TaskMetadataAccessor],
   exports: [WorkerManager],
 })
 export class WorkerModule extends ConfigurableModuleClass {}

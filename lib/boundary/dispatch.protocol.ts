@@ -1,10 +1,12 @@
 /**
- * Messages between the main thread and the worker threads. Field names are
- * short on purpose: every byte of a request is cloned once per dispatch,
- * and a dispatch may carry one no-op task.
+ * Messages between the main thread and the worker threads. Field names of
+ * requests and replies are short on purpose: every byte is cloned once per
+ * dispatch, and a dispatch may carry one no-op task.
  */
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import type { TaskFailureReason } from '../interfaces/task-client.interface.js';
+import type { RetryBackoffOptions } from '../interfaces/worker-module-options.interface.js';
+import type { TaskFailure } from './task.failure.js';
 
 /** One message to a thread: one task, a batch of tasks, or a chunk of a `map()`. */
 export interface DispatchRequest {
@@ -32,17 +34,20 @@ export interface DispatchRequest {
   s?: boolean;
 }
 
-/** A call that did not complete, as the thread saw it. */
-export interface CallFailure {
-  k: Extract<TaskFailureReason, 'error' | 'timeout' | 'unknown-task' | 'invalid-payload' | 'invalid-result' | 'boot'>;
-  e: SerializedTaskError;
-}
+/** Why a call can fail inside a thread (the thread never sees its own crash, an abort or a shutdown). */
+export type ThreadFailureReason = Extract<
+  TaskFailureReason,
+  'error' | 'timeout' | 'unknown-task' | 'invalid-payload' | 'invalid-result' | 'boot'
+>;
+
+/** A call that did not complete, as the thread saw it: the same value the caller's rejection is built from. */
+export type ThreadFailure = TaskFailure<ThreadFailureReason>;
 
 export interface DispatchReply {
   /** Return values, by call index (`undefined` where the call failed). */
   v: unknown[];
   /** Failures by call index; absent when every call completed. */
-  f?: Record<number, CallFailure>;
+  f?: Record<number, ThreadFailure>;
   /** Run time of each call in ms (absent for `map()` chunks). */
   d?: number[];
   /** Run time of the whole dispatch inside the thread, ms. */
@@ -62,7 +67,7 @@ export interface ThreadTaskInfo {
   timeoutMs?: number;
   maxAttempts?: number;
   batch?: boolean;
-  backoff?: Record<string, unknown>;
+  backoff?: Partial<RetryBackoffOptions>;
 }
 
 /** Messages a thread posts to the pool (`parentPort`, surfaced as the pool's 'message' event). */

@@ -1,6 +1,6 @@
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
-import { findUncloneable } from './cloneability.js';
-import { WORKER_ERROR_CLASSES } from './worker.errors.js';
+import { findUncloneable } from './cloneability.checker.js';
+import { WORKER_ERROR_CLASSES } from '../errors/worker.errors.js';
 
 const RESERVED = new Set(['name', 'message', 'stack', 'code', 'cause', 'retryable']);
 const MAX_CAUSE_DEPTH = 8;

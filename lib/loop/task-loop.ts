@@ -1,10 +1,10 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { serializeError } from '../errors/error-serializer.js';
+import { taskFailure, type TaskFailure } from '../boundary/task.failure.js';
 import { UnknownTaskError } from '../errors/worker.errors.js';
-import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import type { TaskClient, TaskEnvelope, TaskFailureReason, TaskOutcome } from '../interfaces/task-client.interface.js';
+import { Call, type CallResult } from '../pool/call.record.js';
 import type { EventSink } from '../pool/event-sink.js';
-import { Call, type CallResult, type TaskDispatcher } from '../pool/task-dispatcher.js';
+import type { TaskDispatcher } from '../pool/task-dispatcher.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { IdleBackoff } from './idle-backoff.js';
 import { OutcomePublisher } from './outcome-publisher.js';
@@ -22,10 +22,10 @@ export interface TaskLoopSettings {
 export type LoopState = 'idle' | 'running' | 'paused' | 'stopping' | 'stopped';
 
 /**
- * The seed's WorkerManager run loop: fetch from the task client into the
- * bounded queue (never more than there is room for), let the dispatcher run
- * the tasks, and turn each result into exactly one outcome — completed,
- * retry, failed or released — for the publisher.
+ * The worker loop: fetch from the task client into the bounded queue (never
+ * more than there is room for), let the dispatcher run the tasks, and turn
+ * each result into exactly one outcome — completed, retry, failed or
+ * released — for the publisher.
  */
 export class TaskLoop {
   private readonly backoff: IdleBackoff;
@@ -63,6 +63,10 @@ export class TaskLoop {
 
   start(): void {
     if (this.state !== 'idle') return;
+    // Before the first fetch: a durable client decides some outcomes
+    // without the loop (a lease lost on the last attempt) and needs the
+    // attempts each task is allowed.
+    this.client.registerTasks?.(this.registry.policies());
     this.state = 'running';
     this.unwatch = this.client.watch?.(() => this.backoff.wake());
     const { leaseMs } = this.client;
@@ -121,12 +125,9 @@ export class TaskLoop {
 
   /** Hands queued (never started) loop tasks back to the client at once. */
   releaseQueued(): void {
+    const released: TaskFailure = { reason: 'shutdown', error: { name: 'Error', message: 'released at shutdown' } };
     for (const entry of this.dispatcher.takeQueued((e) => e instanceof Call && e.source === 'client')) {
-      (entry as Call).done({
-        ok: false,
-        reason: 'shutdown',
-        error: { name: 'Error', message: 'released at shutdown' },
-      });
+      (entry as Call).settle({ ok: false, failure: released });
     }
   }
 
@@ -150,9 +151,9 @@ export class TaskLoop {
         await this.resumeGate.promise;
         continue;
       }
-      const room = this.dispatcher.queue.free;
+      const room = this.dispatcher.freeRoom;
       if (room === 0) {
-        await Promise.race([this.dispatcher.queue.whenFree(), stopped]);
+        await Promise.race([this.dispatcher.whenRoom(), stopped]);
         continue;
       }
       let tasks: readonly TaskEnvelope[];
@@ -200,26 +201,23 @@ export class TaskLoop {
     }
     const definition = this.registry.get(task.name);
     if (!definition) {
-      const error = serializeError(new UnknownTaskError(task.name, this.registry.names()));
-      this.settle(task, 'unknown-task', error);
+      this.settle(task, taskFailure('unknown-task', new UnknownTaskError(task.name, this.registry.names())));
       return;
     }
-    const call = new Call(
-      task.name,
-      task.payload,
-      task.id,
-      task.attempt,
-      definition.timeoutMs,
-      definition.batch,
-      'client',
-      (result) => this.onResult(task, result),
+    // The fetch asked for no more than the free room, so this fits; if a
+    // run() caller took the room meanwhile, the queue briefly runs over.
+    this.dispatcher.admitNow(
+      new Call({
+        name: task.name,
+        payload: task.payload,
+        id: task.id,
+        attempt: task.attempt,
+        timeoutMs: definition.timeoutMs,
+        batchable: definition.batch,
+        source: 'client',
+        done: (result) => this.onResult(task, result),
+      }),
     );
-    // The fetch asked for no more than the free room, so this always fits;
-    // if a run() caller took the room meanwhile the queue briefly runs over.
-    if (!this.dispatcher.offer(call)) {
-      this.dispatcher.queue.returnToFront([call]);
-      this.dispatcher.pump();
-    }
   }
 
   private onResult(task: TaskEnvelope, result: CallResult): void {
@@ -229,15 +227,15 @@ export class TaskLoop {
           `Task ${task.name}#${task.id} attempt ${task.attempt} completed in ${result.ms.toFixed(1)} ms.`,
         );
       this.report(task, { status: 'completed', task, result: result.value, durationMs: result.ms });
-    } else if (result.reason === 'shutdown' || result.reason === 'aborted') {
-      this.report(task, { status: 'released', task });
+    } else if (isTaskFailure(result.failure)) {
+      this.settle(task, result.failure);
     } else {
-      this.settle(task, result.reason, result.error);
+      this.report(task, { status: 'released', task });
     }
   }
 
   /** A failed attempt: retry it, or fail the task for good. */
-  private settle(task: TaskEnvelope, reason: TaskFailureReason, error: SerializedTaskError): void {
+  private settle(task: TaskEnvelope, { reason, error }: TaskFailure<TaskFailureReason>): void {
     const definition = this.registry.get(task.name);
     const maxAttempts = task.maxAttempts ?? definition?.maxAttempts ?? 1;
     const decision = this.retries.decide(
@@ -328,4 +326,9 @@ function aborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
+}
+
+/** A failure of the task itself, rather than the loop giving the delivery back (an abort, the shutdown). */
+function isTaskFailure(failure: TaskFailure): failure is TaskFailure<TaskFailureReason> {
+  return failure.reason !== 'shutdown' && failure.reason !== 'aborted';
 }

@@ -1,7 +1,7 @@
 import type { TransferListItem } from 'node:worker_threads';
-import { deserializeError } from '../errors/error-serializer.js';
-import type { DispatchReply } from './dispatch-protocol.js';
-import { MapChunk, type CallResult, type TaskDispatcher } from './task-dispatcher.js';
+import { abortedFailure, taskFailure, toRejection, type TaskFailure } from '../boundary/task.failure.js';
+import { MapChunk, type ChunkResult } from './call.record.js';
+import type { TaskDispatcher } from './task-dispatcher.js';
 
 export interface MapOptions {
   /**
@@ -12,8 +12,21 @@ export interface MapOptions {
   chunkSize?: number;
   /** Time limit per item in ms (the task's `timeoutMs` otherwise). */
   timeoutMs?: number;
-  /** Aborts the items not yet finished; `map()` rejects. */
+  /**
+   * Aborts the items not yet finished (a running chunk's thread is stopped
+   * and replaced); `map()` rejects with `TaskAbortedError`.
+   */
   signal?: AbortSignal;
+}
+
+export interface MapRequest {
+  readonly name: string;
+  readonly items: ArrayLike<unknown>;
+  readonly timeoutMs: number;
+  readonly threads: number;
+  readonly options: MapOptions;
+  /** Sees the failure that rejects the `map()`, with the id of the failing item. */
+  readonly onFail: (failure: TaskFailure, taskId: string) => void;
 }
 
 let mapSeq = 0;
@@ -25,65 +38,43 @@ let mapSeq = 0;
  * Fails fast, like `Pool.map`: the first failing item rejects the whole call.
  * Typed arrays are sliced and transferred, not cloned.
  */
-export function runMap<R>(
-  dispatcher: TaskDispatcher,
-  workers: number,
-  name: string,
-  items: ArrayLike<unknown>,
-  timeoutMs: number,
-  options: MapOptions,
-  onFail: (result: Extract<CallResult, { ok: false }>, error: Error) => void,
-): Promise<R[]> {
+export function runMap<R>(dispatcher: TaskDispatcher, request: MapRequest): Promise<R[]> {
+  const { name, items, timeoutMs, options } = request;
   const total = items.length;
+  const signal = options.signal;
+  if (signal?.aborted) return Promise.reject(toRejection(abortedFailure(name, signal.reason), { taskName: name }));
   if (total === 0) return Promise.resolve([]);
   const typed = ArrayBuffer.isView(items) && !(items instanceof DataView);
-  const chunkSize = options.chunkSize ?? autoChunkSize(total, workers, dispatcher.timing.estimate(name));
+  const chunkSize = options.chunkSize ?? autoChunkSize(total, request.threads, dispatcher.estimateMs(name));
   const prefix = `map-${(++mapSeq).toString(36)}`;
   const results = new Array<R>(total);
-  const signal = options.signal;
 
   return new Promise<R[]>((resolve, reject) => {
     let outstanding = Math.ceil(total / chunkSize);
     let failed = false;
-    const abandon = (error: Error) => {
+    const fail = (failure: TaskFailure, index?: number) => {
       if (failed) return;
       failed = true;
       // Chunks still queued would only do work nobody waits for.
       dispatcher.takeQueued((e) => e instanceof MapChunk && e.idPrefix === prefix);
       signal?.removeEventListener('abort', onAbort);
-      reject(error);
+      const taskId = index === undefined ? prefix : `${prefix}:${index}`;
+      request.onFail(failure, taskId);
+      reject(toRejection(failure, { taskName: name, taskId, itemIndex: index }));
     };
-    const onAbort = () => abandon(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+    const onAbort = () => fail(abortedFailure(name, signal!.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    const onChunk =
-      (offset: number) =>
-      (reply: DispatchReply | undefined, failure?: Extract<CallResult, { ok: false }> & { index: number }) => {
-        if (failed) return;
-        if (failure) {
-          const error = failure.local ?? deserializeError(failure.error);
-          markItem(error, name, failure.index);
-          onFail(failure, error);
-          abandon(error);
-          return;
-        }
-        const values = reply!.v;
-        for (let i = 0; i < values.length; i++) results[offset + i] = values[i] as R;
-        const failures = reply!.f;
-        if (failures) {
-          const index = Number(Object.keys(failures)[0]);
-          const itemFailure = failures[index]!;
-          const error = deserializeError(itemFailure.e);
-          markItem(error, name, offset + index);
-          onFail({ ok: false, reason: itemFailure.k, error: itemFailure.e }, error);
-          abandon(error);
-          return;
-        }
-        if (--outstanding === 0) {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(results);
-        }
-      };
+    const onChunk = (offset: number) => (result: ChunkResult) => {
+      if (failed) return;
+      if (!result.ok) return fail(result.failure, result.index);
+      const values = result.values;
+      for (let i = 0; i < values.length; i++) results[offset + i] = values[i] as R;
+      if (--outstanding === 0) {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(results);
+      }
+    };
 
     (async () => {
       for (let offset = 0; offset < total && !failed; offset += chunkSize) {
@@ -98,11 +89,23 @@ export function runMap<R>(
         } else {
           slice = Array.prototype.slice.call(items, offset, end);
         }
-        const chunk = new MapChunk(name, slice, offset, prefix, timeoutMs, onChunk(offset), transfer);
+        const chunk = new MapChunk({
+          name,
+          items: slice,
+          offset,
+          idPrefix: prefix,
+          timeoutMs,
+          done: onChunk(offset),
+          signal,
+          transfer,
+        });
         // Waits for room in the queue: backpressure per chunk.
         await dispatcher.admit(chunk, signal);
       }
-    })().catch((error: unknown) => abandon(error instanceof Error ? error : new Error(String(error))));
+    })().catch((error: unknown) =>
+      // Only an abort or the shutdown turn a parked chunk away.
+      fail(signal?.aborted ? abortedFailure(name, signal.reason) : taskFailure('shutdown', error)),
+    );
   });
 }
 
@@ -111,9 +114,4 @@ function autoChunkSize(total: number, workers: number, estimateMs: number | unde
   const share = Math.ceil(total / (workers * 4));
   const byTime = estimateMs === undefined ? 4096 : Math.floor(20 / Math.max(estimateMs, 0.0001));
   return Math.max(1, Math.min(16_384, share, byTime));
-}
-
-function markItem(error: Error, name: string, index: number): void {
-  Object.defineProperty(error, 'itemIndex', { value: index, enumerable: false, configurable: true });
-  Object.defineProperty(error, 'taskName', { value: name, enumerable: false, configurable: true });
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import type { LoggerService } from '@nestjs/common';
 import { Piscina } from 'piscina';
-import { deserializeError } from '../errors/error-serializer.js';
+import { deserializeError } from '../boundary/error.serializer.js';
 import { Messages } from '../errors/error-messages.js';
 import { WorkerBootError } from '../errors/worker.errors.js';
 import { BUILD_ROOT } from '../internal/package-location.js';
@@ -16,8 +16,9 @@ import type {
   ThreadSettings,
   ThreadStatusMessage,
   ThreadTaskInfo,
-} from './dispatch-protocol.js';
+} from '../boundary/dispatch.protocol.js';
 import type { EventSink } from './event-sink.js';
+import type { TaskPool } from './task-pool.interface.js';
 
 export interface ThreadPoolSettings {
   workers: number;
@@ -44,7 +45,7 @@ const ENTRY = fileURLToPath(new URL('thread/worker.entry.js', BUILD_ROOT));
  * retiring threads after N tasks or past a heap size, and closing every
  * thread's context (so its shutdown hooks run) before the threads are stopped.
  */
-export class ThreadPool {
+export class ThreadPool implements TaskPool {
   private readonly id = randomUUID();
   private readonly channel = new BroadcastChannel(`nestjs-worker:${this.id}`);
   private readonly piscina: Piscina;

@@ -1,45 +1,27 @@
 import { threadId, parentPort } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
-import { Module, type INestApplicationContext, type LogLevel } from '@nestjs/common';
-import { DiscoveryModule, NestFactory } from '@nestjs/core';
-import { TaskExplorer } from '../discovery/task.explorer.js';
-import { TaskMetadataAccessor } from '../discovery/task-metadata.accessor.js';
-import { findUncloneable } from '../errors/cloneability.js';
-import { Messages } from '../errors/error-messages.js';
-import { serializeError } from '../errors/error-serializer.js';
-import {
-  InvalidPayloadError,
-  NotCloneableError,
-  TaskTimeoutError,
-  TasksModuleLoadError,
-  UnknownTaskError,
-} from '../errors/worker.errors.js';
-import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
-import type { StandardSchemaLike } from '../interfaces/task-options.interface.js';
+import type { INestApplicationContext } from '@nestjs/common';
+import { findUncloneable } from '../boundary/cloneability.checker.js';
 import type {
-  CallFailure,
   DispatchReply,
   DispatchRequest,
+  ThreadFailure,
   ThreadSettings,
   ThreadStatusMessage,
-  ThreadTaskInfo,
-} from '../pool/dispatch-protocol.js';
+} from '../boundary/dispatch.protocol.js';
+import { serializeError } from '../boundary/error.serializer.js';
+import { taskFailure } from '../boundary/task.failure.js';
+import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
+import { InvalidPayloadError, NotCloneableError, TaskTimeoutError, UnknownTaskError } from '../errors/worker.errors.js';
 import { CallContext } from './call-context.js';
-import { ThreadLogger } from './thread-logger.js';
-
-interface RuntimeTask {
-  readonly info: ThreadTaskInfo;
-  readonly fn: (payload: unknown, ctx: CallContext) => unknown;
-  readonly schema?: StandardSchemaLike;
-  readonly retryIf?: (error: unknown, attempt: number) => boolean;
-}
+import { loadTaskHandlers, type TaskHandler } from './task-handlers.loader.js';
 
 /**
  * Everything a worker thread does: boot its own Nest context from the tasks
  * module (once), hold the task registry, and run dispatches.
  */
 export class WorkerRuntime {
-  private readonly tasks = new Map<string, RuntimeTask>();
+  private readonly tasks = new Map<string, TaskHandler>();
   private app?: INestApplicationContext;
   private bootError?: SerializedTaskError;
   private tasksRun = 0;
@@ -52,48 +34,9 @@ export class WorkerRuntime {
 
   private async boot(): Promise<void> {
     try {
-      const { tasksModule } = this.settings;
-      if (tasksModule) {
-        const module = await loadExport(tasksModule.file, tasksModule.exportName, () =>
-          Messages.tasksModuleNotFound(tasksModule.file, tasksModule.exportName),
-        );
-        // The user's module is wrapped so that discovery is available even
-        // when it does not import DiscoveryModule itself.
-        class NestWorkerThreadModule {}
-        Module({ imports: [DiscoveryModule, module as never], providers: [TaskMetadataAccessor, TaskExplorer] })(
-          NestWorkerThreadModule,
-        );
-        this.app = await NestFactory.createApplicationContext(NestWorkerThreadModule, {
-          logger: new ThreadLogger(threadId, this.settings.logLevels as LogLevel[]),
-          abortOnError: false,
-        });
-        for (const task of this.app.get(TaskExplorer).explore().values()) {
-          const { timeoutMs, maxAttempts, batch, backoff, schema, retryIf } = task.options;
-          this.tasks.set(task.name, {
-            info: {
-              name: task.name,
-              declaredBy: task.declaredBy,
-              timeoutMs,
-              maxAttempts,
-              batch,
-              backoff: backoff as Record<string, unknown> | undefined,
-            },
-            fn: task.handler as RuntimeTask['fn'],
-            schema,
-            retryIf,
-          });
-        }
-      }
-      for (const fn of this.settings.functions) {
-        const handler = await loadExport(fn.file, fn.exportName, () => Messages.functionNotExported(fn.name, fn.file));
-        if (typeof handler !== 'function') {
-          throw new TasksModuleLoadError(Messages.functionNotExported(fn.name, fn.file));
-        }
-        this.tasks.set(fn.name, {
-          info: { name: fn.name, declaredBy: `function ${fn.exportName} (${fn.file})`, ...fn.options },
-          fn: handler as RuntimeTask['fn'],
-        });
-      }
+      const { app, handlers } = await loadTaskHandlers(this.settings);
+      this.app = app;
+      for (const [name, handler] of handlers) this.tasks.set(name, handler);
       this.post({
         kind: 'ready',
         pool: this.settings.pool,
@@ -103,8 +46,6 @@ export class WorkerRuntime {
     } catch (error) {
       this.bootError = serializeError(error);
       this.post({ kind: 'boot-failed', pool: this.settings.pool, tid: threadId, error: this.bootError });
-      await this.app?.close().catch(() => undefined);
-      this.app = undefined;
     }
   }
 
@@ -115,7 +56,7 @@ export class WorkerRuntime {
     const count = payloads.length;
     const values: unknown[] = new Array(count);
     const durations: number[] | undefined = typeof req.i === 'string' ? undefined : new Array(count);
-    let failures: Record<number, CallFailure> | undefined;
+    let failures: Record<number, ThreadFailure> | undefined;
     let executed = 0;
 
     for (let index = 0; index < count; index++) {
@@ -161,10 +102,10 @@ export class WorkerRuntime {
     payload: unknown,
     values: unknown[],
     startedAt: number,
-  ): CallFailure | undefined | Promise<CallFailure | undefined> {
-    if (this.bootError) return { k: 'boot', e: this.bootError };
+  ): ThreadFailure | undefined | Promise<ThreadFailure | undefined> {
+    if (this.bootError) return { reason: 'boot', error: this.bootError };
     const task = this.tasks.get(name);
-    if (!task) return { k: 'unknown-task', e: serializeError(new UnknownTaskError(name, [...this.tasks.keys()])) };
+    if (!task) return taskFailure('unknown-task', new UnknownTaskError(name, [...this.tasks.keys()]));
     const attempt = req.a?.[index] ?? 1;
     const timeoutMs = typeof req.to === 'number' ? req.to : (req.to?.[index] ?? 0);
     const id = typeof req.i === 'string' ? `${req.i}:${(req.o ?? 0) + index}` : req.i[index]!;
@@ -174,12 +115,12 @@ export class WorkerRuntime {
   }
 
   private run(
-    task: RuntimeTask,
+    task: TaskHandler,
     input: unknown,
     ctx: CallContext,
     index: number,
     values: unknown[],
-  ): CallFailure | undefined | Promise<CallFailure | undefined> {
+  ): ThreadFailure | undefined | Promise<ThreadFailure | undefined> {
     let result: unknown;
     try {
       result = task.fn(input, ctx);
@@ -204,12 +145,12 @@ export class WorkerRuntime {
   }
 
   private async validateThenRun(
-    task: RuntimeTask,
+    task: TaskHandler,
     payload: unknown,
     ctx: CallContext,
     index: number,
     values: unknown[],
-  ): Promise<CallFailure | undefined> {
+  ): Promise<ThreadFailure | undefined> {
     let checked;
     try {
       checked = await task.schema!['~standard'].validate(payload);
@@ -221,26 +162,23 @@ export class WorkerRuntime {
         message: issue.message,
         path: issue.path?.map((p) => String(typeof p === 'object' ? p.key : p)).join('.') || undefined,
       }));
-      return { k: 'invalid-payload', e: serializeError(new InvalidPayloadError(task.info.name, issues)) };
+      return taskFailure('invalid-payload', new InvalidPayloadError(task.info.name, issues));
     }
     return this.run(task, checked.value, ctx, index, values);
   }
 
-  private settle(task: RuntimeTask, result: unknown, index: number, values: unknown[]): CallFailure | undefined {
+  private settle(task: TaskHandler, result: unknown, index: number, values: unknown[]): ThreadFailure | undefined {
     // A result that cannot be cloned would make the reply's postMessage throw
     // inside piscina and take the thread down with every task of the batch.
     const bad = findUncloneable(result, 'result');
     if (bad) {
-      return {
-        k: 'invalid-result',
-        e: serializeError(new NotCloneableError(task.info.name, 'result', bad.path, bad.type)),
-      };
+      return taskFailure('invalid-result', new NotCloneableError(task.info.name, 'result', bad.path, bad.type));
     }
     values[index] = result;
     return undefined;
   }
 
-  private failure(task: RuntimeTask, ctx: CallContext, error: unknown): CallFailure {
+  private failure(task: TaskHandler, ctx: CallContext, error: unknown): ThreadFailure {
     // A handler that gave up because its time ran out (it saw ctx.timedOut or
     // ctx.signal) timed out, whatever it threw; what it threw is the cause.
     if (ctx.timedOut && !(error instanceof TaskTimeoutError))
@@ -253,7 +191,7 @@ export class WorkerRuntime {
         // A predicate that throws leaves the default (retryable) in place.
       }
     }
-    return { k: ctx.timedOut ? 'timeout' : 'error', e };
+    return { reason: ctx.timedOut ? 'timeout' : 'error', error: e };
   }
 
   /** Closes the thread's Nest context, so that its shutdown hooks run. */
@@ -269,18 +207,4 @@ export class WorkerRuntime {
   private post(message: ThreadStatusMessage): void {
     parentPort?.postMessage(message);
   }
-}
-
-async function loadExport(file: string, exportName: string, notFound: () => string): Promise<unknown> {
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = (await import(file)) as Record<string, unknown>;
-  } catch (error) {
-    throw new TasksModuleLoadError(Messages.moduleLoad(file, (error as Error)?.message ?? String(error)), {
-      cause: error,
-    });
-  }
-  const value = namespace[exportName] ?? (namespace.default as Record<string, unknown> | undefined)?.[exportName];
-  if (value === undefined) throw new TasksModuleLoadError(notFound());
-  return value;
 }

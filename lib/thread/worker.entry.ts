@@ -10,7 +10,7 @@ import type {
   ThreadControlMessage,
   ThreadSettings,
   ThreadStatusMessage,
-} from '../pool/dispatch-protocol.js';
+} from '../boundary/dispatch.protocol.js';
 import { THREAD_DATA_KEY } from '../worker.constants.js';
 import { WorkerRuntime } from './worker-runtime.js';
 

@@ -5,6 +5,7 @@ import {
   InMemoryTaskClient,
   TASK_CLIENT,
   WorkerModule,
+  type RegisteredTask,
   type TaskClient,
   type TaskEnvelope,
   type TaskOutcome,
@@ -34,7 +35,7 @@ async function bootLoopApp(options: WorkerModuleOptions & WorkerModuleExtras = {
   return boot(LoopAppModule);
 }
 
-/** The seed's StubClient: a fixed list of echo tasks, results collected. */
+/** The smallest TaskClient: a fixed list of echo tasks, results collected. */
 @Injectable()
 class StubClient implements TaskClient {
   private readonly pending: TaskEnvelope[] = Array.from({ length: 100 }, (_, i) => ({
@@ -58,8 +59,8 @@ class StubClient implements TaskClient {
   }
 }
 
-describe('worker loop: the seed scenario', () => {
-  it('runs the seed StubClient: 100 echo tasks, all completed and published', async () => {
+describe('worker loop over a fixed list of tasks', () => {
+  it('runs a StubClient: 100 echo tasks, all completed and published', async () => {
     const booted = await bootLoopApp({ client: StubClient });
     try {
       const stub = booted.app.get(StubClient);
@@ -307,6 +308,53 @@ describe('worker loop: durable-client hooks', () => {
         5000,
         'the task to complete after resume',
       );
+    } finally {
+      await booted.close();
+    }
+  });
+
+  it('registers every task with the attempts it is allowed, once, before the first fetch', async () => {
+    class RegisteringClient implements TaskClient {
+      registrations: RegisteredTask[][] = [];
+      fetches = 0;
+      fetchedUnregistered = false;
+      registerTasks(tasks: readonly RegisteredTask[]): void {
+        this.registrations.push([...tasks]);
+      }
+      async fetch(): Promise<readonly TaskEnvelope[]> {
+        if (this.registrations.length === 0) this.fetchedUnregistered = true;
+        this.fetches++;
+        return [];
+      }
+      async publish(): Promise<void> {}
+    }
+    const client = new RegisteringClient();
+    const booted = await bootLoopApp({ client: { useValue: client } });
+    try {
+      await until(() => client.fetches > 1, 5000, 'a few fetches');
+      assert.equal(client.fetchedUnregistered, false);
+      assert.equal(client.registrations.length, 1);
+      const attempts = new Map(client.registrations[0]!.map((t) => [t.name, t.maxAttempts]));
+      assert.equal(attempts.get('spin-once'), 2, '@Task({ maxAttempts })');
+      assert.equal(attempts.get('flaky'), fastRetries.maxAttempts, "the module's retry.maxAttempts");
+      assert.deepEqual(
+        [...attempts.keys()].sort(),
+        booted.manager
+          .tasks()
+          .map((t) => t.name)
+          .sort(),
+      );
+    } finally {
+      await booted.close();
+    }
+  });
+
+  it('lists schemas and predicates of tasks the application declares itself', async () => {
+    const booted = await bootLoopApp({ loop: { autoStart: false } });
+    try {
+      const resize = booted.manager.tasks().find((t) => t.name === 'resize');
+      assert.equal(typeof resize?.options.schema?.['~standard'].validate, 'function');
+      assert.equal(typeof booted.manager.tasks().find((t) => t.name === 'picky')?.options.retryIf, 'function');
     } finally {
       await booted.close();
     }

@@ -140,6 +140,28 @@ describe('WorkerModule: tasks run in worker threads with DI', () => {
     assert.equal(typeof error.itemIndex, 'number');
   });
 
+  it('cancels a map() through its AbortSignal, with the same error as run()', async () => {
+    const controller = new AbortController();
+    const pending = booted.manager.map('sleep', [{ ms: 3000 }, { ms: 3000 }, { ms: 3000 }], {
+      signal: controller.signal,
+      chunkSize: 1,
+    });
+    setTimeout(() => controller.abort(new Error('user went away')), 50);
+    const error = await rejectionOf(pending);
+    assert.ok(error instanceof TaskAbortedError, `${error.name}: ${error.message}`);
+    assert.equal((error.cause as Error).message, 'user went away');
+    assert.equal(error.taskName, 'sleep');
+  });
+
+  it('lists its tasks: name, where each is declared, and its options as declared', () => {
+    const tasks = booted.manager.tasks();
+    const spin = tasks.find((t) => t.name === 'spin');
+    assert.ok(spin, tasks.map((t) => t.name).join());
+    assert.equal(spin.declaredBy, 'ChaosTasks.spin (ChaosTasksModule)');
+    assert.deepEqual(spin.options, { timeoutMs: 200 });
+    assert.deepEqual(tasks.find((t) => t.name === 'add')?.options, {});
+  });
+
   it('reports stats: queue, running, done, failed, workers alive, utilization', async () => {
     await Promise.all(Array.from({ length: 50 }, () => booted.manager.run('noop')));
     const stats = booted.manager.stats();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findUncloneable } from '../../lib/errors/cloneability.js';
+import { findUncloneable } from '../../lib/boundary/cloneability.checker.js';
 
 describe('findUncloneable', () => {
   it('accepts what structured clone accepts', () => {

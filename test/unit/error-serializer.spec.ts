@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deserializeError, serializeError } from '../../lib/errors/error-serializer.js';
+import { deserializeError, serializeError } from '../../lib/boundary/error.serializer.js';
 import { TaskTimeoutError, WorkerError } from '../../lib/errors/worker.errors.js';
 
 class DeclinedError extends Error {

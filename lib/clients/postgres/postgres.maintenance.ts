@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { Messages } from '../../errors/error-messages.js';
-import { serializeError } from '../../errors/error-serializer.js';
+import { serializeError } from '../../boundary/error.serializer.js';
 import { LeaseExpiredError } from '../../errors/worker.errors.js';
 import { errorJson } from './postgres.codec.js';
 import type { Run } from './postgres.database.js';

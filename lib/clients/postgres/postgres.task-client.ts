@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Messages } from '../../errors/error-messages.js';
-import { serializeError } from '../../errors/error-serializer.js';
+import { serializeError } from '../../boundary/error.serializer.js';
 import { InvalidTaskRowError, PostgresDependencyError } from '../../errors/worker.errors.js';
 import { packageRequire } from '../../internal/package-location.js';
 import type { TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { Messages } from '../../errors/error-messages.js';
-import { serializeError } from '../../errors/error-serializer.js';
+import { serializeError } from '../../boundary/error.serializer.js';
 import { InvalidStreamEntryError, LeaseExpiredError } from '../../errors/worker.errors.js';
 import type { TaskEnvelope } from '../../interfaces/task-client.interface.js';
 import { decodeEntry, type RawEntry, type RedisReceipt } from './redis.codec.js';

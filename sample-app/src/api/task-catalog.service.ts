@@ -1,6 +1,5 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { TASK_METADATA, type StandardSchemaLike, type TaskMetadata } from 'nestjs-worker';
+import { Injectable } from '@nestjs/common';
+import { WorkerManager, type StandardSchemaLike } from 'nestjs-worker';
 import { formatIssue } from '../common/schema.js';
 
 export interface CatalogEntry {
@@ -14,55 +13,28 @@ export interface CatalogEntry {
 export type Validation = { ok: true; value: unknown } | { ok: false; problems: string[] };
 
 /**
- * The tasks this app declares, found the way the library finds them (the
- * `@Task()` metadata on the providers of TasksModule, which AppModule
- * imports), so that the HTTP layer can refuse unknown names (404) and bad
- * payloads (400) before anything is enqueued.
+ * The tasks the worker threads run, with the options they were declared
+ * with (`WorkerManager.tasks()`), so that the HTTP layer can refuse unknown
+ * names (404) and bad payloads (400) before anything is enqueued. The
+ * schemas are there because AppModule imports TasksModule too.
  */
 @Injectable()
-export class TaskCatalog implements OnModuleInit {
-  private readonly tasks = new Map<string, CatalogEntry>();
+export class TaskCatalog {
+  private entries?: Map<string, CatalogEntry>;
 
-  constructor(
-    private readonly discovery: DiscoveryService,
-    private readonly scanner: MetadataScanner,
-    private readonly reflector: Reflector,
-  ) {}
-
-  onModuleInit(): void {
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance = wrapper.instance as object | undefined;
-      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
-      const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
-      for (const method of this.scanner.getAllMethodNames(prototype)) {
-        const metadata = this.reflector.get<TaskMetadata | undefined>(
-          TASK_METADATA,
-          prototype[method] as () => unknown,
-        );
-        if (!metadata) continue;
-        const { timeoutMs, maxAttempts, schema } = metadata.options;
-        this.tasks.set(metadata.name, {
-          name: metadata.name,
-          declaredBy: `${instance.constructor.name}.${method}`,
-          timeoutMs,
-          maxAttempts,
-          schema: schema as CatalogEntry['schema'],
-        });
-      }
-    }
-  }
+  constructor(private readonly workers: WorkerManager) {}
 
   get(name: string): CatalogEntry | undefined {
-    return this.tasks.get(name);
+    return this.tasks().get(name);
   }
 
   names(): string[] {
-    return [...this.tasks.keys()].sort();
+    return [...this.tasks().keys()].sort();
   }
 
   list(): Array<Record<string, unknown>> {
     return this.names().map((name) => {
-      const task = this.tasks.get(name)!;
+      const task = this.tasks().get(name)!;
       return {
         name,
         declaredBy: task.declaredBy,
@@ -75,10 +47,27 @@ export class TaskCatalog implements OnModuleInit {
 
   /** Runs the task's schema (the one its worker thread runs too) on a payload. */
   async validate(name: string, payload: unknown): Promise<Validation> {
-    const schema = this.tasks.get(name)?.schema;
+    const schema = this.tasks().get(name)?.schema;
     if (!schema) return { ok: true, value: payload };
     const result = await schema['~standard'].validate(payload);
     if (result.issues) return { ok: false, problems: result.issues.map(formatIssue) };
     return { ok: true, value: result.value };
+  }
+
+  /** Built on first use: the list exists once the worker module has started. */
+  private tasks(): Map<string, CatalogEntry> {
+    this.entries ??= new Map(
+      this.workers.tasks().map(({ name, declaredBy, options }) => [
+        name,
+        {
+          name,
+          declaredBy,
+          timeoutMs: options.timeoutMs,
+          maxAttempts: options.maxAttempts,
+          schema: options.schema as CatalogEntry['schema'],
+        },
+      ]),
+    );
+    return this.entries;
   }
 }

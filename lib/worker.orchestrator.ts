@@ -1,0 +1,213 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { ThreadTaskInfo } from './boundary/dispatch.protocol.js';
+import { describeFunctionTask, locateExport, type ExportRef } from './boundary/module.loader.js';
+import { TaskExplorer, type DiscoveredTask } from './discovery/task.explorer.js';
+import { Messages } from './errors/error-messages.js';
+import { WorkerBootError } from './errors/worker.errors.js';
+import type { TaskClient } from './interfaces/task-client.interface.js';
+import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
+import type { FunctionTaskRef, WorkerModuleOptions } from './interfaces/worker-module-options.interface.js';
+import { TaskLoop } from './loop/task-loop.js';
+import { EventSink } from './pool/event-sink.js';
+import { TaskDispatcher } from './pool/task-dispatcher.js';
+import { ThreadPool } from './pool/thread-pool.js';
+import { TaskRegistry } from './task-registry.js';
+import { isPoolThread } from './thread/is-pool-thread.js';
+import { LOGGER_CONTEXT, TASK_CLIENT } from './worker.constants.js';
+import { WORKER_MODULE_OPTIONS } from './worker.module-definition.js';
+import { resolveWorkerOptions, type ResolvedWorkerOptions } from './worker-options.resolver.js';
+
+/** Everything that runs once the module has started. */
+export interface WorkerEngine {
+  readonly options: ResolvedWorkerOptions;
+  readonly pool: ThreadPool;
+  readonly registry: TaskRegistry;
+  readonly dispatcher: TaskDispatcher;
+  readonly loop: TaskLoop;
+}
+
+/** Where the threads find the task code: the tasks module and each function task, as file URL and export. */
+interface TaskCode {
+  readonly tasksModule?: ExportRef;
+  readonly functions: ReadonlyArray<ExportRef & { name: string; options?: FunctionTaskRef['options'] }>;
+}
+
+/**
+ * Starts and stops the module with the application: checks the tasks,
+ * starts the threads and waits for each to boot its context
+ * (`onModuleInit`), starts the worker loop (`onApplicationBootstrap`), and
+ * shuts everything down in the order that loses nothing (`onModuleDestroy`).
+ * `WorkerManager` is the face users inject; this class is not exported.
+ */
+@Injectable()
+export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+  readonly sink = new EventSink();
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private started?: WorkerEngine;
+  private closing?: Promise<void>;
+
+  constructor(
+    @Inject(WORKER_MODULE_OPTIONS) private readonly rawOptions: WorkerModuleOptions,
+    @Inject(TASK_CLIENT) private readonly client: TaskClient,
+    private readonly explorer: TaskExplorer,
+  ) {}
+
+  /** The running engine; undefined before `onModuleInit()` and in pool threads. */
+  get engine(): WorkerEngine | undefined {
+    return this.started;
+  }
+
+  get isClosing(): boolean {
+    return this.closing !== undefined;
+  }
+
+  async onModuleInit(): Promise<void> {
+    // Inside a pool thread the same module is booted to run tasks, not to
+    // start another pool.
+    if (isPoolThread()) return;
+    // Discovery first: a duplicate or scoped task is a more precise error than a missing option.
+    const discovered = this.explorer.explore();
+    const options = resolveWorkerOptions(this.rawOptions);
+    const code = await locateTaskCode(options);
+    const pool = new ThreadPool(
+      {
+        workers: options.workers,
+        resourceLimits: options.resourceLimits,
+        execArgv: options.execArgv,
+        env: options.env,
+        startupTimeoutMs: options.startupTimeoutMs,
+        maxTasksPerWorker: options.maxTasksPerWorker,
+        maxHeapBytesPerWorker: options.maxHeapMbPerWorker * 1024 * 1024,
+        thread: {
+          tasksModule: code.tasksModule,
+          functions: [...code.functions],
+          logLevels: ['log', 'error', 'warn', 'fatal'],
+        },
+      },
+      this.logger,
+      this.sink,
+    );
+    const reported = await startPool(pool, discovered, code.tasksModule);
+    const registry = new TaskRegistry(reported, declaredTasks(discovered, code), options);
+    const dispatcher = new TaskDispatcher(
+      pool,
+      { queueSize: options.queueSize, timeoutGraceMs: options.timeoutGraceMs, batching: options.batching },
+      this.sink,
+    );
+    const loop = new TaskLoop(
+      this.client,
+      dispatcher,
+      registry,
+      { ...options.loop, nonRetryable: options.retry.nonRetryable },
+      this.sink,
+      this.logger,
+    );
+    this.started = { options, pool, registry, dispatcher, loop };
+    const names = registry.names();
+    this.logger.log(`${options.workers} worker thread(s) ready with ${names.length} task(s): ${names.join(', ')}`);
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.started?.options.loop.autoStart) this.started.loop.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.close();
+  }
+
+  /** Shuts down once; later calls share the first one's promise. */
+  close(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    this.closing ??= this.shutdown(this.started);
+    return this.closing;
+  }
+
+  /**
+   * The order that loses nothing: stop fetching; hand queued loop tasks back
+   * to the client; let running tasks (and queued `run()` calls) finish until
+   * `shutdownTimeoutMs`; stop what still runs (loop tasks are released,
+   * callers rejected with `WorkerShutdownError`); close every thread's Nest
+   * context, then the threads; publish every outcome. The client's own
+   * `onApplicationShutdown()` runs after this, with nothing left to publish.
+   */
+  private async shutdown({ options, pool, dispatcher, loop }: WorkerEngine): Promise<void> {
+    const deadline = Date.now() + options.shutdownTimeoutMs;
+    await loop.stopFetching();
+    loop.releaseQueued();
+    const idle = await dispatcher.whenIdle(deadline);
+    if (!idle) {
+      this.logger.warn(
+        `${dispatcher.snapshot().running} task(s) still running after ${options.shutdownTimeoutMs} ms (shutdownTimeoutMs); stopping their threads. Unfinished loop tasks are released to the task client.`,
+      );
+      dispatcher.stop();
+    }
+    // Closing the pool rejects whatever still runs, which settles it as 'shutdown'.
+    await pool.close(idle ? 5000 : 1000);
+    await dispatcher.whenIdle(Date.now() + 1000);
+    const unpublished = await loop.flush(Math.max(deadline, Date.now() + 5000));
+    if (unpublished > 0) {
+      this.logger.error(
+        `${unpublished} outcome(s) could not be published to the task client before shutdown. A durable client delivers those tasks again once their lease expires.`,
+      );
+    }
+    this.sink.complete();
+  }
+}
+
+/** Checks, in the main thread, that the threads will find the tasks module and every function where they are said to be. */
+async function locateTaskCode(options: ResolvedWorkerOptions): Promise<TaskCode> {
+  const ref = options.tasksModule;
+  const tasksModule = ref
+    ? await locateExport(ref.module, ref.file, ref.exportName, (url) =>
+        Messages.tasksModuleNotExported(ref.module.name, url),
+      )
+    : undefined;
+  const functions = await Promise.all(
+    options.functions.map(async (fn) => ({
+      name: fn.name,
+      options: fn.options,
+      ...(await locateExport(fn.handler, fn.file, fn.exportName, (url) => Messages.functionNotExported(fn.name, url))),
+    })),
+  );
+  return { tasksModule, functions };
+}
+
+/** Starts the threads and checks that they have every task the application declares; closes them on failure. */
+async function startPool(
+  pool: ThreadPool,
+  discovered: ReadonlyMap<string, DiscoveredTask>,
+  tasksModule: ExportRef | undefined,
+): Promise<ThreadTaskInfo[]> {
+  try {
+    const reported = await pool.start();
+    const names = new Set(reported.map((t) => t.name));
+    const missing = [...discovered.keys()].filter((name) => !names.has(name));
+    if (missing.length > 0) {
+      throw new WorkerBootError(
+        Messages.tasksMissingInWorker(missing, tasksModule?.file ?? '-', tasksModule?.exportName ?? '-'),
+      );
+    }
+    if (names.size === 0) throw new WorkerBootError(Messages.noTasks());
+    return reported;
+  } catch (error) {
+    await pool.close(1000);
+    throw error;
+  }
+}
+
+/** The tasks as the main thread declares them: `@Task()` methods it discovered, and the function tasks. */
+function declaredTasks(discovered: ReadonlyMap<string, DiscoveredTask>, code: TaskCode): Map<string, TaskDescriptor> {
+  const declared = new Map<string, TaskDescriptor>();
+  for (const { name, declaredBy, options } of discovered.values()) declared.set(name, { name, declaredBy, options });
+  for (const fn of code.functions) {
+    declared.set(fn.name, { name: fn.name, declaredBy: describeFunctionTask(fn), options: { ...fn.options } });
+  }
+  return declared;
+}
