@@ -1,4 +1,7 @@
 import { availableParallelism } from 'node:os';
+import { MAX_TIMER_MS } from './common/backoff.js';
+import { optionChecks } from './common/option-checks.js';
+import { checkBackoff, checkTaskOptions, mergeBackoff } from './decorators/task-options.checks.js';
 import { InvalidWorkerOptionsError } from './errors/worker.errors.js';
 import type {
   FunctionTaskRef,
@@ -49,50 +52,9 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
       'Pass an object to WorkerModule.forRoot().',
     );
   }
-  const int = (path: string, value: unknown, fallback: number, min: number): number => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      throw new InvalidWorkerOptionsError(
-        path,
-        `must be an integer >= ${min}, got ${JSON.stringify(value)}`,
-        `Set "${path}" to a whole number of at least ${min}, or leave it out for the default (${fallback}).`,
-      );
-    }
-    return value;
-  };
-  const num = (path: string, value: unknown, fallback: number, min: number): number => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw new InvalidWorkerOptionsError(
-        path,
-        `must be a number >= ${min}, got ${JSON.stringify(value)}`,
-        `Set "${path}" to a number of at least ${min}, or leave it out for the default (${fallback}).`,
-      );
-    }
-    return value;
-  };
-  const oneOf = <T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T => {
-    if (value === undefined) return fallback;
-    if (!allowed.includes(value as T)) {
-      throw new InvalidWorkerOptionsError(
-        path,
-        `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(value)}`,
-        `Use one of the listed values.`,
-      );
-    }
-    return value as T;
-  };
-  const bool = (path: string, value: unknown, fallback: boolean): boolean => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') {
-      throw new InvalidWorkerOptionsError(
-        path,
-        `must be true or false, got ${JSON.stringify(value)}`,
-        `Use a boolean.`,
-      );
-    }
-    return value;
-  };
+  const fail = (path: string, problem: string, fix: string) => new InvalidWorkerOptionsError(path, problem, fix);
+  const { int, num, bool, oneOf } = optionChecks(fail);
+  const timer = { min: 0, max: MAX_TIMER_MS };
 
   const tasksModule = options.tasksModule;
   if (tasksModule !== undefined) {
@@ -125,6 +87,16 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
       );
     }
     checkFile(`functions[${i}].file`, fn.file);
+    for (const key of ['retryIf', 'schema'] as const) {
+      if ((fn.options as Record<string, unknown> | undefined)?.[key] !== undefined) {
+        throw fail(
+          `functions[${i}].options.${key}`,
+          `of task "${fn.name}" is not supported for function tasks`,
+          'A function cannot reach the worker threads through options: declare the task with @Task() on a provider to use it.',
+        );
+      }
+    }
+    checkTaskOptions(fn.options, fail, `functions[${i}].options.`);
   });
   if (tasksModule === undefined && functions.length === 0) {
     throw new InvalidWorkerOptionsError(
@@ -146,8 +118,8 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
       'Pass e.g. ["ValidationError", "ERR_NOT_FOUND"].',
     );
   }
-  const idleMinMs = num('loop.idleMinMs', loop.idleMinMs, 5, 1);
-  const idleMaxMs = num('loop.idleMaxMs', loop.idleMaxMs, 1000, 1);
+  const idleMinMs = num('loop.idleMinMs', loop.idleMinMs, 5, { min: 1 });
+  const idleMaxMs = num('loop.idleMaxMs', loop.idleMaxMs, 1000, { min: 1 });
   if (idleMaxMs < idleMinMs) {
     throw new InvalidWorkerOptionsError(
       'loop.idleMaxMs',
@@ -158,35 +130,35 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
   return {
     tasksModule,
     functions,
-    workers: int('workers', options.workers, availableParallelism(), 1),
-    queueSize: int('queueSize', options.queueSize, 1024, 1),
+    workers: int('workers', options.workers, availableParallelism(), { min: 1 }),
+    queueSize: int('queueSize', options.queueSize, 1024, { min: 1 }),
     whenQueueFull: oneOf('whenQueueFull', options.whenQueueFull, ['wait', 'reject'] as const, 'wait'),
-    defaultTimeoutMs: num('defaultTimeoutMs', options.defaultTimeoutMs, 0, 0),
-    timeoutGraceMs: num('timeoutGraceMs', options.timeoutGraceMs, 100, 0),
+    defaultTimeoutMs: num('defaultTimeoutMs', options.defaultTimeoutMs, 0, timer),
+    timeoutGraceMs: num('timeoutGraceMs', options.timeoutGraceMs, 100, timer),
     retry: {
-      maxAttempts: int('retry.maxAttempts', retry.maxAttempts, 3, 1),
-      backoff: resolveBackoff('retry.backoff', backoff),
+      maxAttempts: int('retry.maxAttempts', retry.maxAttempts, 3, { min: 1 }),
+      backoff: mergeBackoff(DEFAULT_BACKOFF, checkBackoff('retry.backoff', backoff, fail)),
       nonRetryable,
     },
-    maxTasksPerWorker: int('maxTasksPerWorker', options.maxTasksPerWorker, 0, 0),
-    maxHeapMbPerWorker: num('maxHeapMbPerWorker', options.maxHeapMbPerWorker, 0, 0),
+    maxTasksPerWorker: int('maxTasksPerWorker', options.maxTasksPerWorker, 0, { min: 0 }),
+    maxHeapMbPerWorker: num('maxHeapMbPerWorker', options.maxHeapMbPerWorker, 0, { min: 0 }),
     resourceLimits: options.resourceLimits,
     execArgv: options.execArgv,
     env: options.env,
-    startupTimeoutMs: int('startupTimeoutMs', options.startupTimeoutMs, 30_000, 1),
-    shutdownTimeoutMs: int('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
+    startupTimeoutMs: int('startupTimeoutMs', options.startupTimeoutMs, 30_000, { ...timer, min: 1 }),
+    shutdownTimeoutMs: int('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, timer),
     batching: {
       enabled: bool('batching.enabled', batching.enabled, true),
-      maxBatchSize: int('batching.maxBatchSize', batching.maxBatchSize, 64, 1),
-      targetBatchMs: num('batching.targetBatchMs', batching.targetBatchMs, 2, 0),
+      maxBatchSize: int('batching.maxBatchSize', batching.maxBatchSize, 64, { min: 1 }),
+      targetBatchMs: num('batching.targetBatchMs', batching.targetBatchMs, 2, { min: 0 }),
     },
     loop: {
       autoStart: bool('loop.autoStart', loop.autoStart, true),
-      fetchBatchSize: int('loop.fetchBatchSize', loop.fetchBatchSize, 256, 1),
+      fetchBatchSize: int('loop.fetchBatchSize', loop.fetchBatchSize, 256, { min: 1 }),
       idleMinMs,
       idleMaxMs,
-      publishBatchSize: int('loop.publishBatchSize', loop.publishBatchSize, 500, 1),
-      publishIntervalMs: num('loop.publishIntervalMs', loop.publishIntervalMs, 5, 0),
+      publishBatchSize: int('loop.publishBatchSize', loop.publishBatchSize, 500, { min: 1 }),
+      publishIntervalMs: num('loop.publishIntervalMs', loop.publishIntervalMs, 5, timer),
     },
   };
 
@@ -199,30 +171,4 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
       );
     }
   }
-}
-
-/** Validates a (partial) backoff over the defaults; also used for `@Task({ backoff })`. */
-export function resolveBackoff(
-  path: string,
-  backoff: Partial<RetryBackoffOptions>,
-  base: RetryBackoffOptions = DEFAULT_BACKOFF,
-): RetryBackoffOptions {
-  const out = { ...base, ...backoff };
-  for (const key of ['initialMs', 'factor', 'maxMs'] as const) {
-    if (typeof out[key] !== 'number' || !Number.isFinite(out[key]) || out[key] < 0) {
-      throw new InvalidWorkerOptionsError(
-        `${path}.${key}`,
-        `must be a number >= 0, got ${JSON.stringify(out[key])}`,
-        'Use a non-negative number.',
-      );
-    }
-  }
-  if (!['full', 'equal', 'none'].includes(out.jitter)) {
-    throw new InvalidWorkerOptionsError(
-      `${path}.jitter`,
-      `must be "full", "equal" or "none", got ${JSON.stringify(out.jitter)}`,
-      'Use one of the listed values.',
-    );
-  }
-  return out;
 }

@@ -71,6 +71,8 @@ export const Messages = {
     `WorkerManager.${method}() was called before the application was initialised. Call app.init() (or app.listen()) first.`,
   invalidTaskName: (name: unknown) =>
     `@Task() needs a non-empty string name, got ${typeof name === 'string' ? '""' : String(name)}.`,
+  invalidTaskOption: (task: string, path: string, problem: string, fix: string) =>
+    `@Task("${task}") option "${path}" ${problem}. ${fix}`,
   redisOption: (option: string, problem: string, fix: string) =>
     `RedisTaskClient option "${option}" ${problem}. ${fix}`,
   redisDependency: (reason: string) =>

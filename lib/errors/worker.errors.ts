@@ -22,6 +22,18 @@ export class InvalidWorkerOptionsError extends WorkerError {
   }
 }
 
+/** A `@Task()` option is invalid: thrown where the task is declared, naming the task, the option and the fix. */
+export class InvalidTaskOptionsError extends WorkerError {
+  constructor(
+    readonly taskName: string,
+    path: string,
+    problem: string,
+    fix: string,
+  ) {
+    super('ERR_WORKER_INVALID_TASK_OPTIONS', Messages.invalidTaskOption(taskName, path, problem, fix));
+  }
+}
+
 export class DuplicateTaskError extends WorkerError {
   constructor(
     readonly taskName: string,
@@ -205,6 +217,7 @@ export class LeaseExpiredError extends WorkerError {
 export const WORKER_ERROR_CLASSES: Readonly<Record<string, new (...args: any[]) => Error>> = {
   WorkerError,
   InvalidWorkerOptionsError,
+  InvalidTaskOptionsError,
   DuplicateTaskError,
   ScopedTaskProviderError,
   TasksModuleLoadError,

@@ -60,11 +60,32 @@ describe('resolveWorkerOptions', () => {
       /"loop\.idleMaxMs" \(10\) is below loop\.idleMinMs \(100\)/,
     ],
     [
+      'a bad function task option',
+      { functions: [{ name: 'f', handler: () => 1, file: import.meta.url, options: { maxAttempts: 0 } }] },
+      /"functions\[0\]\.options\.maxAttempts" must be an integer >= 1, got 0/,
+    ],
+    [
+      'a schema on a function task',
+      { functions: [{ name: 'f', handler: () => 1, file: import.meta.url, options: { schema: {} } }] },
+      /"functions\[0\]\.options\.schema" of task "f" is not supported for function tasks/,
+    ],
+    [
+      'a timeout setTimeout cannot hold',
+      { tasksModule, shutdownTimeoutMs: 2 ** 31 },
+      /"shutdownTimeoutMs" must be an integer from 0 to 2147483647/,
+    ],
+    [
       'a function without handler',
       { functions: [{ name: 'f', file: import.meta.url }] },
       /"functions\[0\]\.handler" of task "f" must be a function/,
     ],
   ];
+  it('words the README example exactly', () => {
+    assert.throws(() => resolveWorkerOptions({ tasksModule, workers: 0 }), {
+      message: `WorkerModule option "workers" must be an integer >= 1, got 0. Set "workers" to a whole number of at least 1, or leave it out for the default (${availableParallelism()}).`,
+    });
+  });
+
   for (const [what, options, message] of bad) {
     it(`refuses ${what}, naming the option and the fix`, () => {
       assert.throws(
