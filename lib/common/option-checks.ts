@@ -26,7 +26,9 @@ export interface OptionChecks {
 export function shown(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value));
+    if (typeof value === 'bigint') text = `${value}n`;
+    else if (typeof value === 'number' && !Number.isFinite(value)) text = String(value);
+    else text = JSON.stringify(value) ?? String(value);
   } catch {
     text = Object.prototype.toString.call(value);
   }

@@ -78,6 +78,7 @@ export const Messages = {
   redisDependency: (reason: string) =>
     `RedisTaskClient needs the "ioredis" package (an optional peer dependency of nestjs-worker), which cannot be loaded: ${reason}. Install it: npm install ioredis`,
   redisEnqueue: (problem: string) => `RedisTaskClient.enqueue(): ${problem}.`,
+  enqueueRefused: (client: string, problem: string) => `${client}.enqueue(): ${problem}.`,
   redisClosed: (method: string) =>
     `RedisTaskClient.${method}() was called after close(). Create a new client, or enqueue before the application shuts down.`,
   redisInvalidEntry: (stream: string, entryId: string, taskId: string, name: string, problem: string) =>
