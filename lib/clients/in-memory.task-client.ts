@@ -1,6 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import type { TaskClient, TaskEnvelope, TaskFailureReason, TaskOutcome } from '../interfaces/task-client.interface.js';
+import { MAX_TIMER_MS } from '../common/backoff.js';
+import { checkEnqueue, type CheckedTask } from './kit/enqueue.validator.js';
 import { MinHeap } from './min-heap.js';
 
 export const IN_MEMORY_TASK_CLIENT_OPTIONS = 'nestjs-worker:in-memory-client-options';
@@ -13,7 +15,7 @@ export interface InMemoryTaskClientOptions {
 export interface EnqueueOptions {
   /** Run no earlier than this many milliseconds from now. @default 0 */
   delayMs?: number;
-  /** Higher runs first; equal priorities run in enqueue order. @default 0 */
+  /** Higher runs first; equal priorities run in enqueue order. An integer. @default 0 */
   priority?: number;
   /** Overrides the task's `maxAttempts`. */
   maxAttempts?: number;
@@ -92,14 +94,23 @@ export class InMemoryTaskClient implements TaskClient {
 
   /** Adds a task; returns its id. */
   enqueue(name: string, payload: unknown, options: EnqueueOptions = {}): string {
-    const id = this.add(name, payload, options);
+    const id = this.add(checkEnqueue('InMemoryTaskClient', { ...options, name, payload }));
     this.notify();
     return id;
   }
 
   /** Adds many tasks at once; returns their ids in order. */
   enqueueMany(tasks: ReadonlyArray<{ name: string; payload: unknown } & EnqueueOptions>): string[] {
-    const ids = tasks.map((t) => this.add(t.name, t.payload, t));
+    if (!Array.isArray(tasks)) throw new TypeError(`InMemoryTaskClient.enqueueMany(): expected an array of tasks.`);
+    // Everything is checked before anything is added: a bad task leaves the queue as it was.
+    const checked = tasks.map((task, i) => checkEnqueue('InMemoryTaskClient', task, i));
+    const given = new Set<string>();
+    for (const { id } of checked) {
+      if (id === undefined) continue;
+      if (this.records.has(id) || given.has(id)) throw duplicateId(id);
+      given.add(id);
+    }
+    const ids = checked.map((task) => this.add(task));
     if (ids.length > 0) this.notify();
     return ids;
   }
@@ -197,28 +208,25 @@ export class InMemoryTaskClient implements TaskClient {
     return () => this.listeners.delete(onAvailable);
   }
 
-  private add(name: string, payload: unknown, options: EnqueueOptions): string {
-    if (typeof name !== 'string' || name === '')
-      throw new TypeError('InMemoryTaskClient.enqueue(): the task name must be a non-empty string.');
-    const id = options.id ?? `${this.idPrefix}-${++this.seq}`;
-    if (this.records.has(id)) throw new Error(`InMemoryTaskClient.enqueue(): a task with id "${id}" already exists.`);
+  private add(task: CheckedTask): string {
+    const id = task.id ?? `${this.idPrefix}-${++this.seq}`;
+    if (this.records.has(id)) throw duplicateId(id);
     const now = Date.now();
-    const delay = options.delayMs ?? 0;
     const record: MutableRecord = {
       id,
-      name,
-      payload,
-      state: delay > 0 ? 'delayed' : 'queued',
+      name: task.name,
+      payload: task.payload,
+      state: task.delayMs > 0 ? 'delayed' : 'queued',
       attempt: 1,
-      maxAttempts: options.maxAttempts,
-      priority: options.priority ?? 0,
+      maxAttempts: task.maxAttempts,
+      priority: task.priority,
       seq: this.seq++,
       enqueuedAt: now,
-      runAt: now + delay,
+      runAt: now + task.delayMs,
       errors: [],
     };
     this.records.set(id, record);
-    if (delay > 0) this.schedule(record);
+    if (task.delayMs > 0) this.schedule(record);
     else this.ready.push(record);
     return id;
   }
@@ -232,8 +240,7 @@ export class InMemoryTaskClient implements TaskClient {
         () => {
           this.delayTimer = undefined;
           this.delayTimerAt = Infinity;
-          this.promoteDue(Date.now());
-          this.notify();
+          if (this.promoteDue(Date.now())) this.notify();
           const next = this.delayed.peek();
           if (next) {
             // Re-arm for the next delayed task.
@@ -241,20 +248,25 @@ export class InMemoryTaskClient implements TaskClient {
             this.schedule(next);
           }
         },
-        Math.max(0, record.runAt - Date.now()),
+        // Node runs a longer timeout after 1 ms: a far-off task would wake the loop in a busy cycle.
+        Math.min(MAX_TIMER_MS, Math.max(0, record.runAt - Date.now())),
       );
       this.delayTimer.unref();
     }
   }
 
-  private promoteDue(now: number): void {
+  /** Moves due delayed tasks to the ready queue; true when any moved. */
+  private promoteDue(now: number): boolean {
+    let promoted = false;
     for (let next = this.delayed.peek(); next && next.runAt <= now; next = this.delayed.peek()) {
       this.delayed.pop();
       if (next.state === 'delayed') {
         next.state = 'queued';
         this.ready.push(next);
+        promoted = true;
       }
     }
+    return promoted;
   }
 
   private finish(record: MutableRecord, state: 'completed' | 'failed'): void {
@@ -279,6 +291,10 @@ export class InMemoryTaskClient implements TaskClient {
   private notify(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+function duplicateId(id: string): Error {
+  return new Error(`InMemoryTaskClient.enqueue(): a task with id "${id}" already exists.`);
 }
 
 function snapshot<R>(record: MutableRecord): TaskRecord<R> {

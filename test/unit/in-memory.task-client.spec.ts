@@ -90,4 +90,46 @@ describe('InMemoryTaskClient', () => {
     client.enqueue('t', null, { id: 'same' });
     assert.throws(() => client.enqueue('t', null, { id: 'same' }), /a task with id "same" already exists/);
   });
+
+  it('checks enqueue options as the durable clients do, and adds nothing from a batch with a bad task', () => {
+    const client = new InMemoryTaskClient();
+    assert.throws(
+      () => client.enqueue('resize', null, { priority: 1.5 }),
+      /^TypeError: InMemoryTaskClient\.enqueue\(\): task "resize": "priority" must be an integer/,
+    );
+    assert.throws(
+      () => client.enqueue('resize', null, { delayMs: -5 }),
+      /"delayMs" must be a number of milliseconds >= 0/,
+    );
+    assert.throws(
+      () =>
+        client.enqueueMany([
+          { name: 'ok', payload: 1 },
+          { name: 'bad', payload: 2, maxAttempts: 0 },
+        ]),
+      /tasks\[1\]: task "bad": "maxAttempts" must be a whole number/,
+    );
+    assert.throws(
+      () =>
+        client.enqueueMany([
+          { name: 'ok', payload: 1, id: 'twice' },
+          { name: 'ok', payload: 2, id: 'twice' },
+        ]),
+      /a task with id "twice" already exists/,
+    );
+    assert.deepEqual(client.counts(), { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0 });
+  });
+
+  it('holds a task delayed past 2^31 ms without waking its watchers in a busy loop', async () => {
+    const client = new InMemoryTaskClient();
+    let woken = 0;
+    client.watch(() => woken++);
+    // Node runs a setTimeout longer than 2^31 - 1 ms after 1 ms.
+    const id = client.enqueue('t', null, { delayMs: 2 ** 31 + 60_000 });
+    woken = 0;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(woken, 0, 'no wake-up before the task is due');
+    assert.equal(client.get(id)!.state, 'delayed');
+    assert.deepEqual(await client.fetch(10), []);
+  });
 });

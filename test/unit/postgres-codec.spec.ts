@@ -4,12 +4,12 @@ import {
   claimOrder,
   decodePayload,
   encodeTask,
-  errorJson,
   settleColumns,
   toRecord,
   type ClaimedRow,
   type RecordRow,
 } from '../../lib/clients/postgres/postgres.codec.js';
+import { errorJson } from '../../lib/clients/kit/json.encoder.js';
 import type { TaskEnvelope } from '../../lib/interfaces/task-client.interface.js';
 
 describe('PostgresTaskClient codec', () => {
@@ -35,6 +35,7 @@ describe('PostgresTaskClient codec', () => {
     assert.deepEqual(JSON.parse(errorJson({ name: 'TypeError', message: 'm', props: cyclic })), {
       name: 'TypeError',
       message: 'm',
+      props: { self: '[Circular]' },
     });
   });
 
@@ -46,8 +47,12 @@ describe('PostgresTaskClient codec', () => {
     assert.throws(() => encodeTask({ name: '' }), /task name must be a non-empty string/);
     assert.throws(() => encodeTask({ name: 'x', priority: 1.5 }), /"priority" must be an integer/);
     assert.throws(() => encodeTask({ name: 'x', delayMs: -1 }), /"delayMs" must be a number of milliseconds >= 0/);
-    assert.throws(() => encodeTask({ name: 'x', maxAttempts: 0 }), /"maxAttempts" must be a positive integer/);
+    assert.throws(() => encodeTask({ name: 'x', maxAttempts: 0 }), /"maxAttempts" must be a whole number of attempts/);
     assert.throws(() => encodeTask({ name: 'x', payload: { n: 1n } }), /payload of task "x" cannot be written as JSON/);
+    assert.throws(
+      () => encodeTask({ name: 'resize', priority: 2 ** 31 }, 7),
+      /^TypeError: PostgresTaskClient\.enqueue\(\): tasks\[7\]: task "resize": "priority" must be an integer from/,
+    );
   });
 
   it('groups outcomes column-wise per kind, leaving out deliveries of other clients', () => {

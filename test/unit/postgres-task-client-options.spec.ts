@@ -97,6 +97,7 @@ describe('the "pg" peer dependency', () => {
   it('is not needed to load the package, nor to use a pool you pass; without it, making a pool says what to install', () => {
     // A child process in which "pg" cannot be resolved, from ESM or CommonJS.
     const index = new URL('../../lib/index.js', import.meta.url).href;
+    const entry = new URL('../../lib/postgres.js', import.meta.url).href;
     const script = `
       import Module, { register } from 'node:module';
       const missing = (s) => s === 'pg' || s.startsWith('pg/');
@@ -107,8 +108,9 @@ describe('the "pg" peer dependency', () => {
         if (missing(request)) { const e = new Error("Cannot find module 'pg'"); e.code = 'MODULE_NOT_FOUND'; throw e; }
         return resolveFilename.call(this, request, ...rest);
       };
-      const lib = await import(${JSON.stringify(index)});
-      const out = { loaded: typeof lib.PostgresTaskClient === 'function' };
+      const root = await import(${JSON.stringify(index)});
+      const lib = await import(${JSON.stringify(entry)});
+      const out = { loaded: typeof root.WorkerModule === 'function' && typeof lib.PostgresTaskClient === 'function' };
       try { new lib.PostgresTaskClient({ connectionString: 'postgres://u:p@127.0.0.1:1/x' }); } catch (e) { out.code = e.code; out.message = e.message; }
       const pool = { connect() {}, query() {}, on() {}, off() {} };
       out.withPool = new lib.PostgresTaskClient({ pool }).pool === pool;

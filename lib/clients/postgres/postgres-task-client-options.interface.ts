@@ -39,11 +39,13 @@ export interface PostgresTaskClientOptions {
    */
   leaseMs?: number;
   /**
-   * Attempts of a task enqueued without `maxAttempts`, as far as this client
-   * counts them: only when leases run out (the client cannot see
-   * `@Task({ maxAttempts })`). A task whose lease runs out on this attempt is
-   * dead-lettered with reason `'crash'`. Failures the worker loop sees follow
-   * the module's `retry` options.
+   * Attempt limit when a lease runs out, only for task names this process
+   * has no `@Task()` for (another service's tasks on a shared queue). For the
+   * others the worker loop registers each task's limit: its
+   * `@Task({ maxAttempts })`, else the module's `retry.maxAttempts`. A task
+   * enqueued with its own `maxAttempts` keeps that. A task whose lease runs
+   * out on its last attempt is dead-lettered with reason `'crash'`. Failures
+   * the worker loop sees follow the module's `retry` options.
    * @default 3
    */
   maxAttempts?: number;
@@ -70,7 +72,7 @@ export interface PostgresTaskClientOptions {
 export interface PostgresEnqueueOptions {
   /** Run no earlier than this many milliseconds from now (database clock). @default 0 */
   delayMs?: number;
-  /** Higher runs first; equal priorities run in `runAt`, then enqueue, order. Integer. @default 0 */
+  /** Higher runs first; equal priorities run in `runAt`, then enqueue, order. An integer. @default 0 */
   priority?: number;
   /** Overrides the task's `maxAttempts`. @default undefined (the task's, or the module's) */
   maxAttempts?: number;

@@ -1,5 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { Pool, PoolConfig } from 'pg';
+import { optionChecks } from '../../common/option-checks.js';
 import { InvalidPostgresTaskClientOptionsError } from '../../errors/worker.errors.js';
 import type { PostgresTaskClientOptions } from './postgres-task-client-options.interface.js';
 
@@ -22,25 +23,7 @@ export interface ResolvedPostgresOptions {
 
 const fail = (option: string, problem: string, fix: string) =>
   new InvalidPostgresTaskClientOptionsError(option, problem, fix);
-
-function int(option: string, value: unknown, fallback: number, min: number, max: number, fix: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw fail(option, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? String(value)}`, fix);
-  }
-  return value;
-}
-
-function bool(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean')
-    throw fail(
-      option,
-      `must be true or false, got ${JSON.stringify(value) ?? String(value)}`,
-      `Use a boolean, or leave it out for the default (${fallback}).`,
-    );
-  return value;
-}
+const check = optionChecks(fail);
 
 /** Defaults and validation of `PostgresTaskClientOptions`; every error names the fix. */
 export function resolvePostgresOptions(options: PostgresTaskClientOptions | undefined): ResolvedPostgresOptions {
@@ -116,7 +99,7 @@ export function resolvePostgresOptions(options: PostgresTaskClientOptions | unde
       'Use a short name such as "default" or "emails".',
     );
   }
-  const listen = bool('listen', options.listen, true);
+  const listen = check.bool('listen', options.listen, true);
   // The LISTEN connection is taken out of the pool for good: with one
   // connection in all, every query would wait for it forever.
   const max = pool !== undefined ? (pool as { options?: { max?: number } }).options?.max : poolConfig?.max;
@@ -127,14 +110,11 @@ export function resolvePostgresOptions(options: PostgresTaskClientOptions | unde
       "Allow at least 2 connections (pg's default is 10), or set listen: false.",
     );
   }
-  const leaseMs = int(
-    'leaseMs',
-    options.leaseMs,
-    30_000,
-    200,
-    86_400_000,
-    'Use a number of milliseconds, at least a few times longer than a stall of your event loop (default 30000).',
-  );
+  const leaseMs = check.int('leaseMs', options.leaseMs, 30_000, {
+    min: 200,
+    max: 86_400_000,
+    fix: 'Use a number of milliseconds, at least a few times longer than a stall of your event loop (default 30000).',
+  });
   const day = 86_400_000;
   const year = 366 * day;
   return {
@@ -153,49 +133,34 @@ export function resolvePostgresOptions(options: PostgresTaskClientOptions | unde
       : {}),
     schema,
     queue,
-    migrate: bool('migrate', options.migrate, false),
+    migrate: check.bool('migrate', options.migrate, false),
     leaseMs,
-    maxAttempts: int(
-      'maxAttempts',
-      options.maxAttempts,
-      3,
-      1,
-      1_000_000,
-      'Use a whole number of attempts, the first included (default 3).',
-    ),
-    keepCompletedMs: int(
-      'keepCompletedMs',
-      options.keepCompletedMs,
-      day,
-      0,
-      year,
-      'Use a number of milliseconds (default 86400000, one day); 0 deletes completed rows at the next cleanup.',
-    ),
-    keepFailedMs: int(
-      'keepFailedMs',
-      options.keepFailedMs,
-      7 * day,
-      0,
-      year,
-      'Use a number of milliseconds (default 604800000, seven days).',
-    ),
-    cleanupIntervalMs: int(
-      'cleanupIntervalMs',
-      options.cleanupIntervalMs,
-      60_000,
-      0,
-      day,
-      'Use a number of milliseconds (default 60000), or 0 to never clean up from this client.',
-    ),
+    maxAttempts: check.int('maxAttempts', options.maxAttempts, 3, {
+      min: 1,
+      max: 1_000_000,
+      fix: 'Use a whole number of attempts, the first included (default 3).',
+    }),
+    keepCompletedMs: check.int('keepCompletedMs', options.keepCompletedMs, day, {
+      min: 0,
+      max: year,
+      fix: 'Use a number of milliseconds (default 86400000, one day); 0 deletes completed rows at the next cleanup.',
+    }),
+    keepFailedMs: check.int('keepFailedMs', options.keepFailedMs, 7 * day, {
+      min: 0,
+      max: year,
+      fix: 'Use a number of milliseconds (default 604800000, seven days).',
+    }),
+    cleanupIntervalMs: check.int('cleanupIntervalMs', options.cleanupIntervalMs, 60_000, {
+      min: 0,
+      max: day,
+      fix: 'Use a number of milliseconds (default 60000), or 0 to never clean up from this client.',
+    }),
     listen,
-    enqueueChunkSize: int(
-      'enqueueChunkSize',
-      options.enqueueChunkSize,
-      5000,
-      1,
-      100_000,
-      'Use a number of rows per INSERT such as 5000 (the default).',
-    ),
+    enqueueChunkSize: check.int('enqueueChunkSize', options.enqueueChunkSize, 5000, {
+      min: 1,
+      max: 100_000,
+      fix: 'Use a number of rows per INSERT such as 5000 (the default).',
+    }),
     logger: options.logger ?? new Logger('PostgresTaskClient'),
   };
 }

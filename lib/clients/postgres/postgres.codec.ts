@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Messages } from '../../errors/error-messages.js';
 import type { SerializedTaskError } from '../../interfaces/serialized-error.interface.js';
 import type { TaskEnvelope, TaskFailureReason, TaskOutcome } from '../../interfaces/task-client.interface.js';
 import type { TaskRecord, TaskState } from '../in-memory.task-client.js';
+import { checkEnqueue, payloadJson } from '../kit/enqueue.validator.js';
+import { encodeJson, errorJson } from '../kit/json.encoder.js';
 import type { PostgresEnqueueOptions } from './postgres-task-client-options.interface.js';
 
 /** Encodings of the `payload` column this client can read. Rows with any other are dead-lettered. */
@@ -44,15 +45,6 @@ export interface RecordRow {
 
 export type Decoded = { ok: true; value: unknown } | { ok: false; problem: string };
 
-/**
- * JSON text of a payload or a result; `undefined` (SQL NULL) for `undefined`.
- * Throws what JSON.stringify throws (BigInt, cycles). JSON.stringify escapes
- * control characters and lone surrogates, so the text always fits a text column.
- */
-export function toJsonText(value: unknown): string | undefined {
-  return value === undefined ? undefined : JSON.stringify(value);
-}
-
 export function decodePayload(text: string | null, encoding: string): Decoded {
   if (!(PAYLOAD_ENCODINGS as readonly string[]).includes(encoding)) {
     return {
@@ -65,28 +57,6 @@ export function decodePayload(text: string | null, encoding: string): Decoded {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
     return { ok: false, problem: `its payload is not valid JSON (${(error as Error).message})` };
-  }
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * An error as JSON text for a jsonb column. jsonb refuses `\u0000` and lone
- * surrogates, and an outcome batch that fails to insert would be retried
- * forever, holding up every outcome behind it: such characters become U+FFFD.
- * Never throws (a BigInt becomes a string, anything else unencodable drops to
- * name and message).
- */
-export function errorJson(error: SerializedTaskError): string {
-  const replacer = (_key: string, value: unknown) => {
-    if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
-    if (typeof value === 'bigint') return value.toString();
-    return value;
-  };
-  try {
-    return JSON.stringify(error, replacer);
-  } catch {
-    return JSON.stringify({ name: String(error?.name ?? 'Error'), message: String(error?.message ?? '') }, replacer);
   }
 }
 
@@ -133,8 +103,6 @@ export function toRecord<R>(row: RecordRow): TaskRecord<R> {
   };
 }
 
-const INT4_MAX = 2_147_483_647;
-
 export type EnqueueInput = { name: string; payload?: unknown } & PostgresEnqueueOptions;
 
 /** One row for the enqueue statement: id, name, payload, priority, max attempts, delay. */
@@ -147,29 +115,12 @@ export type EnqueueRow = [
   delayMs: number,
 ];
 
-/** Checks one task given to `enqueue()`; throws a TypeError that says what is wrong before anything is written. */
-export function encodeTask(task: EnqueueInput): EnqueueRow {
-  const bad = (problem: string) => new TypeError(Messages.pgEnqueue(problem));
-  if (typeof task?.name !== 'string' || task.name === '')
-    throw bad(`the task name must be a non-empty string, got ${JSON.stringify(task?.name)}`);
-  const { delayMs = 0, priority = 0, maxAttempts, id = randomUUID() } = task;
-  if (typeof id !== 'string' || id === '') throw bad(`"id" must be a non-empty string, got ${JSON.stringify(id)}`);
-  if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)
-    throw bad(`"delayMs" must be a number of milliseconds >= 0, got ${String(delayMs)}`);
-  if (!Number.isInteger(priority) || Math.abs(priority) > INT4_MAX)
-    throw bad(`"priority" must be an integer between -${INT4_MAX} and ${INT4_MAX}, got ${String(priority)}`);
-  if (maxAttempts !== undefined && (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > INT4_MAX)) {
-    throw bad(`"maxAttempts" must be a positive integer, got ${String(maxAttempts)}`);
-  }
-  let payload: string | undefined;
-  try {
-    payload = toJsonText(task.payload);
-  } catch (error) {
-    throw bad(
-      `the payload of task "${task.name}" cannot be written as JSON (${(error as Error).message}); pass JSON-compatible data`,
-    );
-  }
-  return [id, task.name, payload ?? null, priority, maxAttempts ?? null, delayMs];
+/** Checks one task given to `enqueue()` (see checkEnqueue) and turns it into a row; throws before anything is written. */
+export function encodeTask(task: EnqueueInput, index?: number): EnqueueRow {
+  const checked = checkEnqueue('PostgresTaskClient', task, index);
+  const payload = payloadJson('PostgresTaskClient', checked, index);
+  const { id = randomUUID(), name, priority, maxAttempts, delayMs } = checked;
+  return [id, name, payload ?? null, priority, maxAttempts ?? null, delayMs];
 }
 
 /** The enqueue statement's array parameters (one per column), after the queue. */
@@ -199,13 +150,9 @@ export function settleColumns(
     sent++;
     switch (outcome.status) {
       case 'completed': {
-        let json: string | undefined;
-        try {
-          json = toJsonText(outcome.result);
-        } catch (error) {
-          resultNotJson(task, (error as Error).message);
-        }
-        add(c, [task.id, task.receipt, json ?? null]);
+        const json = encodeJson(outcome.result);
+        if (!json.ok) resultNotJson(task, json.problem);
+        add(c, [task.id, task.receipt, json.ok ? (json.text ?? null) : null]);
         break;
       }
       case 'failed':

@@ -1,9 +1,9 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Notification, Pool, PoolClient } from 'pg';
+import { Backoff } from '../../common/backoff.js';
 import { Messages } from '../../errors/error-messages.js';
+import { RECONNECT_BACKOFF } from '../kit/reconnect.backoff.js';
 
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5000;
 const HEALTH_CHECK_MS = 30_000;
 const MAX_DUE = 1000;
 
@@ -22,7 +22,7 @@ export class PostgresListener {
   private stopped = true;
   private connecting?: Promise<void>;
   private retryTimer?: NodeJS.Timeout;
-  private retryMs = RETRY_MIN_MS;
+  private readonly retries = new Backoff(RECONNECT_BACKOFF);
   private healthTimer?: NodeJS.Timeout;
   private dueTimer?: NodeJS.Timeout;
   private armedAt?: number;
@@ -83,7 +83,7 @@ export class PostgresListener {
       return;
     }
     this.client = client;
-    this.retryMs = RETRY_MIN_MS;
+    this.retries.reset();
     if (this.failing) {
       this.failing = false;
       this.logger.log?.(`PostgresTaskClient LISTEN connection is back (channel "${this.channel}").`);
@@ -162,9 +162,8 @@ export class PostgresListener {
       this.logger.warn(Messages.pgConnectionError('LISTEN', error.message));
     }
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
+    this.retryTimer = setTimeout(() => this.connect(), this.retries.next());
     this.retryTimer.unref();
-    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
   }
 
   /** Gives the connection back to the pool destroyed: a LISTENing session must not be reused for queries. */

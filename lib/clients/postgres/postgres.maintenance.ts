@@ -2,7 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import { Messages } from '../../errors/error-messages.js';
 import { serializeError } from '../../boundary/error.serializer.js';
 import { LeaseExpiredError } from '../../errors/worker.errors.js';
-import { errorJson } from './postgres.codec.js';
+import type { AttemptLimits } from '../kit/attempt-limits.registry.js';
+import { errorJson } from '../kit/json.encoder.js';
 import type { Run } from './postgres.database.js';
 import type { PostgresStatements } from './postgres.statements.js';
 import type { PostgresTaskClientStats } from './postgres-task-client-options.interface.js';
@@ -15,7 +16,6 @@ interface ExpiredRow {
   id: string;
   name: string;
   attempt: number;
-  max_attempts: number | null;
   token: string;
 }
 
@@ -35,6 +35,7 @@ export class PostgresMaintenance {
     private readonly sql: PostgresStatements,
     private readonly settings: ResolvedPostgresOptions,
     private readonly stats: PostgresTaskClientStats,
+    private readonly limits: AttemptLimits,
     private readonly logger: LoggerService,
   ) {}
 
@@ -43,8 +44,9 @@ export class PostgresMaintenance {
    * 100 ms .. 5 s) per process. Each one counts as a failed attempt (a
    * `LeaseExpiredError` in the row's errors): the row is queued again as the
    * next attempt at once, or, on its last attempt, dead-lettered with reason
-   * 'crash'. So a task that kills its process every time ends up dead instead
-   * of taking the fleet down one process at a time, forever.
+   * 'crash' (see AttemptLimits for whose limit counts). So a task that kills
+   * its process every time ends up dead instead of taking the fleet down one
+   * process at a time, forever.
    *
    * Read first without locks, then an update fenced by the token read: if
    * the holder extended or settled the row in between, nothing happens.
@@ -52,19 +54,27 @@ export class PostgresMaintenance {
   async reapIfDue(): Promise<void> {
     const now = Date.now();
     if (now < this.nextReapAt) return;
-    const { leaseMs, maxAttempts, keepFailedMs, queue } = this.settings;
+    const { leaseMs, keepFailedMs, queue } = this.settings;
     this.nextReapAt = now + Math.min(5000, Math.max(100, Math.floor(leaseMs / 4)));
     try {
       const { rows } = await this.query<ExpiredRow>(this.sql.expired, [queue, REAP_BATCH]);
       if (rows.length === 0) return;
-      const cols: [string[], string[], string[], boolean[]] = [[], [], [], []];
-      for (const row of rows) {
-        cols[0].push(row.id);
-        cols[1].push(row.token);
-        cols[2].push(errorJson(serializeError(new LeaseExpiredError(row.name, row.attempt, leaseMs))));
-        cols[3].push(row.attempt >= (row.max_attempts ?? maxAttempts));
-      }
-      const taken = await this.query<{ id: string; state: string }>(this.sql.takeBack, [queue, ...cols, keepFailedMs]);
+      const ids = rows.map((row) => row.id);
+      const tokens = rows.map((row) => row.token);
+      const errors = rows.map((row) =>
+        errorJson(serializeError(new LeaseExpiredError(row.name, row.attempt, leaseMs))),
+      );
+      const { names, limits } = this.limits.columns();
+      const taken = await this.query<{ id: string; state: string }>(this.sql.takeBack, [
+        queue,
+        ids,
+        tokens,
+        errors,
+        names,
+        limits,
+        this.limits.fallback,
+        keepFailedMs,
+      ]);
       this.stats.expiredLeases += taken.rows.length;
       const dead = taken.rows.filter((row) => row.state === 'failed').map((row) => row.id);
       if (dead.length > 0) this.logger.warn(Messages.pgLeaseAttemptsExhausted(dead.length, dead.slice(0, 20)));

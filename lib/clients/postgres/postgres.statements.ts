@@ -123,34 +123,42 @@ export class PostgresStatements {
   /** $2 limit. Leases that ran out: their holder died or stalled. Read without locks; the update below is fenced. */
   get expired(): string {
     return `
-      SELECT id, name, attempt, max_attempts, lease_token::text AS token FROM ${this.table}
+      SELECT id, name, attempt, lease_token::text AS token FROM ${this.table}
       WHERE queue = $1 AND state = 'running' AND lease_until < now()
       ORDER BY lease_until
       LIMIT $2`;
   }
 
   /**
-   * $2 ids, $3 tokens, $4 errors, $5 dead-letter flags, $6 keepFailedMs.
+   * $2 ids, $3 tokens, $4 errors; $5 task names and $6 their attempt limits
+   * (the @Task policies this process registered), $7 the limit of any other
+   * name; $8 keepFailedMs.
    * Takes expired leases back: the attempt counts (error appended), then the
-   * row is queued as the next attempt or dead-lettered as a crash. SKIP
-   * LOCKED: a row being settled or extended by its holder right now is left
-   * to it (its lease is alive after all), and the reaper never waits on a
-   * holder, so the two cannot deadlock.
+   * row is queued as the next attempt, or dead-lettered as a crash when that
+   * was its last one: its own max_attempts, else its name's registered
+   * limit, else $7. Decided here, on the row as locked, so the limit applied
+   * is the one of the attempt being charged. SKIP LOCKED: a row being
+   * settled or extended by its holder right now is left to it (its lease is
+   * alive after all), and the reaper never waits on a holder, so the two
+   * cannot deadlock.
    */
   get takeBack(): string {
     const t = this.table;
     return `
-      WITH v AS (SELECT * FROM unnest($2::text[], $3::uuid[], $4::text[], $5::bool[]) AS v(id, token, error, dead)),
+      WITH v AS (SELECT * FROM unnest($2::text[], $3::uuid[], $4::text[]) AS v(id, token, error)),
+      limits AS (SELECT * FROM unnest($5::text[], $6::int[]) AS l(name, max_attempts)),
       locked AS (
-        SELECT t.id FROM ${t} t JOIN v ON ${fenced('t', 'v')} AND t.lease_until < now()
+        SELECT t.id, t.attempt >= coalesce(t.max_attempts, l.max_attempts, $7::int) AS dead
+        FROM ${t} t JOIN v ON ${fenced('t', 'v')} AND t.lease_until < now()
+        LEFT JOIN limits l ON l.name = t.name
         FOR UPDATE OF t SKIP LOCKED)
       UPDATE ${t} t SET
         errors = t.errors || jsonb_build_array(v.error::jsonb),
-        state = CASE WHEN v.dead THEN 'failed' ELSE 'queued' END,
-        attempt = CASE WHEN v.dead THEN t.attempt ELSE t.attempt + 1 END,
-        failure_reason = CASE WHEN v.dead THEN 'crash' END,
-        finished_at = CASE WHEN v.dead THEN now() END,
-        expires_at = CASE WHEN v.dead THEN now() + ${millis('$6')} END,
+        state = CASE WHEN locked.dead THEN 'failed' ELSE 'queued' END,
+        attempt = CASE WHEN locked.dead THEN t.attempt ELSE t.attempt + 1 END,
+        failure_reason = CASE WHEN locked.dead THEN 'crash' END,
+        finished_at = CASE WHEN locked.dead THEN now() END,
+        expires_at = CASE WHEN locked.dead THEN now() + ${millis('$8')} END,
         ${unlease}
       FROM v JOIN locked ON locked.id = v.id
       WHERE ${fenced('t', 'v')} AND t.lease_until < now()

@@ -11,8 +11,9 @@ import { Messages } from '../../errors/error-messages.js';
 import { serializeError } from '../../boundary/error.serializer.js';
 import { InvalidTaskRowError, PostgresDependencyError } from '../../errors/worker.errors.js';
 import { packageRequire } from '../../internal/package-location.js';
-import type { TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
 import type { TaskRecord } from '../in-memory.task-client.js';
+import { AttemptLimits } from '../kit/attempt-limits.registry.js';
 import {
   claimOrder,
   decodePayload,
@@ -23,6 +24,7 @@ import {
   toRecord,
   type ClaimedRow,
   type EnqueueInput,
+  type EnqueueRow,
   type RecordRow,
 } from './postgres.codec.js';
 import { PostgresDatabase } from './postgres.database.js';
@@ -65,6 +67,7 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     cleanedUp: 0,
   };
   private readonly settings: ResolvedPostgresOptions;
+  private readonly limits: AttemptLimits;
   private readonly sql: PostgresStatements;
   private readonly logger: LoggerService;
   private readonly ownsPool: boolean;
@@ -91,7 +94,15 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     // pool drops the connection itself and makes a new one when needed.
     this.pool.on('error', this.onIdleError);
     this.db = new PostgresDatabase(this.pool, this.sql.table, this.queue);
-    this.maintenance = new PostgresMaintenance(this.db.query, this.sql, this.settings, this.counters, this.logger);
+    this.limits = new AttemptLimits(this.settings.maxAttempts);
+    this.maintenance = new PostgresMaintenance(
+      this.db.query,
+      this.sql,
+      this.settings,
+      this.counters,
+      this.limits,
+      this.logger,
+    );
     if (this.settings.listen) {
       this.listener = new PostgresListener(
         this.pool,
@@ -130,7 +141,8 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
 
   /** Adds a task; resolves with its id once it is committed. */
   async enqueue(name: string, payload?: unknown, options: PostgresEnqueueOptions = {}): Promise<string> {
-    const [id] = await this.enqueueMany([{ ...options, name, payload }]);
+    this.assertOpen('enqueue');
+    const [id] = await this.insert([encodeTask({ ...options, name, payload })]);
     return id!;
   }
 
@@ -141,21 +153,20 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
    */
   async enqueueMany(tasks: readonly EnqueueInput[]): Promise<string[]> {
     this.assertOpen('enqueueMany');
-    if (!Array.isArray(tasks))
-      throw new TypeError(Messages.pgEnqueue(`expected an array of tasks, got ${typeof tasks}`));
-    const rows = tasks.map(encodeTask);
-    const size = this.settings.enqueueChunkSize;
-    if (rows.length <= size) {
-      if (rows.length > 0) await this.db.query(this.sql.enqueue, [this.queue, ...enqueueColumns(rows)]);
-    } else {
-      await this.db.transaction(async (run) => {
-        for (let i = 0; i < rows.length; i += size)
-          await run(this.sql.enqueue, [this.queue, ...enqueueColumns(rows.slice(i, i + size))]);
-      });
+    if (!Array.isArray(tasks)) {
+      throw new TypeError(
+        Messages.enqueueRefused('PostgresTaskClient', `expected an array of tasks, got ${typeof tasks}`),
+      );
     }
-    // Without LISTEN, at least this process's own loop hears of its enqueues.
-    if (rows.length > 0 && !this.listening) this.wakeWatchers();
-    return rows.map((row) => row[0] as string);
+    return this.insert(tasks.map((task, i) => encodeTask(task, i)));
+  }
+
+  /**
+   * Lease expiry decides some outcomes without the loop: from now on it uses
+   * these limits for tasks enqueued without their own (see AttemptLimits).
+   */
+  registerTasks(tasks: readonly RegisteredTask[]): void {
+    this.limits.register('PostgresTaskClient', tasks);
   }
 
   /** The task's row, shaped like `InMemoryTaskClient.get()`; undefined if unknown or deleted after its retention. */
@@ -277,6 +288,21 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
   /** Nest calls this after every `onModuleDestroy()`, so the worker loop has flushed its outcomes by then. */
   onApplicationShutdown(): Promise<void> {
     return this.close();
+  }
+
+  private async insert(rows: readonly EnqueueRow[]): Promise<string[]> {
+    const size = this.settings.enqueueChunkSize;
+    if (rows.length <= size) {
+      if (rows.length > 0) await this.db.query(this.sql.enqueue, [this.queue, ...enqueueColumns(rows)]);
+    } else {
+      await this.db.transaction(async (run) => {
+        for (let i = 0; i < rows.length; i += size)
+          await run(this.sql.enqueue, [this.queue, ...enqueueColumns(rows.slice(i, i + size))]);
+      });
+    }
+    // Without LISTEN, at least this process's own loop hears of its enqueues.
+    if (rows.length > 0 && !this.listening) this.wakeWatchers();
+    return rows.map((row) => row[0] as string);
   }
 
   private async claim(max: number): Promise<TaskEnvelope[]> {
