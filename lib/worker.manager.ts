@@ -14,7 +14,7 @@ import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
 import type { WorkerEvent, TaskSource } from './interfaces/worker-event.interface.js';
 import type { WorkerStats } from './interfaces/worker-stats.interface.js';
 import { Call } from './pool/call.record.js';
-import { runMap, type MapOptions } from './pool/map-runner.js';
+import { runMap, type MapOptions } from './pool/map.runner.js';
 import { isPoolThread } from './thread/is-pool-thread.js';
 import { WorkerOrchestrator, type WorkerEngine } from './worker.orchestrator.js';
 

@@ -1,6 +1,6 @@
-import type { BoundedQueue } from './bounded-queue.js';
+import type { BoundedQueue } from './bounded.queue.js';
 import { Call, type QueueEntry } from './call.record.js';
-import type { TaskTiming } from './task-timing.js';
+import type { TaskTiming } from './task.timing.js';
 
 export interface BatchingSettings {
   enabled: boolean;

@@ -1,7 +1,7 @@
 import type { TaskFailure } from '../boundary/task.failure.js';
 import type { TaskSource } from '../interfaces/worker-event.interface.js';
 import type { Call } from './call.record.js';
-import type { EventSink } from './event-sink.js';
+import type { EventSink } from './event.sink.js';
 
 /** The task an event is about: a call, or one item of a `map()` chunk. */
 interface Subject {

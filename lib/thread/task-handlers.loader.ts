@@ -8,8 +8,8 @@ import { TaskMetadataAccessor } from '../discovery/task-metadata.accessor.js';
 import { Messages } from '../errors/error-messages.js';
 import { TasksModuleLoadError } from '../errors/worker.errors.js';
 import type { StandardSchemaLike } from '../interfaces/task-options.interface.js';
-import type { CallContext } from './call-context.js';
-import { ThreadLogger } from './thread-logger.js';
+import type { CallContext } from './call.context.js';
+import { ThreadLogger } from './thread.logger.js';
 
 /** A task as a thread runs it. */
 export interface TaskHandler {

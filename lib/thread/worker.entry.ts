@@ -12,7 +12,7 @@ import type {
   ThreadStatusMessage,
 } from '../boundary/dispatch.protocol.js';
 import { THREAD_DATA_KEY } from '../worker.constants.js';
-import { WorkerRuntime } from './worker-runtime.js';
+import { WorkerRuntime } from './worker.runtime.js';
 
 const settings = (workerData as Record<string, ThreadSettings>)[THREAD_DATA_KEY]!;
 const runtime = new WorkerRuntime(settings);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BoundedQueue } from '../../lib/pool/bounded-queue.js';
+import { BoundedQueue } from '../../lib/pool/bounded.queue.js';
 
 describe('BoundedQueue', () => {
   it('offers up to its capacity, in FIFO order', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RetryPolicy } from '../../lib/loop/retry-policy.js';
+import { RetryPolicy } from '../../lib/loop/retry.policy.js';
 
 const backoff = { initialMs: 100, factor: 2, maxMs: 1000, jitter: 'none' as const };
 const error = { name: 'Error', message: 'x' };

@@ -15,9 +15,9 @@ import {
 } from '../../lib/errors/worker.errors.js';
 import type { WorkerEvent } from '../../lib/interfaces/worker-event.interface.js';
 import { Call, type CallInit, type CallResult } from '../../lib/pool/call.record.js';
-import { EventSink } from '../../lib/pool/event-sink.js';
-import { runMap } from '../../lib/pool/map-runner.js';
-import { TaskDispatcher } from '../../lib/pool/task-dispatcher.js';
+import { EventSink } from '../../lib/pool/event.sink.js';
+import { runMap } from '../../lib/pool/map.runner.js';
+import { TaskDispatcher } from '../../lib/pool/task.dispatcher.js';
 import { FakePool, type FakeRun } from '../support/fake-pool.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

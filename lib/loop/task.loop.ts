@@ -3,12 +3,12 @@ import { taskFailure, type TaskFailure } from '../boundary/task.failure.js';
 import { UnknownTaskError } from '../errors/worker.errors.js';
 import type { TaskClient, TaskEnvelope, TaskFailureReason, TaskOutcome } from '../interfaces/task-client.interface.js';
 import { Call, type CallResult } from '../pool/call.record.js';
-import type { EventSink } from '../pool/event-sink.js';
-import type { TaskDispatcher } from '../pool/task-dispatcher.js';
-import type { TaskRegistry } from '../task-registry.js';
-import { IdleBackoff } from './idle-backoff.js';
-import { OutcomePublisher } from './outcome-publisher.js';
-import { RetryPolicy } from './retry-policy.js';
+import type { EventSink } from '../pool/event.sink.js';
+import type { TaskDispatcher } from '../pool/task.dispatcher.js';
+import type { TaskRegistry } from '../task.registry.js';
+import { IdleBackoff } from './idle.backoff.js';
+import { OutcomePublisher } from './outcome.publisher.js';
+import { RetryPolicy } from './retry.policy.js';
 
 export interface TaskLoopSettings {
   fetchBatchSize: number;

@@ -17,7 +17,7 @@ import type {
   ThreadStatusMessage,
   ThreadTaskInfo,
 } from '../boundary/dispatch.protocol.js';
-import type { EventSink } from './event-sink.js';
+import type { EventSink } from './event.sink.js';
 import type { TaskPool } from './task-pool.interface.js';
 
 export interface ThreadPoolSettings {

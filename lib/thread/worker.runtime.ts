@@ -13,7 +13,7 @@ import { serializeError } from '../boundary/error.serializer.js';
 import { taskFailure } from '../boundary/task.failure.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import { InvalidPayloadError, NotCloneableError, TaskTimeoutError, UnknownTaskError } from '../errors/worker.errors.js';
-import { CallContext } from './call-context.js';
+import { CallContext } from './call.context.js';
 import { loadTaskHandlers, type TaskHandler } from './task-handlers.loader.js';
 
 /**

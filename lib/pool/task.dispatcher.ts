@@ -1,17 +1,17 @@
 import type { DispatchReply } from '../boundary/dispatch.protocol.js';
 import { abortedFailure, taskFailure, type TaskFailure } from '../boundary/task.failure.js';
 import { WorkerShutdownError } from '../errors/worker.errors.js';
-import { BoundedQueue } from './bounded-queue.js';
+import { BoundedQueue } from './bounded.queue.js';
 import { CallBatcher, type BatchingSettings } from './call.batcher.js';
 import { Call, MapChunk, type QueueEntry } from './call.record.js';
 import { DeadlineWatch } from './deadline.watch.js';
 import { Dispatch } from './dispatch.record.js';
 import { DispatchEvents } from './dispatch.events.js';
 import { DispatchStats, type DispatchCounts } from './dispatch.stats.js';
-import type { EventSink } from './event-sink.js';
+import type { EventSink } from './event.sink.js';
 import { classifyRejection } from './failure.classifier.js';
 import type { TaskPool } from './task-pool.interface.js';
-import { TaskTiming } from './task-timing.js';
+import { TaskTiming } from './task.timing.js';
 
 export interface DispatcherSettings {
   queueSize: number;

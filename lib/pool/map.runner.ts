@@ -1,7 +1,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { abortedFailure, taskFailure, toRejection, type TaskFailure } from '../boundary/task.failure.js';
 import { MapChunk, type ChunkResult } from './call.record.js';
-import type { TaskDispatcher } from './task-dispatcher.js';
+import type { TaskDispatcher } from './task.dispatcher.js';
 
 export interface MapOptions {
   /**
