@@ -77,7 +77,6 @@ export const Messages = {
     `RedisTaskClient option "${option}" ${problem}. ${fix}`,
   redisDependency: (reason: string) =>
     `RedisTaskClient needs the "ioredis" package (an optional peer dependency of nestjs-worker), which cannot be loaded: ${reason}. Install it: npm install ioredis`,
-  redisEnqueue: (problem: string) => `RedisTaskClient.enqueue(): ${problem}.`,
   enqueueRefused: (client: string, problem: string) => `${client}.enqueue(): ${problem}.`,
   redisClosed: (method: string) =>
     `RedisTaskClient.${method}() was called after close(). Create a new client, or enqueue before the application shuts down.`,
@@ -99,7 +98,6 @@ export const Messages = {
     `PostgresTaskClient needs the "pg" package (an optional peer dependency of nestjs-worker), which cannot be loaded: ${reason}. Install it (npm install pg), or pass a ready pg.Pool as "pool".`,
   pgSchemaMissing: (table: string, queue: string) =>
     `Table ${table} does not exist (PostgresTaskClient, queue "${queue}"). Create it once per database: await client.migrate(), or pass migrate: true to the client (applied in onModuleInit()).`,
-  pgEnqueue: (problem: string) => `PostgresTaskClient.enqueue(): ${problem}.`,
   pgClosed: (method: string) =>
     `PostgresTaskClient.${method}() was called after close(). Make the call before the application shuts down, or use a client of its own.`,
   pgInvalidRow: (table: string, id: string, name: string, problem: string) =>

@@ -10,102 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Module, type LoggerService } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { InvalidRedisTaskClientOptionsError, RedisTaskClient, type RedisTaskClientOptions } from '../../lib/redis.js';
-import { TASK_CLIENT, WorkerModule, type TaskEnvelope, type WorkerModuleOptions } from '../../lib/index.js';
-import { ChaosTasksModule } from '../fixtures/chaos.tasks.js';
-import { boot, chaosTasksFile, sleep, until, type BootedApp } from '../support/app.js';
+import { sleep, until, type BootedApp } from '../support/app.js';
 import { startRedis } from '../support/services.js';
-
-const REDIS_URL = process.env.REDIS_URL!;
-let seq = 0;
-const uniquePrefix = () => `test-${process.pid}-${Date.now().toString(36)}-${++seq}`;
-
-/** Collects the client's warnings instead of printing them. */
-class CaptureLogger implements LoggerService {
-  readonly warnings: string[] = [];
-  log(): void {}
-  error(message: unknown): void {
-    this.warnings.push(String(message));
-  }
-  warn(message: unknown): void {
-    this.warnings.push(String(message));
-  }
-}
-
-const REDIS_CONFIG = 'REDIS_TEST_CONFIG';
-
-/** A Nest app over ChaosTasksModule whose client comes from `useFactory` + `inject`, as users write it. */
-async function bootRedisApp(
-  config: RedisTaskClientOptions,
-  worker: WorkerModuleOptions = {},
-): Promise<BootedApp & { client: RedisTaskClient }> {
-  @Module({ providers: [{ provide: REDIS_CONFIG, useValue: config }], exports: [REDIS_CONFIG] })
-  class ConfigModule {}
-
-  @Module({
-    imports: [
-      ChaosTasksModule,
-      WorkerModule.forRoot({
-        tasksModule: { module: ChaosTasksModule, file: chaosTasksFile },
-        workers: 2,
-        ...worker,
-        client: {
-          useFactory: (options: RedisTaskClientOptions) => new RedisTaskClient(options),
-          inject: [REDIS_CONFIG],
-          imports: [ConfigModule],
-        },
-      }),
-    ],
-  })
-  class RedisAppModule {}
-  const booted = await boot(RedisAppModule);
-  return { ...booted, client: booted.app.get<RedisTaskClient>(TASK_CLIENT) };
-}
-
-function standalone(options: RedisTaskClientOptions = {}): RedisTaskClient {
-  return new RedisTaskClient({ url: REDIS_URL, logger: new CaptureLogger(), ...options });
-}
-
-async function settled(client: RedisTaskClient, total: number, timeoutMs = 30_000): Promise<void> {
-  await until(
-    async () => {
-      const c = await client.counts();
-      return c.completed + c.failed >= total;
-    },
-    timeoutMs,
-    `${total} tasks to finish`,
-  );
-}
-
-async function finished(client: RedisTaskClient, id: string, timeoutMs = 15_000) {
-  await until(
-    async () => ['completed', 'failed'].includes((await client.get(id))?.state ?? ''),
-    timeoutMs,
-    `task ${id} to finish`,
-  );
-  return (await client.get(id))!;
-}
-
-/** Fetches until `count` tasks arrived (or `timeoutMs`). */
-async function take(client: RedisTaskClient, count: number, timeoutMs = 10_000): Promise<TaskEnvelope[]> {
-  const out: TaskEnvelope[] = [];
-  const signal = AbortSignal.timeout(timeoutMs);
-  while (out.length < count && !signal.aborted) out.push(...(await client.fetch(count - out.length, signal)));
-  return out;
-}
-
-const complete = (client: RedisTaskClient, tasks: readonly TaskEnvelope[], result: unknown = 'ok') =>
-  client.publish(tasks.map((task) => ({ status: 'completed' as const, task, result, durationMs: 1 })));
-
-async function withClients<T>(clients: RedisTaskClient[], body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } finally {
-    await Promise.all(clients.map((c) => c.close()));
-  }
-}
+import {
+  bootRedisApp,
+  CaptureLogger,
+  complete,
+  finished,
+  REDIS_URL,
+  settled,
+  standalone,
+  take,
+  uniquePrefix,
+  withClients,
+} from './redis.helpers.js';
 
 describe('RedisTaskClient through a Nest app', () => {
   it('runs enqueued tasks (client from useFactory + inject) and closes only its own connections', async () => {
@@ -428,20 +348,33 @@ describe('RedisTaskClient consumers', () => {
     });
   });
 
-  it('keeps the leases of fetched tasks whose outcomes are not published yet', async () => {
+  it('keeps leases only through extendLeases(), as the worker loop calls it: no timer of its own', async () => {
     const prefix = uniquePrefix();
     const [holder, rival] = [
       standalone({ prefix, leaseMs: 500, blockMs: 100 }),
       standalone({ prefix, leaseMs: 500, blockMs: 100 }),
     ];
     await withClients([holder, rival], async () => {
-      await holder.enqueueMany([1, 2, 3].map((n) => ({ name: 'echo', payload: n })));
-      // The loop extends only what it still runs; finished tasks wait for publish() meanwhile.
-      const tasks = await take(holder, 3);
-      assert.deepEqual(await take(rival, 1, 1500), [], 'the holder kept its leases on its own');
-      await complete(holder, tasks);
+      await holder.enqueueMany([1, 2, 3, 4].map((n) => ({ name: 'echo', payload: n })));
+      const tasks = await take(holder, 4);
+      // The loop extends every task it holds, finished ones waiting to be published included, every leaseMs / 3.
+      const kept = tasks.slice(0, 2);
+      const keeping = setInterval(() => holder.extendLeases(kept).catch(() => undefined), 150);
+      try {
+        const taken = await take(rival, 2, 3000);
+        assert.deepEqual(
+          taken.map((t) => t.payload).sort(),
+          [3, 4],
+          'the entries nobody extended were taken over after their lease',
+        );
+        await complete(rival, taken);
+        assert.deepEqual(await take(rival, 1, 1200), [], 'the extended ones were not');
+        await complete(holder, kept);
+      } finally {
+        clearInterval(keeping);
+      }
       assert.equal(holder.staleOutcomes, 0);
-      assert.equal((await holder.counts()).completed, 3);
+      assert.equal((await holder.counts()).completed, 4);
     });
   });
 
@@ -627,7 +560,15 @@ describe('RedisTaskClient and a failing server', () => {
 describe('RedisTaskClient options and packaging', () => {
   it('validates options with errors that name the fix', () => {
     const cases: Array<[RedisTaskClientOptions, RegExp]> = [
-      [{ leaseMs: 10 }, /"leaseMs" must be an integer of at least 100/],
+      [{ leaseMs: 10 }, /"leaseMs" must be an integer from 100 to 86400000, got 10\. Use a number of milliseconds/],
+      [
+        { maxAttempts: 0 },
+        /"maxAttempts" must be an integer from 1 to 1000000, got 0\. Use a whole number of attempts/,
+      ],
+      [
+        { queue: 'my queue' },
+        /"queue" must be a non-empty string matching .*, got "my queue"\. Set it to a short name without spaces/,
+      ],
       [{ url: 'http://localhost' }, /"url" must be a redis:\/\/ or rediss:\/\/ URL/],
       [{ prefix: '' }, /"prefix" must be a non-empty string/],
       [{ blockMs: 5000, leaseMs: 2000 }, /"blockMs" \(5000\) must be below leaseMs/],
@@ -676,8 +617,10 @@ Module._resolveFilename = function (request, ...rest) {
 };`,
       );
       const index = new URL('../../lib/index.js', import.meta.url).href;
+      const entry = new URL('../../lib/redis.js', import.meta.url).href;
       const script = `await import('reflect-metadata');
-const lib = await import(${JSON.stringify(index)});
+await import(${JSON.stringify(index)});
+const lib = await import(${JSON.stringify(entry)});
 try { new lib.RedisTaskClient(); console.log('constructed'); } catch (e) { console.log(e.code + ' ' + e.message); }`;
       const result = spawnSync(process.execPath, ['--require', blocker, '--input-type=module', '-e', script], {
         cwd: fileURLToPath(new URL('../../..', import.meta.url)),

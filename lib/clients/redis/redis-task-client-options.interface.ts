@@ -10,13 +10,20 @@ export interface RedisTaskClientOptions {
   /**
    * A ready ioredis connection for commands (enqueue, publish, ...). The
    * client never closes it; the blocking reads use a `duplicate()` of it,
-   * which the client owns. Give either this or `url`.
+   * which the client owns. The client defines its Lua scripts on it
+   * (`defineCommand`, names starting with `nestjsWorker_`). Give either this
+   * or `url`.
    * @default undefined (a connection to `url` is made and closed by the client)
    */
   connection?: Redis;
   /** Redis URL, used when no `connection` is given. @default 'redis://127.0.0.1:6379' */
   url?: string;
-  /** ioredis options for the connections the client makes itself (TLS, password, `db`, ...). @default {} */
+  /**
+   * ioredis options for the connections the client makes itself (TLS,
+   * password, `db`, ...). Without a `retryStrategy` of yours, a lost
+   * connection is retried after 100 ms, doubling up to 5 s, jittered.
+   * @default {}
+   */
   redisOptions?: RedisOptions;
   /** First part of every key: `<prefix>:<queue>:...`. @default 'nestjs-worker' */
   prefix?: string;
@@ -42,10 +49,13 @@ export interface RedisTaskClientOptions {
   /** How long a failed task's record and its dead-letter entry are kept, in milliseconds. @default 604800000 (7 days) */
   keepFailedMs?: number;
   /**
-   * Attempts of a task enqueued without `maxAttempts`, as far as this client
-   * counts them: only when leases run out (a task that kills its process
-   * every time). Past it the task is dead-lettered with reason `'crash'`.
-   * Failures the worker loop sees follow the module's `retry` options.
+   * Attempt limit when a lease runs out, only for task names this process
+   * has no `@Task()` for (another service's tasks on a shared queue). For the
+   * others the worker loop registers each task's limit: its
+   * `@Task({ maxAttempts })`, else the module's `retry.maxAttempts`. A task
+   * enqueued with its own `maxAttempts` keeps that. A task whose lease runs
+   * out on its last attempt is dead-lettered with reason `'crash'`. Failures
+   * the worker loop sees follow the module's `retry` options.
    * @default 3
    */
   maxAttempts?: number;
@@ -57,7 +67,7 @@ export interface RedisTaskClientOptions {
 export interface RedisEnqueueOptions {
   /** Run no earlier than this many milliseconds from now (server clock). @default 0 */
   delayMs?: number;
-  /** Positive: high band, negative: low band, 0: normal band; each band is FIFO. @default 0 */
+  /** An integer. Positive: high band, negative: low band, 0: normal band; each band is FIFO. @default 0 */
   priority?: number;
   /** Overrides the task's `maxAttempts`. @default undefined (the task's, or the module's) */
   maxAttempts?: number;

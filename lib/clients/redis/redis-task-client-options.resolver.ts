@@ -1,5 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
+import { optionChecks, shown } from '../../common/option-checks.js';
 import { InvalidRedisTaskClientOptionsError } from '../../errors/worker.errors.js';
 import type { RedisTaskClientOptions } from './redis-task-client-options.interface.js';
 
@@ -19,26 +20,19 @@ export interface ResolvedRedisOptions {
 
 const fail = (option: string, problem: string, fix: string) =>
   new InvalidRedisTaskClientOptionsError(option, problem, fix);
+const check = optionChecks(fail);
+const DAY = 86_400_000;
+const YEAR = 366 * DAY;
 
-function name(option: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
-    throw fail(
-      option,
-      `must be a non-empty string without spaces, got ${JSON.stringify(value)}`,
-      `Set it to a short name such as "${fallback}", or leave it out.`,
-    );
-  }
-  return value;
-}
-
-function int(option: string, value: unknown, fallback: number, min: number, fix: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw fail(option, `must be an integer of at least ${min}, got ${String(value)}`, fix);
-  }
-  return value;
-}
+/** Key parts: spaces would make keys that other tools (and people) misread. */
+const name = (option: string, value: unknown, fallback: string) =>
+  check.text(
+    option,
+    value,
+    fallback,
+    /^\S+$/,
+    `Set it to a short name without spaces such as "${fallback}", or leave it out.`,
+  );
 
 /** Defaults and validation of `RedisTaskClientOptions`; every error names the fix. */
 export function resolveRedisOptions(options: RedisTaskClientOptions = {}): ResolvedRedisOptions {
@@ -77,7 +71,7 @@ export function resolveRedisOptions(options: RedisTaskClientOptions = {}): Resol
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
     throw fail(
       'url',
-      `must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`,
+      `must be a redis:// or rediss:// URL, got ${shown(url)}`,
       'For example "redis://127.0.0.1:6379/0".',
     );
   }
@@ -89,14 +83,16 @@ export function resolveRedisOptions(options: RedisTaskClientOptions = {}): Resol
       'Remove keyPrefix and set the "prefix" option of RedisTaskClient instead.',
     );
   }
-  const leaseMs = int(
-    'leaseMs',
-    options.leaseMs,
-    30_000,
-    100,
-    'Use a number of milliseconds, at least a few times longer than a stall of your event loop (default 30000).',
-  );
-  const blockMs = int('blockMs', options.blockMs, 1000, 1, 'Use a number of milliseconds such as 1000.');
+  const leaseMs = check.int('leaseMs', options.leaseMs, 30_000, {
+    min: 100,
+    max: DAY,
+    fix: 'Use a number of milliseconds, at least a few times longer than a stall of your event loop (default 30000).',
+  });
+  const blockMs = check.int('blockMs', options.blockMs, 1000, {
+    min: 1,
+    max: DAY,
+    fix: 'Use a number of milliseconds such as 1000.',
+  });
   if (blockMs >= leaseMs) {
     throw fail(
       'blockMs',
@@ -104,7 +100,6 @@ export function resolveRedisOptions(options: RedisTaskClientOptions = {}): Resol
       'Lower blockMs (default 1000) or raise leaseMs.',
     );
   }
-  const day = 86_400_000;
   return {
     ...(connection ? { connection } : {}),
     url: url ?? 'redis://127.0.0.1:6379',
@@ -113,27 +108,21 @@ export function resolveRedisOptions(options: RedisTaskClientOptions = {}): Resol
     queue: name('queue', options.queue, 'default'),
     leaseMs,
     blockMs,
-    keepCompletedMs: int(
-      'keepCompletedMs',
-      options.keepCompletedMs,
-      day,
-      1,
-      'Use a number of milliseconds (default 86400000, one day).',
-    ),
-    keepFailedMs: int(
-      'keepFailedMs',
-      options.keepFailedMs,
-      7 * day,
-      1,
-      'Use a number of milliseconds (default 604800000, seven days).',
-    ),
-    maxAttempts: int(
-      'maxAttempts',
-      options.maxAttempts,
-      3,
-      1,
-      'Use a whole number of attempts, the first included (default 3).',
-    ),
+    keepCompletedMs: check.int('keepCompletedMs', options.keepCompletedMs, DAY, {
+      min: 1,
+      max: YEAR,
+      fix: 'Use a number of milliseconds (default 86400000, one day).',
+    }),
+    keepFailedMs: check.int('keepFailedMs', options.keepFailedMs, 7 * DAY, {
+      min: 1,
+      max: YEAR,
+      fix: 'Use a number of milliseconds (default 604800000, seven days).',
+    }),
+    maxAttempts: check.int('maxAttempts', options.maxAttempts, 3, {
+      min: 1,
+      max: 1_000_000,
+      fix: 'Use a whole number of attempts, the first included (default 3).',
+    }),
     logger: options.logger ?? new Logger('RedisTaskClient'),
   };
 }

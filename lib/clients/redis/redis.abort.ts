@@ -2,7 +2,6 @@
 const ABANDON_AFTER_MS = 500;
 
 export const noop = () => undefined;
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * Awaits `work`, unless `signal` aborts and `work` is still pending

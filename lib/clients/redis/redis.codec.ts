@@ -1,7 +1,9 @@
 import type { SerializedTaskError } from '../../interfaces/serialized-error.interface.js';
-import type { TaskEnvelope, TaskFailureReason } from '../../interfaces/task-client.interface.js';
+import type { TaskEnvelope, TaskFailureReason, TaskOutcome } from '../../interfaces/task-client.interface.js';
 import type { TaskRecord, TaskState } from '../in-memory.task-client.js';
-import type { RedisDeadLetter } from './redis-task-client-options.interface.js';
+import { checkEnqueue, payloadJson } from '../kit/enqueue.validator.js';
+import { encodeJson, errorJson } from '../kit/json.encoder.js';
+import type { RedisDeadLetter, RedisEnqueueOptions } from './redis-task-client-options.interface.js';
 import type { Band } from './redis.keys.js';
 
 /** What the client needs back from a delivery: where the entry is, and the delivery count that fences its outcome. */
@@ -121,4 +123,72 @@ export function toDeadLetter(entryId: string, flat: readonly string[]): RedisDea
     failedAt: Number(fields.failedAt ?? entryId.split('-')[0]),
     fields,
   };
+}
+
+export type EnqueueInput = { name: string; payload?: unknown } & RedisEnqueueOptions;
+
+/**
+ * ENQUEUE's values for one task (see scripts/enqueue.lua.ts): id, name,
+ * payload JSON, maxAttempts ('' for none), priority, delay. Throws before
+ * anything is written when the task is not valid (see checkEnqueue).
+ */
+export function enqueueArgs(task: EnqueueInput, newId: () => string, index?: number): Array<string | number> {
+  const checked = checkEnqueue('RedisTaskClient', task, index);
+  const payload = payloadJson('RedisTaskClient', checked, index) ?? 'null';
+  const { id = newId(), name, maxAttempts, priority, delayMs } = checked;
+  return [id, name, payload, maxAttempts ?? '', priority, Math.round(delayMs)];
+}
+
+/** One fenced operation on a delivered entry, as APPLY takes it (see scripts/apply.lua.ts). */
+export type Op = readonly [
+  op: 'run' | 'takeover' | 'completed' | 'failed' | 'retry' | 'released' | 'extend',
+  band: Band,
+  entryId: string,
+  deliveries: number,
+  taskId: string,
+  attempt: number,
+  x: string | number,
+  y: string | number,
+  z: string | number,
+];
+
+/** An op on the entry of `receipt`, fenced by its delivery count. */
+export function opOn(
+  op: Op[0],
+  r: RedisReceipt,
+  taskId: string,
+  attempt: number,
+  x: string | number = '',
+  y: string | number = '',
+  z: string | number = '',
+): Op {
+  return [op, r.band, r.entryId, r.deliveries, taskId, attempt, x, y, z];
+}
+
+/**
+ * The op that records an outcome; undefined for a task this client did not
+ * deliver. Never throws: a result JSON cannot hold is reported and stored as
+ * none, and errors go through errorJson (bounded, lossy), because a publish
+ * that throws is retried forever with every later outcome behind it.
+ */
+export function outcomeOp(outcome: TaskOutcome, resultNotJson: (task: TaskEnvelope, reason: string) => void) {
+  const { task } = outcome;
+  const r = task.receipt as RedisReceipt | undefined;
+  if (!r || typeof r.entryId !== 'string') return undefined;
+  switch (outcome.status) {
+    case 'completed': {
+      const json = encodeJson(outcome.result);
+      if (!json.ok) resultNotJson(task, json.problem);
+      const text = json.ok ? json.text : undefined;
+      return opOn('completed', r, task.id, task.attempt, text ?? '', text === undefined ? '0' : '1');
+    }
+    case 'failed':
+      return opOn('failed', r, task.id, task.attempt, outcome.reason, errorJson(outcome.error));
+    case 'retry': {
+      const delay = Math.max(0, Math.round(outcome.delayMs));
+      return opOn('retry', r, task.id, task.attempt, outcome.nextAttempt, delay, errorJson(outcome.error));
+    }
+    case 'released':
+      return opOn('released', r, task.id, task.attempt);
+  }
 }

@@ -1,8 +1,11 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
+import { backoffDelay } from '../../common/backoff.js';
 import { Messages } from '../../errors/error-messages.js';
 import { packageRequire } from '../../internal/package-location.js';
 import { RedisDependencyError } from '../../errors/worker.errors.js';
+import { RECONNECT_BACKOFF } from '../kit/reconnect.backoff.js';
+import { defineScripts } from './redis.commands.js';
 
 type RedisClass = new (url: string, options: RedisOptions) => Redis;
 let loaded: RedisClass | undefined;
@@ -43,17 +46,23 @@ export class RedisConnections {
       this.watch(this.command, 'command', false);
     } else {
       const Redis = loadIoredis();
-      this.command = new Redis(options.url, { ...options.redisOptions, lazyConnect: false });
+      this.command = new Redis(options.url, {
+        retryStrategy: (times: number) => backoffDelay(times, RECONNECT_BACKOFF),
+        ...options.redisOptions,
+        lazyConnect: false,
+      });
       this.ownsCommand = true;
       this.watch(this.command, 'command', true);
     }
+    defineScripts(this.command);
   }
 
   /**
    * The blocking connection, made on first fetch (producers never need it).
    * A drop fails its pending read at once (no offline resend: a resent
    * XREADGROUP could deliver entries nobody waits for any more); fetch then
-   * fails, and the loop logs and backs off while ioredis reconnects.
+   * fails, and the loop logs and backs off while ioredis reconnects (with the
+   * command connection's retryStrategy: ours, or the one you configured).
    */
   get blocking(): Redis {
     if (!this.blockingConn) {

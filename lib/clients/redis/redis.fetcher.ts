@@ -1,15 +1,11 @@
-import type { LoggerService } from '@nestjs/common';
-import { Messages } from '../../errors/error-messages.js';
-import { serializeError } from '../../boundary/error.serializer.js';
-import { InvalidStreamEntryError, LeaseExpiredError } from '../../errors/worker.errors.js';
+import { sleep } from '../../common/backoff.js';
 import type { TaskEnvelope } from '../../interfaces/task-client.interface.js';
-import { decodeEntry, type RawEntry, type RedisReceipt } from './redis.codec.js';
+import type { RawEntry } from './redis.codec.js';
+import { runScript, Scripts } from './redis.commands.js';
 import type { RedisConnections } from './redis.connections.js';
+import type { RedisDeliveries } from './redis.deliveries.js';
 import { GROUP, type Band, type RedisKeys } from './redis.keys.js';
-import type { RedisLeases } from './redis.leases.js';
-import { errorJson, type Op, type RedisOps } from './redis.ops.js';
-import { noop, sleep, untilAbandoned } from './redis.abort.js';
-import { runScript, Scripts } from './redis.scripts.js';
+import { noop, untilAbandoned } from './redis.abort.js';
 
 /** Delayed tasks promoted per fetch round trip (more wait for the next one, which comes at once). */
 const PROMOTE_PER_FETCH = 1000;
@@ -18,35 +14,26 @@ const UNBLOCK_EVERY_MS = 50;
 const FORGET_CONSUMERS_IDLE_MS = 3_600_000;
 const FORGET_CONSUMERS_EVERY_MS = 600_000;
 
-interface Settings {
-  leaseMs: number;
-  blockMs: number;
-  maxAttempts: number;
-  logger: LoggerService;
-}
-
 /**
  * The consumer side: long-polls the streams, takes over expired leases,
- * promotes due delayed tasks, and turns entries into envelopes. `fetch()`
- * returns only with tasks, on abort, or with an error (the loop then backs
- * off): an idle consumer sits in a BLOCK, so a new task is picked up at once.
+ * promotes due delayed tasks, and hands what it got to RedisDeliveries.
+ * `fetch()` returns only with tasks, on abort, or with an error (the loop
+ * then backs off): an idle consumer sits in a BLOCK, so a new task is picked
+ * up at once.
  */
 export class RedisFetcher {
-  private readonly background = new Set<Promise<unknown>>();
   private readonly claimEveryMs: number;
   private cursors = ['0-0', '0-0', '0-0'];
   private nextClaimAt = 0;
   private nextForgetAt = Date.now() + 60_000;
-  private orphanCheck = false;
   private groupReady?: Promise<void>;
 
   constructor(
     private readonly conns: RedisConnections,
     private readonly keys: RedisKeys,
     private readonly consumer: string,
-    private readonly ops: RedisOps,
-    private readonly leases: RedisLeases,
-    private readonly settings: Settings,
+    private readonly deliveries: RedisDeliveries,
+    private readonly settings: { leaseMs: number; blockMs: number },
   ) {
     this.claimEveryMs = Math.min(5000, Math.max(50, Math.floor(settings.leaseMs / 4)));
   }
@@ -58,19 +45,19 @@ export class RedisFetcher {
    * count an attempt that never ran).
    */
   connectionDropped(): void {
-    this.orphanCheck = true;
+    this.deliveries.orphanCheck = true;
   }
 
   async fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
     try {
       while (!signal.aborted) {
         if (!(await untilAbandoned(this.ensureGroup(), signal))) return [];
-        if (this.orphanCheck && !(await untilAbandoned(this.recoverOrphans(), signal))) return [];
+        if (this.deliveries.orphanCheck && !(await untilAbandoned(this.deliveries.recoverOrphans(), signal))) return [];
         const claim = Date.now() >= this.nextClaimAt;
         const round = this.fetchRound(max, claim);
         const got = await untilAbandoned(round, signal);
         if (!got) {
-          this.releaseLater(round.then((r) => r.entries));
+          this.deliveries.releaseLater(round.then((r) => r.entries));
           return [];
         }
         const { entries, nextDue, serverNow, cursors } = got.value;
@@ -90,10 +77,10 @@ export class RedisFetcher {
           entries.push(...(await this.blockingRead(max, Math.ceil(wait), signal)));
           if (entries.length === 0) continue;
         }
-        const accepted = this.accept(entries);
+        const accepted = this.deliveries.accept(entries);
         const tasks = await untilAbandoned(accepted, signal);
         if (!tasks) {
-          this.track(accepted.then((t) => this.release(t)));
+          this.deliveries.track(accepted.then((t) => this.deliveries.release(t)));
           return [];
         }
         // Tasks fetched after an abort are fine: the loop releases them through publish().
@@ -107,15 +94,10 @@ export class RedisFetcher {
     }
   }
 
-  /** Waits for work started in the background (late replies being released), at most 3 s. */
-  async close(): Promise<void> {
-    await Promise.race([Promise.allSettled([...this.background]), sleep(3000)]);
-  }
-
   private forgetDeadConsumers(): void {
     this.nextForgetAt = Date.now() + FORGET_CONSUMERS_EVERY_MS;
     const args = [GROUP, this.consumer, this.keys.recordPrefix, FORGET_CONSUMERS_IDLE_MS];
-    this.track(runScript(this.conns.command, Scripts.forgetConsumers, this.keys.scriptKeys, args));
+    this.deliveries.track(runScript(this.conns.command, Scripts.forgetConsumers, this.keys.scriptKeys, args));
   }
 
   private ensureGroup(): Promise<void> {
@@ -191,11 +173,11 @@ export class RedisFetcher {
     );
     const got = await untilAbandoned(read, signal, () => this.unblock(clientId, read));
     if (!got) {
-      this.releaseLater(read);
+      this.deliveries.releaseLater(read);
       return [];
     }
     // Several streams with entries answer together, each up to COUNT: give the surplus back.
-    if (got.value.length > max) this.releaseLater(Promise.resolve(got.value.splice(max)));
+    if (got.value.length > max) this.deliveries.releaseLater(Promise.resolve(got.value.splice(max)));
     return got.value;
   }
 
@@ -212,113 +194,5 @@ export class RedisFetcher {
         await sleep(UNBLOCK_EVERY_MS);
       }
     })().catch(noop);
-  }
-
-  /**
-   * Validates delivered entries and marks the good ones running. Undecodable
-   * entries go to the dead-letter stream at once (never to the loop, never
-   * retried). A taken-over entry records the lost attempt's error, or is
-   * dead-lettered when that was its last attempt.
-   */
-  private async accept(entries: readonly RawEntry[]): Promise<TaskEnvelope[]> {
-    const ops: Op[] = [];
-    const runs: Array<{ task: TaskEnvelope & { receipt: RedisReceipt }; op: number }> = [];
-    for (const raw of entries) {
-      const decoded = decodeEntry(raw);
-      if (!decoded.ok) {
-        const { receipt: r, taskId, name, problem } = decoded;
-        const error = new InvalidStreamEntryError(r.entryId, taskId, name, this.keys.streams[r.band], problem);
-        this.settings.logger.warn(error.message);
-        ops.push([
-          'failed',
-          r.band,
-          r.entryId,
-          r.deliveries,
-          taskId,
-          r.deliveries,
-          'invalid-payload',
-          errorJson(serializeError(error)),
-          '',
-        ]);
-        continue;
-      }
-      const { envelope: task, entryAttempt } = decoded;
-      const r = task.receipt;
-      let leaseError = '';
-      if (task.attempt > entryAttempt) {
-        const lost = task.attempt - 1;
-        leaseError = errorJson(serializeError(new LeaseExpiredError(task.name, lost, this.settings.leaseMs)));
-        if (task.attempt > (task.maxAttempts ?? this.settings.maxAttempts)) {
-          this.settings.logger.warn(Messages.redisLeaseAttemptsExhausted(task.name, task.id, lost));
-          ops.push(['failed', r.band, r.entryId, r.deliveries, task.id, lost, 'crash', leaseError, '']);
-          continue;
-        }
-      }
-      runs.push({ task, op: ops.length });
-      ops.push(['run', r.band, r.entryId, r.deliveries, task.id, task.attempt, leaseError, '', '']);
-    }
-    const applied = await this.ops.apply(ops);
-    const tasks = runs.filter(({ op }) => applied[op]).map(({ task }) => task);
-    for (const task of tasks) this.leases.add(task);
-    return tasks;
-  }
-
-  /** Entries pending for this consumer that no loop holds: delivered by a reply that never arrived. */
-  private async recoverOrphans(): Promise<void> {
-    this.orphanCheck = false;
-    try {
-      const cmd = this.conns.command;
-      const pending = cmd.pipeline();
-      for (const stream of this.keys.streams) pending.xpending(stream, GROUP, '-', '+', 1000, this.consumer);
-      const lists = ((await pending.exec()) ?? []).map(([error, list]) =>
-        error ? [] : (list as Array<[string, string, number, number]>),
-      );
-      const orphans = lists.flatMap((list, band) =>
-        list
-          .filter(([id]) => !this.leases.has(band, id))
-          .map(([id, , , deliveries]) => ({ band: band as Band, id, deliveries })),
-      );
-      if (orphans.length === 0) return;
-      const ranges = cmd.pipeline();
-      for (const o of orphans) ranges.xrange(this.keys.streams[o.band], o.id, o.id);
-      const found = ((await ranges.exec()) ?? []).map(
-        ([, entries]) => (entries as Array<[string, string[]]> | null)?.[0],
-      );
-      const entries = orphans.flatMap((o, i): RawEntry[] =>
-        found[i] ? [[o.band, o.id, o.deliveries, found[i]![1]]] : [],
-      );
-      await this.release(await this.accept(entries));
-    } catch (error) {
-      this.orphanCheck = true;
-      throw error;
-    }
-  }
-
-  /** Gives delivered tasks back unstarted, same attempt, at the end of their stream. */
-  private async release(tasks: readonly TaskEnvelope[]): Promise<void> {
-    const ops = tasks.map((task): Op => {
-      const r = task.receipt as RedisReceipt;
-      return ['released', r.band, r.entryId, r.deliveries, task.id, task.attempt, '', '', ''];
-    });
-    try {
-      await this.ops.apply(ops);
-    } finally {
-      // Even when that failed: no longer ours to extend; orphan recovery or lease expiry brings them back.
-      for (const task of tasks) this.leases.forget(task);
-    }
-  }
-
-  /** A read fetch gave up on: whatever it delivers is accepted (bad entries dead-lettered) and released. */
-  private releaseLater(entries: Promise<readonly RawEntry[]>): void {
-    this.track(entries.then((list) => (list.length ? this.accept(list) : [])).then((tasks) => this.release(tasks)));
-  }
-
-  private track(work: Promise<unknown>): void {
-    const tracked = work.catch(() => {
-      // The connection is gone: those entries come back when their lease runs out.
-      this.orphanCheck = true;
-    });
-    this.background.add(tracked);
-    void tracked.finally(() => this.background.delete(tracked));
   }
 }

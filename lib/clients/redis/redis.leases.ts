@@ -1,78 +1,48 @@
 import type { TaskEnvelope } from '../../interfaces/task-client.interface.js';
-import { noop } from './redis.abort.js';
-import type { RedisReceipt } from './redis.codec.js';
-import type { Op, RedisOps } from './redis.ops.js';
-
-type Held = { receipt: RedisReceipt; taskId: string; attempt: number };
+import { opOn, type Op, type RedisReceipt } from './redis.codec.js';
+import type { RedisOps } from './redis.ops.js';
 
 const keyOf = (r: { band: number; entryId: string }) => `${r.band}:${r.entryId}`;
 
 /**
- * The entries this process holds: delivered, and not yet settled by an
- * applied outcome. That is more than the worker loop holds: the loop stops
- * counting a task once it has an outcome, but the outcome may wait to be
- * published (batching, or retries while Redis is unreachable). Were those
- * leases left to run out, another consumer would run finished tasks again.
- * So every extension covers all of them, and a timer of our own extends
- * them when the loop has nothing left to extend.
+ * Leases of delivered entries. A lease is the entry's idle time in the
+ * consumer group: XAUTOCLAIM takes an entry over once nobody touched it for
+ * `leaseMs`. The worker loop keeps them: every `leaseMs / 3` it calls
+ * `extendLeases()` with every task it holds, those whose outcomes still wait
+ * to be published included (were those left to run out, another consumer
+ * would run finished tasks again). A process that stops extending (died,
+ * frozen, cut off) loses its entries; that is the point.
+ *
+ * Besides, the entries delivered to this process and not settled yet are
+ * remembered, so that after a reconnect those pending for this consumer
+ * that nobody here holds (delivered by a reply that was lost) can be told
+ * apart and given back.
  */
 export class RedisLeases {
-  private readonly held = new Map<string, Held>();
-  private lastExtendedAt = Date.now();
-  private timer?: NodeJS.Timeout;
+  private readonly held = new Set<string>();
 
-  constructor(
-    private readonly ops: RedisOps,
-    private readonly leaseMs: number,
-  ) {}
+  constructor(private readonly ops: RedisOps) {}
 
   has(band: number, entryId: string): boolean {
     return this.held.has(keyOf({ band, entryId }));
   }
 
   add(task: TaskEnvelope & { receipt: RedisReceipt }): void {
-    this.held.set(keyOf(task.receipt), { receipt: task.receipt, taskId: task.id, attempt: task.attempt });
-    if (!this.timer) {
-      this.timer = setInterval(
-        () => {
-          if (this.held.size > 0 && Date.now() - this.lastExtendedAt >= this.leaseMs / 2) this.extend([]).catch(noop);
-        },
-        Math.max(10, Math.floor(this.leaseMs / 3)),
-      );
-      this.timer.unref();
-    }
+    this.held.add(keyOf(task.receipt));
   }
 
   forget(task: TaskEnvelope): void {
     const r = task.receipt as RedisReceipt | undefined;
-    if (r) this.held.delete(keyOf(r));
+    if (r && typeof r.entryId === 'string') this.held.delete(keyOf(r));
   }
 
-  /** Resets the idle time of every held entry, and of `tasks` (XCLAIM JUSTID to itself, fenced). */
+  /** Resets the idle time of the entries of `tasks` (XCLAIM JUSTID to itself, fenced). */
   async extend(tasks: readonly TaskEnvelope[]): Promise<void> {
-    const all = new Map(this.held);
+    const ops = new Map<string, Op>();
     for (const task of tasks) {
       const r = task.receipt as RedisReceipt | undefined;
-      if (r && typeof r.entryId === 'string') all.set(keyOf(r), { receipt: r, taskId: task.id, attempt: task.attempt });
+      if (r && typeof r.entryId === 'string') ops.set(keyOf(r), opOn('extend', r, task.id, task.attempt));
     }
-    if (all.size === 0) return;
-    this.lastExtendedAt = Date.now();
-    const ops = [...all.values()].map(({ receipt: r, taskId, attempt }): Op => [
-      'extend',
-      r.band,
-      r.entryId,
-      r.deliveries,
-      taskId,
-      attempt,
-      '',
-      '',
-      '',
-    ]);
-    await this.ops.apply(ops);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (ops.size > 0) await this.ops.apply([...ops.values()]);
   }
 }

@@ -1,15 +1,17 @@
 import { Inject, Injectable, Optional, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Messages } from '../../errors/error-messages.js';
-import type { TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
 import type { TaskRecord } from '../in-memory.task-client.js';
-import { RedisFetcher } from './redis.fetcher.js';
-import { toDeadLetter, toRecord, type RedisReceipt } from './redis.codec.js';
+import { AttemptLimits } from '../kit/attempt-limits.registry.js';
+import { enqueueArgs, outcomeOp, toDeadLetter, toRecord, type EnqueueInput, type Op } from './redis.codec.js';
+import { runScript, runScriptMany, Scripts, type Arg } from './redis.commands.js';
 import { RedisConnections } from './redis.connections.js';
+import { RedisDeliveries } from './redis.deliveries.js';
+import { RedisFetcher } from './redis.fetcher.js';
 import { consumerName, GROUP, RedisKeys } from './redis.keys.js';
 import { RedisLeases } from './redis.leases.js';
-import { errorJson, RedisOps, type Op } from './redis.ops.js';
-import { runScript, runScriptMany, Scripts } from './redis.scripts.js';
+import { RedisOps } from './redis.ops.js';
 import {
   REDIS_TASK_CLIENT_OPTIONS,
   type RedisDeadLetter,
@@ -42,9 +44,11 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
   readonly keys: RedisKeys;
   private readonly settings: ResolvedRedisOptions;
   private readonly conns: RedisConnections;
+  private readonly limits: AttemptLimits;
   private readonly ops: RedisOps;
-  private readonly fetcher: RedisFetcher;
   private readonly leases: RedisLeases;
+  private readonly deliveries: RedisDeliveries;
+  private readonly fetcher: RedisFetcher;
   private readonly logger: LoggerService;
   private readonly idPrefix = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   private seq = 0;
@@ -56,9 +60,11 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
     this.logger = this.settings.logger;
     this.keys = new RedisKeys(this.settings.prefix, this.settings.queue);
     this.conns = new RedisConnections(this.settings, this.logger);
-    this.ops = new RedisOps(this.conns.command, this.keys, this.consumer, this.settings);
-    this.leases = new RedisLeases(this.ops, this.leaseMs);
-    this.fetcher = new RedisFetcher(this.conns, this.keys, this.consumer, this.ops, this.leases, this.settings);
+    this.limits = new AttemptLimits(this.settings.maxAttempts);
+    this.ops = new RedisOps(this.conns.command, this.keys, this.consumer, this.limits, this.settings);
+    this.leases = new RedisLeases(this.ops);
+    this.deliveries = new RedisDeliveries(this.conns, this.keys, this.consumer, this.ops, this.leases, this.settings);
+    this.fetcher = new RedisFetcher(this.conns, this.keys, this.consumer, this.deliveries, this.settings);
     this.conns.onReconnect = () => this.fetcher.connectionDropped();
   }
 
@@ -74,39 +80,20 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
 
   /** Adds a task; resolves with its id once Redis has it. */
   async enqueue(name: string, payload?: unknown, options: RedisEnqueueOptions = {}): Promise<string> {
-    const [id] = await this.enqueueMany([{ ...options, name, payload }]);
+    this.assertOpen('enqueue');
+    const [id] = await this.insert([enqueueArgs({ ...options, name, payload }, this.newId)]);
     return id!;
   }
 
   /** Adds many tasks in a few pipelined round trips; resolves with their ids in order. */
-  async enqueueMany(
-    tasks: ReadonlyArray<{ name: string; payload?: unknown } & RedisEnqueueOptions>,
-  ): Promise<string[]> {
-    this.assertOpen('enqueue');
-    const ids: string[] = [];
-    const calls: Array<Array<string | number>> = [];
-    let args: Array<string | number> = [];
-    const flush = () => {
-      if (args.length === 0) return;
-      calls.push([GROUP, this.consumer, this.keys.recordPrefix, args.length / 6, ...args]);
-      args = [];
-    };
-    for (const task of tasks) {
-      const [id, ...rest] = this.encodeTask(task);
-      ids.push(id);
-      args.push(id, ...rest);
-      if (args.length >= ENQUEUE_PER_CALL * 6) flush();
-    }
-    flush();
-    for (let i = 0; i < calls.length; i += CALLS_PER_PIPELINE) {
-      await runScriptMany(
-        this.conns.command,
-        Scripts.enqueue,
-        this.keys.scriptKeys,
-        calls.slice(i, i + CALLS_PER_PIPELINE),
+  async enqueueMany(tasks: readonly EnqueueInput[]): Promise<string[]> {
+    this.assertOpen('enqueueMany');
+    if (!Array.isArray(tasks)) {
+      throw new TypeError(
+        Messages.enqueueRefused('RedisTaskClient', `expected an array of tasks, got ${typeof tasks}`),
       );
     }
-    return ids;
+    return this.insert(tasks.map((task, i) => enqueueArgs(task, this.newId, i)));
   }
 
   /** What Redis knows about a task, shaped like `InMemoryTaskClient.get()`; undefined once its record expired. */
@@ -147,60 +134,42 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
     });
   }
 
+  /** Records outcomes, fenced: those of entries this process lost meanwhile are ignored and counted. */
   async publish(outcomes: readonly TaskOutcome[]): Promise<void> {
     const ops: Op[] = [];
     for (const outcome of outcomes) {
-      const { task } = outcome;
-      const r = task.receipt as RedisReceipt | undefined;
-      if (!r || typeof r.entryId !== 'string') continue; // not delivered by a RedisTaskClient: nothing to settle
-      const at = [r.band, r.entryId, r.deliveries, task.id, task.attempt] as const;
-      switch (outcome.status) {
-        case 'completed': {
-          let json: string | undefined;
-          try {
-            json = JSON.stringify(outcome.result);
-          } catch (error) {
-            this.logger.warn(Messages.redisResultNotJson(task.name, task.id, (error as Error).message));
-          }
-          ops.push(['completed', ...at, json ?? '', json === undefined ? '0' : '1', '']);
-          break;
-        }
-        case 'failed':
-          ops.push(['failed', ...at, outcome.reason, errorJson(outcome.error), '']);
-          break;
-        case 'retry':
-          ops.push([
-            'retry',
-            ...at,
-            outcome.nextAttempt,
-            Math.max(0, Math.round(outcome.delayMs)),
-            errorJson(outcome.error),
-          ]);
-          break;
-        case 'released':
-          ops.push(['released', ...at, '', '', '']);
-          break;
-      }
+      const op = outcomeOp(outcome, (task, reason) =>
+        this.logger.warn(Messages.redisResultNotJson(task.name, task.id, reason)),
+      );
+      if (op) ops.push(op);
     }
     const applied = await this.ops.apply(ops);
-    const stale = applied.filter((ok) => !ok).length;
+    const stale = applied.filter((a) => a === 'stale').length;
     if (stale > 0) this.ops.noteStale(stale);
     for (const outcome of outcomes) this.leases.forget(outcome.task);
   }
 
   /**
-   * Resets the idle time of the entries this process still holds (XCLAIM
-   * JUSTID to itself, fenced): `tasks`, and those whose outcomes wait to be published.
+   * Resets the idle time of the entries of `tasks` (XCLAIM JUSTID to itself,
+   * fenced). The worker loop calls it every `leaseMs / 3` with every task it
+   * holds, finished ones whose outcomes wait to be published included.
    */
   extendLeases(tasks: readonly TaskEnvelope[]): Promise<void> {
     return this.leases.extend(tasks);
   }
 
+  /**
+   * Lease expiry decides some outcomes without the loop: from now on a
+   * takeover uses these limits for tasks enqueued without their own (see AttemptLimits).
+   */
+  registerTasks(tasks: readonly RegisteredTask[]): void {
+    this.limits.register('RedisTaskClient', tasks);
+  }
+
   /** Closes the connections this client made (not a `connection` you passed). Called by Nest at shutdown. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.fetcher.close();
-      this.leases.stop();
+      await this.deliveries.close();
       await this.conns.close();
     })();
     return this.closing;
@@ -211,30 +180,25 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
     return this.close();
   }
 
-  private encodeTask(
-    task: { name: string; payload?: unknown } & RedisEnqueueOptions,
-  ): [string, string, string, string | number, number, number] {
-    const bad = (problem: string) => new TypeError(Messages.redisEnqueue(problem));
-    if (typeof task?.name !== 'string' || task.name === '')
-      throw bad(`the task name must be a non-empty string, got ${JSON.stringify(task?.name)}`);
-    const { delayMs = 0, priority = 0, maxAttempts, id = `${this.idPrefix}-${(++this.seq).toString(36)}` } = task;
-    if (typeof id !== 'string' || id === '') throw bad(`"id" must be a non-empty string, got ${JSON.stringify(id)}`);
-    if (!Number.isFinite(delayMs) || delayMs < 0)
-      throw bad(`"delayMs" must be a number of milliseconds >= 0, got ${String(delayMs)}`);
-    if (!Number.isFinite(priority)) throw bad(`"priority" must be a finite number, got ${String(priority)}`);
-    if (maxAttempts !== undefined && (!Number.isInteger(maxAttempts) || maxAttempts < 1)) {
-      throw bad(`"maxAttempts" must be a positive integer, got ${String(maxAttempts)}`);
+  /** ENQUEUE calls of at most ENQUEUE_PER_CALL tasks, CALLS_PER_PIPELINE calls per round trip. */
+  private async insert(tasks: readonly Arg[][]): Promise<string[]> {
+    const calls: Arg[][] = [];
+    for (let i = 0; i < tasks.length; i += ENQUEUE_PER_CALL) {
+      const chunk = tasks.slice(i, i + ENQUEUE_PER_CALL);
+      calls.push([GROUP, this.consumer, this.keys.recordPrefix, chunk.length, ...chunk.flat()]);
     }
-    let payload: string;
-    try {
-      payload = JSON.stringify(task.payload ?? null);
-    } catch (error) {
-      throw bad(
-        `the payload of task "${task.name}" cannot be written as JSON (${(error as Error).message}); pass JSON-compatible data`,
+    for (let i = 0; i < calls.length; i += CALLS_PER_PIPELINE) {
+      await runScriptMany(
+        this.conns.command,
+        Scripts.enqueue,
+        this.keys.scriptKeys,
+        calls.slice(i, i + CALLS_PER_PIPELINE),
       );
     }
-    return [id, task.name, payload, maxAttempts ?? '', priority, Math.round(delayMs)];
+    return tasks.map(([id]) => id as string);
   }
+
+  private readonly newId = () => `${this.idPrefix}-${(++this.seq).toString(36)}`;
 
   private assertOpen(method: string): void {
     if (this.closing) throw new Error(Messages.redisClosed(method));

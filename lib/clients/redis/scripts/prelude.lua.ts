@@ -1,0 +1,62 @@
+/*
+ * The Lua side of RedisTaskClient, one module per script, all starting with
+ * this prelude. Every state change of a task is one script, so it is atomic
+ * against every other consumer and producer: a task is never both in the
+ * delayed set and in a stream, a record never says `completed` for an entry
+ * another consumer still holds.
+ *
+ * KEYS of every script (see RedisKeys.scriptKeys): 1-3 the high, normal and
+ * low streams, 4 the delayed set, 5 the dead-letter stream, 6 the counters.
+ * ARGV 1-3: consumer group, this consumer's name, record key prefix.
+ *
+ * Times come from the server's clock (TIME), never from the caller's: delays,
+ * leases and record timestamps stay consistent across machines whose clocks
+ * disagree.
+ */
+
+/** KEYS every script is given, in RedisKeys.scriptKeys order. */
+export const SCRIPT_KEYS = 6;
+
+export const PRELUDE = `
+local group, consumer, rp = ARGV[1], ARGV[2], ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function fmt(n) return string.format('%d', n) end
+local nowS = fmt(now)
+local function band(priority)
+  local p = tonumber(priority) or 0
+  if p > 0 then return 1 elseif p < 0 then return 3 else return 2 end
+end
+local function field(f, k)
+  for i = 1, #f - 1, 2 do if f[i] == k then return f[i + 1] end end
+  return nil
+end
+local function entryFields(key, eid)
+  local r = redis.call('XRANGE', key, eid, eid)
+  if r[1] then return r[1][2] end
+  return {}
+end
+local function addEntry(b, id, name, payload, attempt, maxAttempts, enqueuedAt)
+  local f = {'id', id, 'name', name, 'payload', payload, 'attempt', attempt, 'enqueuedAt', enqueuedAt}
+  if maxAttempts and maxAttempts ~= '' then f[#f + 1] = 'maxAttempts'; f[#f + 1] = maxAttempts end
+  return redis.call('XADD', KEYS[b], '*', unpack(f))
+end
+-- Puts a task back at the end of stream b with the given attempt, from its
+-- record, or from its current entry when a foreign producer's task has none.
+local function requeue(rk, id, b, attempt, key, eid)
+  local r = redis.call('HMGET', rk, 'name', 'payload', 'maxAttempts', 'enqueuedAt')
+  if r[1] then
+    addEntry(b, id, r[1], r[2] or 'null', attempt, r[3], r[4] or nowS)
+  elseif key then
+    local f = entryFields(key, eid)
+    if #f == 0 then return false end
+    for i = 1, #f - 1, 2 do if f[i] == 'attempt' then f[i + 1] = attempt end end
+    if not field(f, 'attempt') then f[#f + 1] = 'attempt'; f[#f + 1] = attempt end
+    redis.call('XADD', KEYS[b], '*', unpack(f))
+  else
+    return false
+  end
+  redis.call('HSET', rk, 'state', 'queued', 'attempt', attempt, 'runAt', nowS)
+  return true
+end
+`;
