@@ -24,9 +24,10 @@ const MAX_DEPTH = 12;
 const MAX_ENTRIES = 200;
 
 /**
- * Characters jsonb refuses (`\u0000`, lone surrogates; the escaped forms
- * too): they become U+FFFD in stored errors. Redis would take them, but one
- * encoding for every client keeps what `get()` shows the same everywhere.
+ * `\u0000` and lone surrogates: JSON.stringify writes them as escapes that
+ * jsonb refuses, failing the whole outcome batch. They become U+FFFD in
+ * stored errors. Redis would take them, but one encoding for every client
+ * keeps what `get()` shows the same everywhere.
  */
 // eslint-disable-next-line no-control-regex -- NUL is one of the characters this matches on purpose
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

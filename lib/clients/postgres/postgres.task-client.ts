@@ -8,26 +8,22 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Messages } from '../../errors/error-messages.js';
-import { serializeError } from '../../boundary/error.serializer.js';
-import { InvalidTaskRowError, PostgresDependencyError } from '../../errors/worker.errors.js';
+import { PostgresDependencyError } from '../../errors/worker.errors.js';
 import { packageRequire } from '../../internal/package-location.js';
 import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
 import type { TaskRecord } from '../in-memory.task-client.js';
 import { AttemptLimits } from '../kit/attempt-limits.registry.js';
 import {
-  claimOrder,
-  decodePayload,
   encodeTask,
   enqueueColumns,
   settleColumns,
-  toEnvelope,
   toRecord,
-  type ClaimedRow,
   type EnqueueInput,
   type EnqueueRow,
   type RecordRow,
 } from './postgres.codec.js';
 import { PostgresDatabase } from './postgres.database.js';
+import { PostgresFetcher } from './postgres.fetcher.js';
 import { PostgresListener } from './postgres.listener.js';
 import { PostgresMaintenance } from './postgres.maintenance.js';
 import { runMigrations } from './postgres.migrations.js';
@@ -73,6 +69,7 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
   private readonly ownsPool: boolean;
   private readonly db: PostgresDatabase;
   private readonly maintenance: PostgresMaintenance;
+  private readonly fetcher: PostgresFetcher;
   private readonly listener?: PostgresListener;
   private readonly watchers = new Set<() => void>();
   /** Work that must end before the pool does (claims answered after their fetch was aborted). */
@@ -102,6 +99,15 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
       this.counters,
       this.limits,
       this.logger,
+    );
+    this.fetcher = new PostgresFetcher(
+      this.db.query,
+      this.sql,
+      this.maintenance,
+      this.counters,
+      this.settings,
+      (outcomes) => this.publish(outcomes),
+      (work) => this.track(work),
     );
     if (this.settings.listen) {
       this.listener = new PostgresListener(
@@ -185,32 +191,7 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
 
   fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
     if (this.closing || signal.aborted || !(max > 0)) return Promise.resolve([]);
-    this.maintenance.startCleanup();
-    const claim = this.maintenance.reapIfDue().then(() => this.claim(max));
-    // Return at once on abort (shutdown must not wait for a database that
-    // is down). A claim that commits after that holds tasks nobody will run:
-    // hand them straight back instead of letting their lease run out.
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        resolve([]);
-        this.track(
-          claim.then((tasks) =>
-            tasks.length > 0 ? this.publish(tasks.map((task) => ({ status: 'released' as const, task }))) : undefined,
-          ),
-        );
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      claim.then(
-        (tasks) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(tasks);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
+    return this.fetcher.fetch(max, signal);
   }
 
   /** Settles a batch of outcomes in one statement; outcomes whose lease was lost meanwhile are ignored and counted. */
@@ -303,40 +284,6 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     // Without LISTEN, at least this process's own loop hears of its enqueues.
     if (rows.length > 0 && !this.listening) this.wakeWatchers();
     return rows.map((row) => row[0] as string);
-  }
-
-  private async claim(max: number): Promise<TaskEnvelope[]> {
-    const { rows } = await this.db.query<ClaimedRow>(this.sql.claim, [this.queue, max, this.leaseMs]);
-    rows.sort(claimOrder);
-    const tasks: TaskEnvelope[] = [];
-    const invalid: TaskOutcome[] = [];
-    for (const row of rows) {
-      const payload = decodePayload(row.payload, row.encoding);
-      if (payload.ok) {
-        tasks.push(toEnvelope(row, payload.value));
-        continue;
-      }
-      // Never handed to the loop: a row nobody can decode would fail the same
-      // way on every attempt, and must not stop the rows behind it.
-      const error = new InvalidTaskRowError(row.id, row.name, this.table, payload.problem);
-      this.logger.error(error.message);
-      invalid.push({
-        status: 'failed',
-        reason: 'invalid-payload',
-        error: serializeError(error),
-        task: toEnvelope(row, undefined),
-      });
-    }
-    this.counters.claimed += tasks.length;
-    if (invalid.length > 0) {
-      this.counters.invalidRows += invalid.length;
-      // If this write fails the rows keep their lease and come back after it,
-      // to be dead-lettered then; the good tasks go ahead either way.
-      await this.publish(invalid).catch((error: unknown) =>
-        this.logger.warn(Messages.pgConnectionError('dead-letter', String((error as Error)?.message ?? error))),
-      );
-    }
-    return tasks;
   }
 
   private serialHeldWrite<T>(write: () => Promise<T>): Promise<T> {
