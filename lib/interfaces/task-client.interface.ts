@@ -122,8 +122,25 @@ export interface TaskClient {
    */
   readonly leaseMs?: number;
 
-  /** Extends the lease of tasks that are still held by this process. */
-  extendLeases?(tasks: readonly TaskEnvelope[]): Promise<void>;
+  /**
+   * Extends the lease of tasks that are still held by this process. Resolves
+   * with the deliveries whose lease could not be extended because it was
+   * already lost (it ran out and the task was taken back, or another consumer
+   * took it over); the loop drops those it has not started yet, and reports
+   * the running ones once (their outcomes will be fenced). Resolving with
+   * nothing means every lease was extended.
+   */
+  extendLeases?(tasks: readonly TaskEnvelope[]): Promise<void | readonly TaskEnvelope[]>;
+
+  /**
+   * Deliveries the loop has just handed to a worker thread, in batches a few
+   * milliseconds apart. A store that can record it cheaply charges an attempt
+   * on lease expiry only to tasks that started, so a killed process does not
+   * use up the attempts of tasks it had only prefetched. A rejection is
+   * logged and not retried: the lease-expiry rules must stay safe without it
+   * (a task that kills its process every time still ends dead-lettered).
+   */
+  markStarted?(tasks: readonly TaskEnvelope[]): Promise<void>;
 
   /**
    * Lets the loop sleep while the source is empty: call `onAvailable` when
@@ -133,11 +150,14 @@ export interface TaskClient {
   watch?(onAvailable: () => void): () => void;
 
   /**
-   * Called by the worker loop once, before its first `fetch()`, with every
-   * task this process can run. A durable client decides some outcomes
+   * Called by the worker loop before its first `fetch()`, with every task
+   * this process can run (a later call replaces the earlier set). A durable client decides some outcomes
    * without the loop (a lease that ran out on the task's last attempt): it
    * uses these policies there, for tasks enqueued without their own
    * `maxAttempts`, instead of a default of its own.
    */
   registerTasks?(tasks: readonly RegisteredTask[]): void;
 }
+
+/** A value, or a promise of it: the in-memory client answers synchronously, the durable ones asynchronously. */
+export type MaybePromise<T> = T | Promise<T>;
