@@ -39,7 +39,7 @@ function rerender(opts) {
   report.measurements = Object.fromEntries(Object.entries(report.measurements ?? {}).filter(([id]) => planned.has(id)));
   report.rows = evaluateRows(selected, subjects, report.measurements);
   const format = opts.markdown ? 'markdown' : 'text';
-  console.log(`${renderHeader(report, format)}\n\n${renderTables(report, subjects, format)}`);
+  console.log(`${renderHeader(report, format)}\n\n${renderTables(report, subjects, format, selected)}`);
 }
 
 async function measure(opts) {
@@ -70,8 +70,8 @@ async function measure(opts) {
     rows: evaluateRows(selected, subjects, measurements),
     measurements,
   };
-  const markdown = writeReport(report, subjects, opts.out);
-  console.log(renderTables(report, subjects, format));
+  const markdown = writeReport(report, subjects, opts.out, selected);
+  console.log(renderTables(report, subjects, format, selected));
   console.log(`results: ${opts.out}, ${markdown}`);
 }
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { renderMarkdown, renderText, resultsTable, subjectsTable } from './tables.mjs';
+import { detailTables, renderMarkdown, renderText, resultsTable, subjectsTable } from './tables.mjs';
 
 function headerLines(report) {
   const { machine, versions, options } = report;
@@ -43,10 +43,12 @@ export function renderHeader(report, format) {
 const SUBJECTS_TITLE = 'per subject: median [min - max] over the measured rounds; the warm-up round is not counted';
 
 /** The tables and the footer as text (console) or markdown (results.md, pasted into BENCHMARKS.md). */
-export function renderTables(report, subjects, format) {
+export function renderTables(report, subjects, format, workloads = []) {
   const render = format === 'markdown' ? renderMarkdown : renderText;
+  const titled = (title) => `${title}${format === 'markdown' ? ':\n\n' : '\n'}`;
   return [
     render(resultsTable(report.rows)),
+    ...detailTables(workloads, report.measurements).map((t) => `${titled(t.title)}${render(t)}`),
     `${SUBJECTS_TITLE}${format === 'markdown' ? ':\n\n' : '\n'}${render(subjectsTable(report.measurements, subjects))}`,
     joinLines(footerLines(report, subjects), format),
   ].join('\n\n');
@@ -59,9 +61,12 @@ function writeAtomically(file, text) {
 }
 
 /** Writes results.json and results.md (the path with .md for .json); returns the markdown's path. */
-export function writeReport(report, subjects, out) {
+export function writeReport(report, subjects, out, workloads = []) {
   writeAtomically(out, `${JSON.stringify(report, null, 2)}\n`);
   const markdown = out.endsWith('.json') ? `${out.slice(0, -5)}.md` : `${out}.md`;
-  writeAtomically(markdown, `${renderHeader(report, 'markdown')}\n\n${renderTables(report, subjects, 'markdown')}\n`);
+  writeAtomically(
+    markdown,
+    `${renderHeader(report, 'markdown')}\n\n${renderTables(report, subjects, 'markdown', workloads)}\n`,
+  );
   return markdown;
 }

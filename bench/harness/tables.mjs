@@ -46,6 +46,20 @@ export function subjectsTable(results, subjects) {
   return { headers: ['subject', 'median', 'min - max', 'warm-up', 'what'], cells };
 }
 
+/**
+ * A workload's own extra tables (`details` in its registry file), built from
+ * the measurements: a breakdown that a ratio per row cannot show.
+ */
+export function detailTables(workloads, measurements) {
+  const view = {
+    median: (id, key) => medianOf(measurements[id], key),
+    result: (id) => measurements[id]?.result,
+  };
+  return workloads.flatMap((workload) =>
+    (workload.details ?? []).map((detail) => ({ title: detail.title, ...detail.table(view) })),
+  );
+}
+
 export function renderText({ headers, cells }) {
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => String(row[i]).length)));
   const line = (row) => row.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ');

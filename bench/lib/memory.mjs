@@ -44,6 +44,8 @@ export async function measureThreadMemory(file, { rounds, low = 1, high = 4, arg
       perThreadPss: (b.pss - a.pss) / (high - low),
       [`rss${low}`]: a.rss,
       [`rss${high}`]: b.rss,
+      // One thread's V8 heap in the N-thread process (bench/fixtures/heap.probe.ts), when the program reports it.
+      ...(b.heap ? { threadHeap: b.heap } : {}),
     };
   };
   const warmup = await one();

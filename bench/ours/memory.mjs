@@ -18,7 +18,7 @@ subjectMain(async ({ probe, workers, rounds, resourceLimits }) => {
   });
   await Promise.all(Array.from({ length: 2000 }, () => wm.run('noop')));
   await sleep(1000);
-  const memory = readOwnMemory();
+  const memory = { ...readOwnMemory(), heap: await wm.run('heapProbe') };
   await app.close();
   return memory;
 });

@@ -11,6 +11,13 @@ import { measureThreadMemory, readOwnMemory } from '../lib/memory.mjs';
 import { fixture } from '../lib/paths.mjs';
 import { measureRounds, subjectMain } from '../lib/subject.mjs';
 
+/** What a thread loads besides the bodies (diagnostics): nothing, @nestjs/core, or a booted Nest context. */
+const threadFiles = {
+  bare: 'piscina.worker.js',
+  'nest-core': 'piscina-nestcore.worker.js',
+  'nest-context': 'piscina-nest.worker.js',
+};
+
 export function createPool(workers, extra = {}, file = 'piscina.worker.js') {
   return new Piscina({
     filename: fixture(file).href,
@@ -42,21 +49,18 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       durationMs,
       atomics,
       probe,
-      nest,
+      thread = 'bare',
     }) => {
-      if (mode === 'memory' && !probe) return measureThreadMemory(import.meta.url, { rounds, args: { mode, nest } });
-      const pool = createPool(
-        workers,
-        atomics ? { atomics } : {},
-        nest ? 'piscina-nest.worker.js' : 'piscina.worker.js',
-      );
+      if (!threadFiles[thread]) throw new Error(`unknown thread kind ${thread}`);
+      if (mode === 'memory' && !probe) return measureThreadMemory(import.meta.url, { rounds, args: { mode, thread } });
+      const pool = createPool(workers, atomics ? { atomics } : {}, threadFiles[thread]);
       await warmThreads(pool, workers);
       const submit = (p) => pool.run(p, { name: task });
       try {
         if (probe) {
           await Promise.all(Array.from({ length: 2000 }, () => pool.run(null, { name: 'noop' })));
           await sleep(1000);
-          return readOwnMemory();
+          return { ...readOwnMemory(), heap: await pool.run(null, { name: 'heapProbe' }) };
         }
         if (mode === 'open-loop') {
           return await measureRounds({

@@ -14,7 +14,11 @@ export const subjects = {
     program: 'lib/calibrate.mjs',
     rounds: false,
     args: {},
-    summary: (result) => `calibration: ${result.iterationsPerMs} burn() iterations per ms`,
+    summary: (result) =>
+      `calibration: per ms, ${result.iterationsPerMs} burn() iterations` +
+      Object.entries(result.allocPerMs ?? {})
+        .map(([body, n]) => `, ${n} ${body}() rounds`)
+        .join(''),
   },
 };
 
@@ -23,4 +27,11 @@ export function iterations(ctx, ms) {
   const perMs = ctx.result('calibrate')?.iterationsPerMs;
   if (!perMs) throw new Error('no calibration');
   return Math.round(perMs * ms);
+}
+
+/** Rounds of allocation-heavy body `body` (bench/fixtures/alloc.bodies.ts) for about `ms`. */
+export function allocRounds(ctx, body, ms) {
+  const perMs = ctx.result('calibrate')?.allocPerMs?.[body];
+  if (!perMs) throw new Error(`no calibration for ${body}()`);
+  return Math.max(1, Math.round(perMs * ms));
 }
