@@ -24,12 +24,15 @@ export async function durableClientClass(backend) {
   return module[entry.name];
 }
 
-/** A client on `queue`, its schema migrated (PostgreSQL); Redis keys live under a bench-only prefix. */
-export async function createDurableClient(backend, url, queue) {
+/**
+ * A client on `queue`, its schema migrated (PostgreSQL: `schema`, default
+ * the client's own); Redis keys live under a bench-only prefix.
+ */
+export async function createDurableClient(backend, url, queue, { schema } = {}) {
   const Client = await durableClientClass(backend);
   const client =
     backend === 'postgres'
-      ? new Client({ connectionString: url, queue })
+      ? new Client({ connectionString: url, queue, ...(schema ? { schema } : {}) })
       : new Client({ url, queue, prefix: 'nw-bench' });
   if (typeof client.migrate === 'function') await client.migrate();
   return client;

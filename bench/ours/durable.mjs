@@ -4,6 +4,11 @@
  * fresh queue is filled (timed separately, as "enqueue/s"), then the app is
  * booted with the loop stopped and the drain is timed from `start()` until
  * the last completion has been written (see completionTracker).
+ *
+ * PostgreSQL: every round migrates a schema of its own, so the queue is in a
+ * table the planner has no statistics for yet, as a freshly deployed or
+ * freshly filled queue is (pg-boss gets a new partition per queue, the same
+ * thing); the schema is dropped after the round.
  */
 import { bootApp } from '../lib/app.mjs';
 import { createDurableClient, durableClientClass } from '../lib/clients.mjs';
@@ -11,12 +16,12 @@ import { completionTracker, enqueueInBatches, serverMeter } from '../lib/durable
 import { measureRounds, subjectMain } from '../lib/subject.mjs';
 
 /** Fresh planner statistics for the table (context rows only; not timed). */
-async function analyzeTable(url, table) {
+async function adminQuery(url, sql) {
   const { default: pg } = await import('pg');
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
-    await admin.query(`ANALYZE ${table}`);
+    await admin.query(sql);
   } finally {
     await admin.end();
   }
@@ -33,8 +38,10 @@ subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop
     size: count,
     warmupSize: warmupCount ?? count,
     round: async (n) => {
-      const queue = `${tag}_${index++}`;
-      const client = await createDurableClient(backend, url, queue);
+      const queue = `${tag}_${index}`;
+      const schema = backend === 'postgres' ? `${tag}_${index}` : undefined;
+      index++;
+      const client = await createDurableClient(backend, url, queue, { schema });
       const enqueuePerSec = await enqueueInBatches(n, (batch) =>
         client.enqueueMany(batch.map(() => ({ name: 'noop', payload: null }))),
       );
@@ -46,7 +53,7 @@ subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop
         for (const o of outcomes) if (o.status === 'completed') completed++;
         tracker.add(completed);
       };
-      if (analyze && backend === 'postgres') await analyzeTable(url, client.table ?? 'nestjs_worker.tasks');
+      if (analyze && schema) await adminQuery(url, `ANALYZE ${schema}.tasks`);
       const { app, wm } = await bootApp({ workers, client: { useValue: client }, loop: { ...loop, autoStart: false } });
       try {
         const before = await client.counts();
@@ -74,6 +81,7 @@ subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop
         await app.close();
         await client.close?.();
         await client.quit?.();
+        if (schema) await adminQuery(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       }
     },
   });

@@ -45,13 +45,23 @@ export default {
   },
   rows: [
     {
-      label: 'idle CPU, % of one core',
+      label: 'idle CPU, in-memory client',
       ours: 'ours.idle',
       peerLabel: '(absolute target)',
       target: absoluteBelow(1),
     },
-    { label: 'idle CPU, PostgreSQL client', ours: 'ours.idle.pg', peerLabel: '(context; app process only)' },
-    { label: 'idle CPU, Redis client', ours: 'ours.idle.redis', peerLabel: '(context; app process only)' },
+    {
+      label: 'idle CPU, PostgreSQL client',
+      ours: 'ours.idle.pg',
+      peerLabel: '(absolute; app process only)',
+      target: absoluteBelow(1),
+    },
+    {
+      label: 'idle CPU, Redis client',
+      ours: 'ours.idle.redis',
+      peerLabel: '(absolute; app process only)',
+      target: absoluteBelow(1),
+    },
     { label: 'idle CPU, % of one core', ours: 'ours.idle', peer: 'piscina.idle', peerLabel: 'raw piscina, idle pool' },
     {
       label: 'idle CPU, % of one core',

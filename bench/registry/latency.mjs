@@ -78,7 +78,7 @@ export default {
       ours: 'ours.latency',
       peer: 'piscina.latency',
       peerLabel: 'raw piscina p99',
-      target: atMost(1.25),
+      target: atMost(1.1),
       note: offered,
     },
     {

@@ -1,7 +1,10 @@
 /**
- * Draining a queue already filled in PostgreSQL, ours against pg-boss on the
- * same server. Timing and completion are measured alike for both (see
- * bench/lib/durable.mjs); each round uses a fresh queue.
+ * Draining a queue already filled in PostgreSQL, ours against pg-boss and
+ * graphile-worker on the same server. Timing and completion are measured
+ * alike for all (see bench/lib/durable.mjs); each round uses a fresh queue in
+ * a fresh table (ours and graphile-worker: a schema per round; pg-boss: its
+ * partition per queue), so the planner has no statistics for it yet, as for
+ * a queue just filled in production. The ANALYZE rows are the context.
  */
 import { atLeast, throughput } from './define.mjs';
 
@@ -10,8 +13,9 @@ const drainSizes = (ctx) => ({
   count: ctx.size(100_000, 5_000),
   warmupCount: ctx.size(10_000, 1_000),
 });
-// pg-boss's fastest settings in the sweep in BENCHMARKS.md.
+// The peers' fastest settings in the sweeps in BENCHMARKS.md.
 const pgBossSettings = { batchSize: 10000, loops: 2 };
+const graphileSettings = { concurrency: 24, localQueue: 500 };
 
 const subject = (program, label, extra, ours = false) => ({
   label,
@@ -39,9 +43,16 @@ export default {
       ...pgBossSettings,
       analyze: true,
     }),
+    graphile: subject(
+      'peers/graphile.mjs',
+      'graphile-worker 0.17 drain, local queue + batched completion (+ raw piscina, 2 threads)',
+      graphileSettings,
+    ),
   },
   rows: [
-    { label: 'PostgreSQL drain', ours: 'ours.pg', peer: 'pgboss', peerLabel: 'pg-boss 10', target: atLeast(1) },
+    { label: 'PostgreSQL drain', ours: 'ours.pg', peer: 'pgboss', peerLabel: 'pg-boss 10', target: atLeast(1.5) },
+    // graphile-worker deletes a job when it completes; ours and pg-boss keep the row.
+    { label: 'PostgreSQL drain', ours: 'ours.pg', peer: 'graphile', peerLabel: 'graphile-worker 0.17' },
     {
       label: 'PostgreSQL drain, ANALYZE after enqueue',
       ours: 'ours.pg.analyzed',
