@@ -11,13 +11,16 @@ import loop from './loop.mjs';
 import seed from './seed.mjs';
 import map from './map.mjs';
 import cpu from './cpu.mjs';
+import alloc from './alloc.mjs';
 import latency from './latency.mjs';
 import memory from './memory.mjs';
 import postgres from './postgres.mjs';
 import redis from './redis.mjs';
+import scaleout from './scaleout.mjs';
+import http from './http.mjs';
 import idle from './idle.mjs';
 
-export const workloads = [run, loop, seed, map, cpu, latency, memory, postgres, redis, idle];
+export const workloads = [run, loop, seed, map, cpu, alloc, latency, memory, postgres, redis, scaleout, http, idle];
 
 export const subjects = collectSubjects();
 
