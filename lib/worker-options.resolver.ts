@@ -163,7 +163,9 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
   };
 
   function checkFile(path: string, file: unknown): void {
-    if (!(file instanceof URL) && (typeof file !== 'string' || file === '')) {
+    // Only its presence: what form it must have is checked where it is
+    // resolved (resolveModuleFile), with a message about bundlers.
+    if (file === undefined || file === null || file === '') {
       throw new InvalidWorkerOptionsError(
         path,
         'must be a file path or URL',

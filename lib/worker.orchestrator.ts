@@ -6,19 +6,21 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { ThreadTaskInfo } from './boundary/dispatch.protocol.js';
-import { describeFunctionTask, locateExport, type ExportRef } from './boundary/module.loader.js';
+import { ModulesContainer } from '@nestjs/core';
+import { describeFunctionTask, type ThreadSettings, type ThreadTaskInfo } from './boundary/dispatch.protocol.js';
 import { TaskExplorer, type DiscoveredTask } from './discovery/task.explorer.js';
 import { Messages } from './errors/error-messages.js';
 import { WorkerBootError } from './errors/worker.errors.js';
 import type { TaskClient } from './interfaces/task-client.interface.js';
 import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
-import type { FunctionTaskRef, WorkerModuleOptions } from './interfaces/worker-module-options.interface.js';
+import type { WorkerModuleOptions } from './interfaces/worker-module-options.interface.js';
 import { TaskLoop } from './loop/task.loop.js';
 import { EventSink } from './pool/event.sink.js';
 import { TaskDispatcher } from './pool/task.dispatcher.js';
 import { ThreadPool } from './pool/thread.pool.js';
 import { TaskRegistry } from './task.registry.js';
+import { resolveModuleFile } from './tasks-file/module-file.resolver.js';
+import { assertBootedByPoolThread } from './tasks-file/pool-thread.guard.js';
 import { isPoolThread } from './thread/is-pool-thread.js';
 import { LOGGER_CONTEXT, TASK_CLIENT } from './worker.constants.js';
 import { WORKER_MODULE_OPTIONS } from './worker.module-definition.js';
@@ -33,11 +35,8 @@ export interface WorkerEngine {
   readonly loop: TaskLoop;
 }
 
-/** Where the threads find the task code: the tasks module and each function task, as file URL and export. */
-interface TaskCode {
-  readonly tasksModule?: ExportRef;
-  readonly functions: ReadonlyArray<ExportRef & { name: string; options?: FunctionTaskRef['options'] }>;
-}
+/** Where the threads find the task code: the tasks module and each function task, as file path and export. */
+type TaskCode = Pick<ThreadSettings, 'tasksModule' | 'functions'>;
 
 /**
  * Starts and stops the module with the application: checks the tasks,
@@ -57,6 +56,7 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
     @Inject(WORKER_MODULE_OPTIONS) private readonly rawOptions: WorkerModuleOptions,
     @Inject(TASK_CLIENT) private readonly client: TaskClient,
     private readonly explorer: TaskExplorer,
+    private readonly modules: ModulesContainer,
   ) {}
 
   /** The running engine; undefined before `onModuleInit()` and in pool threads. */
@@ -70,12 +70,16 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
 
   async onModuleInit(): Promise<void> {
     // Inside a pool thread the same module is booted to run tasks, not to
-    // start another pool.
-    if (isPoolThread()) return;
+    // start another pool; unless the thread's runtime did not boot it at all
+    // (the tasks file started the application again), which fails at once.
+    if (isPoolThread()) {
+      assertBootedByPoolThread([...this.modules.values()].map((module) => module.metatype));
+      return;
+    }
     // Discovery first: a duplicate or scoped task is a more precise error than a missing option.
     const discovered = this.explorer.explore();
     const options = resolveWorkerOptions(this.rawOptions);
-    const code = await locateTaskCode(options);
+    const code = locateTaskCode(options);
     const pool = new ThreadPool(
       {
         workers: options.workers,
@@ -87,7 +91,7 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
         maxHeapBytesPerWorker: options.maxHeapMbPerWorker * 1024 * 1024,
         thread: {
           tasksModule: code.tasksModule,
-          functions: [...code.functions],
+          functions: code.functions,
           logLevels: ['log', 'error', 'warn', 'fatal'],
         },
       },
@@ -161,21 +165,25 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
   }
 }
 
-/** Checks, in the main thread, that the threads will find the tasks module and every function where they are said to be. */
-async function locateTaskCode(options: ResolvedWorkerOptions): Promise<TaskCode> {
+/**
+ * Where the threads will find the task code, checked now so that a wrong
+ * path fails `app.init()` before a thread starts. Only resolved, never
+ * imported here (see `resolveModuleFile`): the export is found by name in the
+ * threads, and checked there against the class name.
+ */
+function locateTaskCode(options: ResolvedWorkerOptions): TaskCode {
   const ref = options.tasksModule;
-  const tasksModule = ref
-    ? await locateExport(ref.module, ref.file, ref.exportName, (url) =>
-        Messages.tasksModuleNotExported(ref.module.name, url),
-      )
-    : undefined;
-  const functions = await Promise.all(
-    options.functions.map(async (fn) => ({
-      name: fn.name,
-      options: fn.options,
-      ...(await locateExport(fn.handler, fn.file, fn.exportName, (url) => Messages.functionNotExported(fn.name, url))),
-    })),
-  );
+  const tasksModule = ref && {
+    file: resolveModuleFile('tasksModule.file', ref.file),
+    exportName: ref.exportName ?? ref.module.name,
+    moduleName: ref.module.name,
+  };
+  const functions = options.functions.map((fn, i) => ({
+    name: fn.name,
+    options: fn.options,
+    file: resolveModuleFile(`functions[${i}].file`, fn.file),
+    exportName: fn.exportName ?? (fn.handler.name || 'default'),
+  }));
   return { tasksModule, functions };
 }
 
@@ -183,7 +191,7 @@ async function locateTaskCode(options: ResolvedWorkerOptions): Promise<TaskCode>
 async function startPool(
   pool: ThreadPool,
   discovered: ReadonlyMap<string, DiscoveredTask>,
-  tasksModule: ExportRef | undefined,
+  tasksModule: TaskCode['tasksModule'],
 ): Promise<ThreadTaskInfo[]> {
   try {
     const reported = await pool.start();

@@ -91,7 +91,8 @@ export interface ThreadSettings {
   pool: string;
   /** BroadcastChannel name for control messages. */
   channel: string;
-  tasksModule?: { file: string; exportName: string };
+  /** The file as an absolute path; the export is checked against `moduleName` (the class cannot cross). */
+  tasksModule?: { file: string; exportName: string; moduleName: string };
   functions: Array<{
     name: string;
     file: string;
@@ -102,4 +103,9 @@ export interface ThreadSettings {
   reportHeap: boolean;
   /** Log levels of the thread's Nest logger. */
   logLevels: string[];
+}
+
+/** How a function task is named in messages and listings: the same words on both sides of the boundary. */
+export function describeFunctionTask(ref: { readonly file: string; readonly exportName: string }): string {
+  return `function ${ref.exportName} (${ref.file})`;
 }

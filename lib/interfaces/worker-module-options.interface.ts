@@ -15,8 +15,9 @@ export interface TasksModuleRef {
    */
   file: string | URL;
   /**
-   * Name of the export. Found by looking `module` up among the file's exports
-   * when omitted.
+   * Name of the export. The threads check that it holds a class of the
+   * module's name (they load their own copy of the file).
+   * @default the module class's name
    */
   exportName?: string;
 }
@@ -29,7 +30,7 @@ export interface FunctionTaskRef {
   handler: (payload: any, ctx: any) => unknown;
   /** The file that exports `handler` (`import.meta.url` or `__filename`). */
   file: string | URL;
-  /** Name of the export; found by identity when omitted. */
+  /** Name of the export. @default the function's name */
   exportName?: string;
   /** Same options as `@Task()`; functions in them (`retryIf`, `schema`) are not supported here. */
   options?: {

@@ -1,13 +1,13 @@
 import { threadId } from 'node:worker_threads';
 import { Module, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { DiscoveryModule, NestFactory } from '@nestjs/core';
-import type { ThreadSettings, ThreadTaskInfo } from '../boundary/dispatch.protocol.js';
-import { describeFunctionTask, loadExport } from '../boundary/module.loader.js';
+import { describeFunctionTask, type ThreadSettings, type ThreadTaskInfo } from '../boundary/dispatch.protocol.js';
 import { TaskExplorer } from '../discovery/task.explorer.js';
 import { TaskMetadataAccessor } from '../discovery/task-metadata.accessor.js';
-import { Messages } from '../errors/error-messages.js';
-import { TasksModuleLoadError } from '../errors/worker.errors.js';
 import type { StandardSchemaLike } from '../interfaces/task-options.interface.js';
+import { findFunctionHandler, findTasksModule } from '../tasks-file/module-export.finder.js';
+import { loadModuleExports } from '../tasks-file/module-exports.loader.js';
+import { markThreadRoot, setPoolThreadState } from '../tasks-file/pool-thread.guard.js';
 import type { CallContext } from './call.context.js';
 import { ThreadLogger } from './thread.logger.js';
 
@@ -31,18 +31,24 @@ export interface LoadedHandlers {
  * the plain function tasks. A context that booted is closed again when a
  * later step fails, so its providers' connections do not outlive the thread's boot.
  */
-export async function loadTaskHandlers(settings: ThreadSettings): Promise<LoadedHandlers> {
+export async function loadTaskHandlers(
+  settings: ThreadSettings,
+  onRebootstrap: (error: Error) => void,
+): Promise<LoadedHandlers> {
   const handlers = new Map<string, TaskHandler>();
   let app: INestApplicationContext | undefined;
   try {
     const { tasksModule } = settings;
     if (tasksModule) {
-      const module = await loadExport(tasksModule.file, tasksModule.exportName, () =>
-        Messages.tasksModuleNotFound(tasksModule.file, tasksModule.exportName),
-      );
+      const { file, exportName, moduleName } = tasksModule;
+      // Loading the file may start the whole application again (a file with
+      // both the bootstrap and the tasks): WorkerModule reports that here.
+      setPoolThreadState({ file, reportRebootstrap: onRebootstrap });
+      const module = findTasksModule(await loadModuleExports(file), file, exportName, moduleName);
       // The user's module is wrapped so that discovery is available even
       // when it does not import DiscoveryModule itself.
       class NestWorkerThreadModule {}
+      markThreadRoot(NestWorkerThreadModule);
       Module({ imports: [DiscoveryModule, module as never], providers: [TaskMetadataAccessor, TaskExplorer] })(
         NestWorkerThreadModule,
       );
@@ -61,10 +67,8 @@ export async function loadTaskHandlers(settings: ThreadSettings): Promise<Loaded
       }
     }
     for (const fn of settings.functions) {
-      const handler = await loadExport(fn.file, fn.exportName, () => Messages.functionNotExported(fn.name, fn.file));
-      if (typeof handler !== 'function') {
-        throw new TasksModuleLoadError(Messages.functionNotExported(fn.name, fn.file));
-      }
+      setPoolThreadState({ file: fn.file, reportRebootstrap: onRebootstrap });
+      const handler = findFunctionHandler(await loadModuleExports(fn.file), fn.file, fn.exportName, fn.name);
       handlers.set(fn.name, {
         info: { name: fn.name, declaredBy: describeFunctionTask(fn), ...fn.options },
         fn: handler as TaskHandler['fn'],

@@ -34,7 +34,7 @@ export class WorkerRuntime {
 
   private async boot(): Promise<void> {
     try {
-      const { app, handlers } = await loadTaskHandlers(this.settings);
+      const { app, handlers } = await loadTaskHandlers(this.settings, (error) => this.failBoot(error));
       this.app = app;
       for (const [name, handler] of handlers) this.tasks.set(name, handler);
       this.post({
@@ -44,9 +44,15 @@ export class WorkerRuntime {
         tasks: [...this.tasks.values()].map((t) => t.info),
       });
     } catch (error) {
-      this.bootError = serializeError(error);
-      this.post({ kind: 'boot-failed', pool: this.settings.pool, tid: threadId, error: this.bootError });
+      this.failBoot(error);
     }
+  }
+
+  /** The first boot failure is the one the main thread hears about (and every call fails with). */
+  private failBoot(error: unknown): void {
+    if (this.bootError) return;
+    this.bootError = serializeError(error);
+    this.post({ kind: 'boot-failed', pool: this.settings.pool, tid: threadId, error: this.bootError });
   }
 
   async execute(req: DispatchRequest): Promise<DispatchReply> {

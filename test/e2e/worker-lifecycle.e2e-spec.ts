@@ -75,8 +75,13 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
     })
     class AppModule {}
     const error = await bootFailure(AppModule);
-    assert.ok(error instanceof TasksModuleLoadError, error.message);
-    assert.match(error.message, /NotThere is not exported from .*chaos\.tasks\.js/);
+    // The threads load the file, so the thread's error arrives as the cause of WorkerBootError.
+    assert.ok(error instanceof WorkerBootError, error.message);
+    assert.ok(error.cause instanceof TasksModuleLoadError, String(error.cause));
+    assert.match(
+      error.cause.message,
+      /chaos\.tasks\.js has no export named "NotThere"; it exports .*"ChaosTasksModule"/,
+    );
   });
 
   it('fails when the file cannot be loaded, with the file and the fix', async () => {
@@ -91,8 +96,8 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
     class AppModule {}
     const error = await bootFailure(AppModule);
     assert.ok(error instanceof TasksModuleLoadError, error.message);
-    assert.match(error.message, /Cannot load .*missing\.tasks\.js/);
-    assert.match(error.message, /compiled JavaScript/);
+    assert.match(error.message, /"tasksModule\.file" names .*missing\.tasks\.js, which does not exist/);
+    assert.match(error.message, /build the project first/);
   });
 
   it('fails when a task discovered in the app is missing from the threads, naming task, file and export', async () => {
