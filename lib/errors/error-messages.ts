@@ -10,12 +10,6 @@ export const Messages = {
     `Task "${name}" is declared twice: by ${first} and by ${second}. Task names must be unique; rename one of them.`,
   scopedTaskProvider: (className: string, scope: string) =>
     `${className} declares @Task() handlers but is ${scope}. Task handlers run in worker threads outside any request; make ${className} a singleton (default scope) and keep request data in the payload.`,
-  tasksModuleNotFound: (file: string, exportName: string) =>
-    `Cannot find export "${exportName}" in ${file}. Set "tasksModule.exportName" to the name the module is exported under, or export it.`,
-  tasksModuleNotExported: (moduleName: string, file: string) =>
-    `${moduleName} is not exported from ${file}. The worker threads import that file to boot ${moduleName}: export the class from it, or point "tasksModule.file" at the file that does (import.meta.url in ESM, __filename in CommonJS).`,
-  functionNotExported: (task: string, file: string) =>
-    `The handler of function task "${task}" is not exported from ${file}. Export it, or set "exportName".`,
   moduleLoad: (file: string, reason: string) => `A worker thread cannot load ${file}: ${reason}`,
   typeScriptCompilerMissing: (file: string) =>
     `Cannot compile ${file}: it is TypeScript, and neither "@swc/core" nor "typescript" can be found from its folder. Worker threads compile TypeScript sources with the app's own compiler: install one (npm install --save-dev typescript), or point the option at compiled JavaScript (build the project first).`,
