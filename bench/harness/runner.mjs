@@ -5,6 +5,7 @@
  */
 import { median } from '../lib/stats.mjs';
 import { runChild } from './child.mjs';
+import { runInterleaved } from './interleave.mjs';
 import { log } from './log.mjs';
 import { serversFor } from './plan.mjs';
 import { startServers } from './servers.mjs';
@@ -45,8 +46,9 @@ export async function runSubjects(order, subjects, { rounds, quick, profile }, i
     servers = await startServers(serversFor(order, subjects));
     if (servers.postgresVersion) info.versions.postgresql = servers.postgresVersion;
     const ctx = context(results, servers, quick);
-    for (const id of order) {
-      if (stop.signal.aborted) break;
+    const partners = interleavePartners(order, subjects);
+    /** The subject's arguments, or undefined after recording why it cannot run. */
+    const prepare = (id) => {
       const spec = subjects[id];
       const skip = (reason) => {
         results[id] = { label: spec.label, skipped: reason };
@@ -54,24 +56,46 @@ export async function runSubjects(order, subjects, { rounds, quick, profile }, i
       };
       if (spec.server && !servers[spec.server]) {
         skip(servers.why[spec.server] ?? `${spec.server} not available`);
-        continue;
+        return undefined;
       }
-      let args;
       try {
-        args = typeof spec.args === 'function' ? spec.args(ctx) : (spec.args ?? {});
+        const args = typeof spec.args === 'function' ? spec.args(ctx) : (spec.args ?? {});
+        return spec.rounds === false ? args : { ...args, rounds };
       } catch (error) {
         skip(`needs an earlier measurement: ${error.message}`);
+        return undefined;
+      }
+    };
+    const record = (id, args, outcome) => {
+      results[id] = { label: subjects[id].label, args, ...outcome };
+      if (outcome.skipped) log(`  ${id} skipped: ${outcome.skipped}`);
+      else if (outcome.error) log(`  ${id} ERROR: ${outcome.error}`);
+      else log(`  ${id} done in ${outcome.seconds.toFixed(1)} s`);
+    };
+    const options = { profile, signal: stop.signal };
+    for (const id of order) {
+      if (stop.signal.aborted) break;
+      if (id in results) continue;
+      const partner = partners.get(id);
+      const args = prepare(id);
+      if (args === undefined) continue;
+      const partnerArgs = partner && !(partner in results) ? prepare(partner) : undefined;
+      if (partnerArgs !== undefined) {
+        log(`- ${id} and ${partner}, rounds interleaved: ${subjects[id].label} / ${subjects[partner].label} ...`);
+        const [mine, theirs] = await runInterleaved(
+          [
+            { id, spec: subjects[id], args },
+            { id: partner, spec: subjects[partner], args: partnerArgs },
+          ],
+          rounds,
+          options,
+        );
+        record(id, args, mine);
+        record(partner, partnerArgs, theirs);
         continue;
       }
-      log(`- ${id}: ${spec.label} ...`);
-      const outcome = await runChild(id, spec, spec.rounds === false ? args : { ...args, rounds }, {
-        profile,
-        signal: stop.signal,
-      });
-      results[id] = { label: spec.label, args, ...outcome };
-      if (outcome.skipped) log(`  skipped: ${outcome.skipped}`);
-      else if (outcome.error) log(`  ERROR: ${outcome.error}`);
-      else log(`  done in ${outcome.seconds.toFixed(1)} s`);
+      log(`- ${id}: ${subjects[id].label} ...`);
+      record(id, args, await runChild(id, subjects[id], args, options));
     }
   } finally {
     await servers.dispose();
@@ -80,4 +104,16 @@ export async function runSubjects(order, subjects, { rounds, quick, profile }, i
   }
   if (stop.signal.aborted) throw stop.signal.reason;
   return results;
+}
+
+/** Pairs declared with `interleave` (both ways), for the planned subjects only. */
+function interleavePartners(order, subjects) {
+  const partners = new Map();
+  for (const id of order) {
+    const other = subjects[id].interleave;
+    if (!other || !order.includes(other)) continue;
+    partners.set(id, other);
+    partners.set(other, id);
+  }
+  return partners;
 }

@@ -38,8 +38,14 @@ export async function subjectMain(main) {
 /**
  * Runs `round(size, index)` once as a warm-up (size `warmupSize`) and then
  * `rounds` times (size `size`). `round` returns an object of figures.
+ *
+ * Interleaved (the orchestrator forked this process with
+ * BENCH_INTERLEAVED=1, see harness/interleave.mjs): each round waits for the
+ * orchestrator's go, so that its rounds alternate with another subject's.
  */
 export async function measureRounds({ rounds, size, warmupSize = size, round, pauseMs = 200 }) {
+  if (process.env.BENCH_INTERLEAVED === '1' && process.send)
+    return interleavedRounds({ size, warmupSize, round, pauseMs });
   const warmup = await round(warmupSize, -1);
   const measured = [];
   for (let i = 0; i < rounds; i++) {
@@ -53,4 +59,42 @@ export async function measureRounds({ rounds, size, warmupSize = size, round, pa
 export function cpuMsSince(from) {
   const d = process.cpuUsage(from);
   return (d.user + d.system) / 1000;
+}
+
+/**
+ * The child's side of interleaving: say 'idle', run the round the
+ * orchestrator asks for ({ kind: 'round', index }, -1 being the warm-up),
+ * say 'idle' again, until it says 'finish'.
+ */
+async function interleavedRounds({ size, warmupSize, round, pauseMs }) {
+  const commands = [];
+  let wake;
+  const onMessage = (message) => {
+    if (message?.kind !== 'round' && message?.kind !== 'finish') return;
+    commands.push(message);
+    wake?.();
+  };
+  process.on('message', onMessage);
+  const next = async () => {
+    while (commands.length === 0) await new Promise((resolve) => (wake = resolve));
+    return commands.shift();
+  };
+  let warmup;
+  const measured = [];
+  try {
+    for (;;) {
+      process.send({ kind: 'idle' });
+      const command = await next();
+      if (command.kind === 'finish') break;
+      if (command.index < 0) {
+        warmup = await round(warmupSize, -1);
+        continue;
+      }
+      if (pauseMs) await sleep(pauseMs);
+      measured.push(await round(size, command.index));
+    }
+  } finally {
+    process.off('message', onMessage);
+  }
+  return { warmup, rounds: measured, interleaved: true };
 }

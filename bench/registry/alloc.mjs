@@ -5,6 +5,9 @@
  * what a thread has loaded and kept (a Nest context) can show. The same
  * calibrated number of rounds for everyone: a slower heap takes longer.
  *
+ * Ours and raw piscina run their rounds in turn (interleaved), so that each
+ * ratio compares rounds measured in the same minutes of a shared machine.
+ *
  * The diagnostic subject is a raw piscina thread that boots the same Nest
  * context ours do: it tells a cost of the Nest-loaded heap from one of our
  * dispatch layer.
@@ -35,7 +38,10 @@ for (const ms of SIZES) {
   for (const body of BODIES) {
     const ours = `ours.alloc.${body}.${ms}`;
     const peer = `piscina.alloc.${body}.${ms}`;
-    subjects[ours] = subject('ours/run.mjs', `ours: run() ~${ms} ms ${body} tasks, 2 threads`, body, ms, {}, true);
+    subjects[ours] = {
+      ...subject('ours/run.mjs', `ours: run() ~${ms} ms ${body} tasks, 2 threads`, body, ms, {}, true),
+      interleave: peer,
+    };
     subjects[peer] = subject('peers/piscina.mjs', `raw piscina: ~${ms} ms ${body} tasks, 2 threads`, body, ms);
     rows.push({
       label: `~${ms} ms ${body} tasks, 2 threads`,

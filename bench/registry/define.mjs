@@ -14,6 +14,8 @@
  *     server: 'postgres',                     optional: a server the run must start ('postgres' | 'redis')
  *     after: ['calibrate'],                   optional: subjects whose results its args read
  *     rounds: false,                          optional: the program takes no `rounds` argument
+ *     interleave: 'piscina.run',              optional: measured round by round in turn with that
+ *                                             subject (see harness/interleave.mjs)
  *     summary: (result) => '...',             optional: a line printed under the tables
  *     args: (ctx) => ({ ... }),               or a plain object; ctx is below
  *   }

@@ -54,6 +54,11 @@ function check() {
     if (!spec.program || !spec.label) throw new Error(`bench registry: subject ${id} needs a label and a program`);
     for (const dep of spec.after ?? [])
       if (!subjects[dep]) throw new Error(`bench registry: subject ${id} runs after unknown subject ${dep}`);
+    if (
+      spec.interleave &&
+      (!subjects[spec.interleave] || spec.rounds === false || subjects[spec.interleave].rounds === false)
+    )
+      throw new Error(`bench registry: subject ${id} interleaves with ${spec.interleave}, which cannot be`);
   }
 }
 check();
