@@ -1,3 +1,5 @@
+import { logList, logText } from '../common/log-text.js';
+
 /**
  * Every message text of the module, in one place. Each names what was wrong
  * and, where there is one, the fix.
@@ -46,7 +48,7 @@ export const Messages = {
   noTasks: () =>
     `No task was found. Declare @Task() methods on providers of the module given as "tasksModule", or list plain functions in "functions".`,
   unknownTask: (name: string, known: readonly string[]) =>
-    `Unknown task "${name}". ${known.length ? `Known tasks: ${list(known)}.` : 'No task is registered.'}`,
+    `Unknown task "${logText(name)}". ${known.length ? `Known tasks: ${list(known)}.` : 'No task is registered.'}`,
   notCloneable: (task: string, what: 'payload' | 'result', path: string, type: string) =>
     `Task "${task}": the ${what} cannot be sent between threads: ${path} is ${type}. Only structured-cloneable data (plain objects, arrays, primitives, Date, Map, Set, typed arrays, ...) crosses a thread; pass ids or plain data and rebuild the rest in the handler.`,
   invalidPayload: (task: string, issues: string) =>
@@ -75,35 +77,41 @@ export const Messages = {
   redisClosed: (method: string) =>
     `RedisTaskClient.${method}() was called after close(). Create a new client, or enqueue before the application shuts down.`,
   redisInvalidEntry: (stream: string, entryId: string, taskId: string, name: string, problem: string) =>
-    `Stream entry ${entryId} of ${stream} (task id "${taskId}", name "${name}") cannot be run: ${problem}. It was moved to the dead-letter stream with reason "invalid-payload" and will not be retried. Producers must write the fields "name" and "payload" (JSON text); use RedisTaskClient.enqueue() to get them right.`,
+    `Stream entry ${entryId} of ${stream} (task id "${logText(taskId)}", name "${logText(name)}") cannot be run: ${problem}. It was moved to the dead-letter stream with reason "invalid-payload" and will not be retried. Producers must write the fields "name" and "payload" (JSON text); use RedisTaskClient.enqueue() to get them right.`,
   leaseExpired: (task: string, attempt: number, leaseMs: number) =>
-    `Task "${task}": attempt ${attempt} did not finish: nobody extended its lease for ${leaseMs} ms, so the process running it died or stalled. The attempt counts as failed.`,
+    `Task "${logText(task)}": attempt ${attempt} did not finish: nobody extended its lease for ${leaseMs} ms, so the process running it died or stalled. The attempt counts as failed.`,
   redisLeaseAttemptsExhausted: (task: string, id: string, attempts: number) =>
-    `Task "${task}" (id "${id}") lost its lease on each of its ${attempts} attempt(s) (its process died or stalled every time); it was moved to the dead-letter stream with reason "crash". Look for a task that kills its process (out of memory, process.exit()), or raise "leaseMs" if the event loop is blocked for long.`,
+    `Task "${logText(task)}" (id "${logText(id)}") lost its lease on each of its ${attempts} attempt(s) (its process died or stalled every time); it was moved to the dead-letter stream with reason "crash". Look for a task that kills its process (out of memory, process.exit()), or raise "leaseMs" if the event loop is blocked for long.`,
   redisStaleOutcomes: (count: number, leaseMs: number) =>
     `Ignored ${count} stale outcome(s): this process no longer held those tasks (their lease of ${leaseMs} ms ran out and another consumer took them over). Their newer delivery decides. Raise "leaseMs" if this happens without a crash or a stall.`,
   redisResultNotJson: (task: string, id: string, reason: string) =>
-    `Task "${task}" (id "${id}") completed, but its result cannot be stored as JSON (${reason}); the record keeps no result. Return JSON-compatible data from tasks run through RedisTaskClient.`,
+    `Task "${logText(task)}" (id "${logText(id)}") completed, but its result cannot be stored as JSON (${reason}); the record keeps no result. Return JSON-compatible data from tasks run through RedisTaskClient.`,
   redisConnectionError: (role: string, reason: string) =>
     `RedisTaskClient ${role} connection: ${reason}. ioredis reconnects on its own; nothing is lost meanwhile (unfinished deliveries are taken back once their lease runs out).`,
   pgOption: (option: string, problem: string, fix: string) =>
     `PostgresTaskClient option "${option}" ${problem}. ${fix}`,
   pgDependency: (reason: string) =>
     `PostgresTaskClient needs the "pg" package (an optional peer dependency of nestjs-worker), which cannot be loaded: ${reason}. Install it (npm install pg), or pass a ready pg.Pool as "pool".`,
+  pgSchemaOutdated: (table: string, queue: string) =>
+    `The schema of ${table} is older than this version of nestjs-worker expects (PostgresTaskClient, queue "${logText(queue)}"). Apply the new migrations once per database: await client.migrate(), or pass migrate: true to the client (applied in onModuleInit()).`,
   pgSchemaMissing: (table: string, queue: string) =>
     `Table ${table} does not exist (PostgresTaskClient, queue "${queue}"). Create it once per database: await client.migrate(), or pass migrate: true to the client (applied in onModuleInit()).`,
   pgClosed: (method: string) =>
     `PostgresTaskClient.${method}() was called after close(). Make the call before the application shuts down, or use a client of its own.`,
   pgInvalidRow: (table: string, id: string, name: string, problem: string) =>
-    `Task "${name}" (id "${id}") in ${table} cannot be run: ${problem}. It was dead-lettered with reason "invalid-payload" and will not be retried. Producers must write "payload" as JSON text with payload_encoding 'json' (or leave it to its default); PostgresTaskClient.enqueue() does both.`,
+    `Task "${logText(name)}" (id "${logText(id)}") in ${table} cannot be run: ${problem}. It was dead-lettered with reason "invalid-payload" and will not be retried. Producers must write "payload" as JSON text with payload_encoding 'json' (or leave it to its default); PostgresTaskClient.enqueue() does both.`,
   pgLeaseAttemptsExhausted: (count: number, ids: readonly string[]) =>
-    `${count} task(s) lost their lease on their last attempt (their process died or stalled every time) and were dead-lettered with reason "crash": ${list(ids)}. Look for a task that kills its process (out of memory, process.exit()), or raise "leaseMs" if the event loop is blocked for long.`,
+    `${count} task(s) lost their lease on their last attempt (their process died or stalled every time) and were dead-lettered with reason "crash": ${logList(ids)}. Look for a task that kills its process (out of memory, process.exit()), or raise "leaseMs" if the event loop is blocked for long.`,
   pgStaleOutcomes: (count: number, leaseMs: number) =>
     `Ignored ${count} stale outcome(s): this process no longer held those tasks (their lease of ${leaseMs} ms ran out and they were taken back; another delivery decides). Raise "leaseMs" if this happens without a crash or a stall.`,
+  pgOutcomesRecorded: (count: number) =>
+    `${count} outcome(s) had been recorded already: an earlier try of the same publish was committed, but its reply was lost (connection trouble). Nothing was lost or applied twice.`,
+  pgOutcomesUncertain: (count: number, leaseMs: number) =>
+    `${count} outcome(s) were not applied on a retry after a publish whose reply was lost: either that earlier try recorded them and their tasks were fetched again since, or their lease of ${leaseMs} ms ran out and they were taken back. The task's row shows which; nothing is lost either way.`,
   pgLostLeases: (count: number, leaseMs: number) =>
-    `Could not extend the lease of ${count} held task(s): their lease of ${leaseMs} ms had already run out and they were taken back. Their outcomes from this process will be ignored. Raise "leaseMs" if the event loop or the database stalls for that long.`,
+    `Lost the lease of ${count} held task(s): it had run out (${leaseMs} ms without an extension) and the tasks were taken back. The worker loop drops those that have not started; the outcomes of those already running will be ignored. Raise "leaseMs" if the event loop or the database stalls for that long.`,
   pgResultNotJson: (task: string, id: string, reason: string) =>
-    `Task "${task}" (id "${id}") completed, but its result cannot be stored as JSON (${reason}); the row keeps no result. Return JSON-compatible data from tasks run through PostgresTaskClient.`,
+    `Task "${logText(task)}" (id "${logText(id)}") completed, but its result cannot be stored as JSON (${reason}); the row keeps no result. Return JSON-compatible data from tasks run through PostgresTaskClient.`,
   pgConnectionError: (role: string, reason: string) =>
     `PostgresTaskClient ${role} connection: ${reason}. Reconnecting; nothing is lost meanwhile (unfinished deliveries are taken back once their lease runs out).`,
 } as const;

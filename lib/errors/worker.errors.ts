@@ -253,14 +253,18 @@ export class PostgresDependencyError extends WorkerError {
   }
 }
 
-/** The tasks table is missing: `migrate()` was never run against this database and schema. */
+/** The tasks table is missing or older than the client (`migrate()` was not run against this database and schema since an upgrade). */
 export class PostgresSchemaMissingError extends WorkerError {
   constructor(
     readonly table: string,
     queue: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; outdated?: boolean },
   ) {
-    super('ERR_WORKER_POSTGRES_SCHEMA_MISSING', Messages.pgSchemaMissing(table, queue), options);
+    super(
+      'ERR_WORKER_POSTGRES_SCHEMA_MISSING',
+      options?.outdated ? Messages.pgSchemaOutdated(table, queue) : Messages.pgSchemaMissing(table, queue),
+      { cause: options?.cause },
+    );
   }
 }
 
