@@ -31,7 +31,9 @@ export type {
   ReleasedOutcome,
   TaskFailureReason,
   RegisteredTask,
+  MaybePromise,
 } from './interfaces/task-client.interface.js';
+export type { TaskStore, TaskCounts, EnqueueTask, DeadLetter } from './interfaces/task-store.interface.js';
 export type { TaskContext } from './interfaces/task-context.interface.js';
 export type { TaskOptions, StandardSchemaLike, StandardSchemaResult } from './interfaces/task-options.interface.js';
 export type {

@@ -1,49 +1,26 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import type { TaskClient, TaskEnvelope, TaskFailureReason, TaskOutcome } from '../interfaces/task-client.interface.js';
+import type {
+  DeadLetter,
+  EnqueueOptions,
+  EnqueueTask,
+  TaskCounts,
+  TaskRecord,
+  TaskState,
+  TaskStore,
+} from '../interfaces/task-store.interface.js';
 import { MAX_TIMER_MS } from '../common/backoff.js';
 import { checkEnqueue, type CheckedTask } from './kit/enqueue.validator.js';
 import { MinHeap } from './min-heap.js';
+
+export type { EnqueueOptions, TaskRecord, TaskState } from '../interfaces/task-store.interface.js';
 
 export const IN_MEMORY_TASK_CLIENT_OPTIONS = 'nestjs-worker:in-memory-client-options';
 
 export interface InMemoryTaskClientOptions {
   /** Finished (completed or failed) tasks kept for `get()` / `waitFor()`; the oldest go first. @default 10000 */
   maxFinished?: number;
-}
-
-export interface EnqueueOptions {
-  /** Run no earlier than this many milliseconds from now. @default 0 */
-  delayMs?: number;
-  /** Higher runs first; equal priorities run in enqueue order. An integer. @default 0 */
-  priority?: number;
-  /** Overrides the task's `maxAttempts`. */
-  maxAttempts?: number;
-  /** Your own id (must be unique); a generated one otherwise. */
-  id?: string;
-}
-
-export type TaskState = 'queued' | 'delayed' | 'running' | 'completed' | 'failed';
-
-/** What the in-memory client knows about a task. */
-export interface TaskRecord<R = unknown> {
-  readonly id: string;
-  readonly name: string;
-  readonly payload: unknown;
-  readonly state: TaskState;
-  /** Attempt currently running, or the last one made. */
-  readonly attempt: number;
-  readonly maxAttempts?: number;
-  readonly priority: number;
-  /** Epoch ms. */
-  readonly enqueuedAt: number;
-  /** Epoch ms when it may run (delayed tasks and retries). */
-  readonly runAt: number;
-  readonly result?: R;
-  /** Every failed attempt's error, oldest first. */
-  readonly errors: readonly SerializedTaskError[];
-  readonly failureReason?: TaskFailureReason;
-  readonly finishedAt?: number;
 }
 
 interface MutableRecord {
@@ -61,6 +38,8 @@ interface MutableRecord {
   errors: SerializedTaskError[];
   failureReason?: TaskFailureReason;
   finishedAt?: number;
+  /** Number of the current delivery: an outcome must carry it (see `publish()`). */
+  delivery: number;
 }
 
 /**
@@ -70,7 +49,7 @@ interface MutableRecord {
  * restart; use the PostgreSQL or Redis client for that.
  */
 @Injectable()
-export class InMemoryTaskClient implements TaskClient {
+export class InMemoryTaskClient implements TaskClient, TaskStore {
   private readonly records = new Map<string, MutableRecord>();
   private readonly ready = new MinHeap<MutableRecord>(
     (a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq),
@@ -93,14 +72,14 @@ export class InMemoryTaskClient implements TaskClient {
   }
 
   /** Adds a task; returns its id. */
-  enqueue(name: string, payload: unknown, options: EnqueueOptions = {}): string {
+  enqueue(name: string, payload?: unknown, options: EnqueueOptions = {}): string {
     const id = this.add(checkEnqueue('InMemoryTaskClient', { ...options, name, payload }));
     this.notify();
     return id;
   }
 
   /** Adds many tasks at once; returns their ids in order. */
-  enqueueMany(tasks: ReadonlyArray<{ name: string; payload: unknown } & EnqueueOptions>): string[] {
+  enqueueMany(tasks: readonly EnqueueTask[]): string[] {
     if (!Array.isArray(tasks)) throw new TypeError(`InMemoryTaskClient.enqueueMany(): expected an array of tasks.`);
     // Everything is checked before anything is added: a bad task leaves the queue as it was.
     const checked = tasks.map((task, i) => checkEnqueue('InMemoryTaskClient', task, i));
@@ -144,10 +123,30 @@ export class InMemoryTaskClient implements TaskClient {
   }
 
   /** Tasks per state. */
-  counts(): Record<TaskState, number> {
-    const counts: Record<TaskState, number> = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0 };
+  counts(): TaskCounts {
+    const counts: TaskCounts = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0 };
     for (const record of this.records.values()) counts[record.state]++;
     return counts;
+  }
+
+  /** The newest dead letters first, among the finished tasks still kept (`maxFinished`). */
+  deadLetters(limit = 100): DeadLetter[] {
+    const out: DeadLetter[] = [];
+    for (let i = this.finished.length - 1; i >= this.finishedHead && out.length < limit; i--) {
+      const record = this.records.get(this.finished[i]!);
+      if (record?.state !== 'failed') continue;
+      out.push({
+        id: record.id,
+        name: record.name,
+        payload: record.payload,
+        attempt: record.attempt,
+        reason: record.failureReason ?? 'error',
+        error: record.errors[record.errors.length - 1] ?? { name: 'Error', message: '' },
+        errors: [...record.errors],
+        failedAt: record.finishedAt ?? record.enqueuedAt,
+      });
+    }
+    return out;
   }
 
   async fetch(max: number): Promise<readonly TaskEnvelope[]> {
@@ -158,6 +157,7 @@ export class InMemoryTaskClient implements TaskClient {
       if (!record) break;
       if (record.state !== 'queued') continue;
       record.state = 'running';
+      record.delivery++;
       out.push({
         id: record.id,
         name: record.name,
@@ -165,16 +165,28 @@ export class InMemoryTaskClient implements TaskClient {
         attempt: record.attempt,
         maxAttempts: record.maxAttempts,
         enqueuedAt: record.enqueuedAt,
+        receipt: record.delivery,
       });
     }
     return out;
   }
 
+  /**
+   * Applies outcomes. Each must belong to the task's current delivery (its
+   * receipt): an outcome published twice, or one of a delivery that was
+   * released and fetched again since, changes nothing.
+   */
   async publish(outcomes: readonly TaskOutcome[]): Promise<void> {
     let requeued = false;
     for (const outcome of outcomes) {
       const record = this.records.get(outcome.task.id);
-      if (!record || record.state !== 'running' || record.attempt !== outcome.task.attempt) continue;
+      if (
+        !record ||
+        record.state !== 'running' ||
+        record.attempt !== outcome.task.attempt ||
+        (outcome.task.receipt !== undefined && outcome.task.receipt !== record.delivery)
+      )
+        continue;
       switch (outcome.status) {
         case 'completed':
           record.result = outcome.result;
@@ -224,6 +236,7 @@ export class InMemoryTaskClient implements TaskClient {
       enqueuedAt: now,
       runAt: now + task.delayMs,
       errors: [],
+      delivery: 0,
     };
     this.records.set(id, record);
     if (task.delayMs > 0) this.schedule(record);
@@ -298,6 +311,6 @@ function duplicateId(id: string): Error {
 }
 
 function snapshot<R>(record: MutableRecord): TaskRecord<R> {
-  const { seq: _seq, ...rest } = record;
+  const { seq: _seq, delivery: _delivery, ...rest } = record;
   return { ...rest, errors: [...record.errors] } as TaskRecord<R>;
 }

@@ -100,7 +100,19 @@ export interface RegisteredTask {
  * Contract the worker loop keeps: every envelope returned by `fetch()` is
  * reported exactly once through `publish()` — `completed`, `failed`, `retry`
  * or `released` — unless the process dies first, in which case a durable
- * client's lease runs out and the task is delivered again.
+ * client's lease runs out and the task is delivered again, or unless
+ * `extendLeases()` reported its lease lost before it started: it is then
+ * dropped without running and without an outcome.
+ *
+ * Contract a client keeps (the conformance suite in `nestjs-worker/testing`
+ * checks it): `fetch()` returns at most `max` envelopes and returns soon
+ * after its signal aborts; no two consumers hold the same task at once; an
+ * outcome changes the task only if it belongs to the task's current
+ * delivery (fencing: a second outcome for a delivery, or one from a
+ * delivery whose lease was lost, changes nothing); `publish()` never rejects
+ * for what an outcome holds (a cyclic, huge or otherwise hostile error is
+ * stored lossy and bounded); `released` gives the task back as the same
+ * attempt, uncharged.
  *
  * Close connections in `onApplicationShutdown()`, not `onModuleDestroy()`:
  * the worker loop flushes its last outcomes during `onModuleDestroy()`.
@@ -126,9 +138,11 @@ export interface TaskClient {
    * Extends the lease of tasks that are still held by this process. Resolves
    * with the deliveries whose lease could not be extended because it was
    * already lost (it ran out and the task was taken back, or another consumer
-   * took it over); the loop drops those it has not started yet, and reports
-   * the running ones once (their outcomes will be fenced). Resolving with
-   * nothing means every lease was extended.
+   * took it over) — the same envelope objects it was given; the loop drops
+   * those it has not started yet, and reports the running ones once (their
+   * outcomes will be fenced). Resolving with nothing means every lease was
+   * extended. A delivery whose outcome this process has recorded meanwhile
+   * (the loop extends tasks until their outcome is published) is not lost.
    */
   extendLeases?(tasks: readonly TaskEnvelope[]): Promise<void | readonly TaskEnvelope[]>;
 
