@@ -69,7 +69,9 @@ describe('PostgresTaskClient attempts and stored errors', { skip: url ? false : 
       { name: 'fragile', payload: 2, maxAttempts: 2 },
       { name: 'another-service.task', payload: 3 },
     ]);
-    assert.equal((await dying.fetch(10, never)).length, 3);
+    const held = await dying.fetch(10, never);
+    assert.equal(held.length, 3);
+    await dying.markStarted(held); // they reached a thread: a lost lease now costs an attempt
     await sleep(300); // nobody extends the leases: the process holding them "died"
     const again = await survivor.fetch(10, never);
     assert.deepEqual(new Set(again.map((t) => t.id)), new Set([ownLimit, foreign]));
@@ -92,7 +94,9 @@ describe('PostgresTaskClient attempts and stored errors', { skip: url ? false : 
     const queue = queueName();
     const dying = client({ queue, leaseMs: 300 });
     const id = await dying.enqueue('noop');
-    assert.equal((await dying.fetch(1, never)).length, 1);
+    const held = await dying.fetch(1, never);
+    assert.equal(held.length, 1);
+    await dying.markStarted(held);
     @Module({
       imports: [
         ChaosTasksModule,

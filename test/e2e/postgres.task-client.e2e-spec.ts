@@ -22,6 +22,7 @@ import {
   type WorkerLoopOptions,
   type WorkerModuleOptions,
 } from '../../lib/index.js';
+import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../lib/clients/postgres/postgres.migrations.js';
 import { ChaosTasksModule } from '../fixtures/chaos.tasks.js';
 import { boot, sleep, until, type BootedApp } from '../support/app.js';
 import { startPostgres } from '../support/services.js';
@@ -116,10 +117,13 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
       assert.match(missing!.message, /migrate\(\)/);
       const results = await Promise.all(Array.from({ length: 6 }, () => client({ schema }).migrate()));
       assert.equal(results.filter((r) => r.applied.length > 0).length, 1, 'exactly one migrator applies the steps');
-      assert.ok(results.every((r) => r.version === 1));
-      assert.deepEqual(await client({ schema }).migrate(), { applied: [], version: 1 });
-      const { rows } = await admin.query(`SELECT version FROM "${schema}".migrations`);
-      assert.deepEqual(rows, [{ version: 1 }]);
+      assert.ok(results.every((r) => r.version === POSTGRES_SCHEMA_VERSION));
+      assert.deepEqual(await client({ schema }).migrate(), { applied: [], version: POSTGRES_SCHEMA_VERSION });
+      const { rows } = await admin.query(`SELECT version FROM "${schema}".migrations ORDER BY version`);
+      assert.deepEqual(
+        rows,
+        POSTGRES_MIGRATIONS.map(({ version }) => ({ version })),
+      );
       assert.match(await unmigrated.enqueue('noop'), /^[0-9a-f-]{36}$/);
     } finally {
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -288,6 +292,7 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     const id = await client({ queue }).enqueue('echo', 'hello');
     const [held] = await first.fetch(10, never);
     assert.equal(held?.attempt, 1);
+    await first.markStarted([held!]);
     await sleep(450); // nobody extends it: as if `first` had died
     const [again] = await second.fetch(10, never);
     assert.equal(again?.id, id);
@@ -327,10 +332,15 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     const queue = queueName();
     const consumer = client({ queue, leaseMs: 200 });
     const limited = await consumer.enqueue('noop', null, { maxAttempts: 2 });
-    // Each fetch that finds nothing to do is a process that died holding the task.
-    assert.equal((await consumer.fetch(10, never))[0]?.attempt, 1);
+    // Each fetch that starts the task and then does nothing is a process that died running it.
+    const fetchAndStart = async () => {
+      const tasks = await consumer.fetch(10, never);
+      await consumer.markStarted(tasks);
+      return tasks;
+    };
+    assert.equal((await fetchAndStart())[0]?.attempt, 1);
     await sleep(300);
-    assert.equal((await consumer.fetch(10, never))[0]?.attempt, 2);
+    assert.equal((await fetchAndStart())[0]?.attempt, 2);
     await sleep(300);
     assert.deepEqual(await consumer.fetch(10, never), [], 'not delivered a third time');
     const record = (await consumer.get(limited))!;
@@ -343,7 +353,7 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     // Enqueued without maxAttempts: the client's maxAttempts option decides.
     const strict = client({ queue: queueName(), leaseMs: 200, maxAttempts: 1 });
     const once = await strict.enqueue('noop');
-    assert.equal((await strict.fetch(1, never)).length, 1);
+    await strict.markStarted(await strict.fetch(1, never));
     await sleep(300);
     assert.deepEqual(await strict.fetch(1, never), []);
     assert.equal((await strict.get(once))?.failureReason, 'crash');

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Pool, PoolConfig } from 'pg';
-import type { TaskState } from '../in-memory.task-client.js';
+import type { TaskCounts } from '../../interfaces/task-store.interface.js';
 
 /** Injection token of the options when `PostgresTaskClient` is given to `forRoot()` as a class. */
 export const POSTGRES_TASK_CLIENT_OPTIONS = 'nestjs-worker:postgres-client-options';
@@ -34,7 +34,8 @@ export interface PostgresTaskClientOptions {
    * Lease (visibility timeout) of a fetched task, in milliseconds: the worker
    * loop extends it every `leaseMs / 3` while it holds the task. A task whose
    * lease ran out (its process died or stalled) is taken back and delivered
-   * again, as its next attempt.
+   * again: as its next attempt when it had started in a worker thread, as the
+   * same attempt when it had only been prefetched.
    * @default 30000
    */
   leaseMs?: number;
@@ -80,7 +81,7 @@ export interface PostgresEnqueueOptions {
   id?: string;
 }
 
-export type PostgresTaskCounts = Record<TaskState, number>;
+export type PostgresTaskCounts = TaskCounts;
 
 /** What `migrate()` did. */
 export interface PostgresMigrationResult {
@@ -96,10 +97,12 @@ export interface PostgresTaskClientStats {
   claimed: number;
   /** Outcomes ignored because the lease had been lost to another claim (fenced by the lease token). */
   staleOutcomes: number;
-  /** Held tasks whose lease could not be extended any more (lost to another process). */
+  /** Deliveries whose lease this client found lost when extending it (each counted once). */
   lostLeases: number;
-  /** Expired leases this client took back (requeued as the next attempt, or dead-lettered). */
+  /** Expired leases this client took back (requeued, or dead-lettered). */
   expiredLeases: number;
+  /** Of those, deliveries that had not started: given back as the same attempt, not charged. */
+  unchargedExpiries: number;
   /** Rows this client dead-lettered because their payload could not be decoded. */
   invalidRows: number;
   /** Finished rows deleted by the cleanup. */

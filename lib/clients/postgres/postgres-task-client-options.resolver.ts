@@ -1,6 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { Pool, PoolConfig } from 'pg';
-import { optionChecks } from '../../common/option-checks.js';
+import { optionChecks, shown } from '../../common/option-checks.js';
+import { redactUrl } from '../../common/url-redaction.js';
 import { InvalidPostgresTaskClientOptionsError } from '../../errors/worker.errors.js';
 import type { PostgresTaskClientOptions } from './postgres-task-client-options.interface.js';
 
@@ -69,7 +70,8 @@ export function resolvePostgresOptions(options: PostgresTaskClientOptions | unde
     ) {
       throw fail(
         'connectionString',
-        `must be a postgres:// or postgresql:// URL, got ${JSON.stringify(connectionString)}`,
+        // Shown to find the typo, never with its password (this goes to logs).
+        `must be a postgres:// or postgresql:// URL, got ${typeof connectionString === 'string' ? `"${redactUrl(connectionString)}"` : shown(connectionString)}`,
         'For example "postgres://user:password@127.0.0.1:5432/app".',
       );
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SerializedTaskError } from '../../interfaces/serialized-error.interface.js';
 import type { TaskEnvelope, TaskFailureReason, TaskOutcome } from '../../interfaces/task-client.interface.js';
-import type { TaskRecord, TaskState } from '../in-memory.task-client.js';
+import type { DeadLetter, TaskRecord, TaskState } from '../../interfaces/task-store.interface.js';
 import { checkEnqueue, payloadJson } from '../kit/enqueue.validator.js';
 import { encodeJson, errorJson } from '../kit/json.encoder.js';
 import type { PostgresEnqueueOptions } from './postgres-task-client-options.interface.js';
@@ -40,6 +40,18 @@ export interface RecordRow {
   result: string | null;
   errors: string;
   failure_reason: TaskFailureReason | null;
+  finished_at: number | null;
+}
+
+/** A row as `deadLetters` returns it. */
+export interface DeadLetterRow {
+  id: string;
+  name: string;
+  payload: string | null;
+  encoding: string;
+  attempt: number;
+  failure_reason: TaskFailureReason | null;
+  errors: string;
   finished_at: number | null;
 }
 
@@ -100,6 +112,21 @@ export function toRecord<R>(row: RecordRow): TaskRecord<R> {
     errors: JSON.parse(row.errors) as SerializedTaskError[],
     ...(row.failure_reason !== null ? { failureReason: row.failure_reason } : {}),
     ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),
+  };
+}
+
+export function toDeadLetter(row: DeadLetterRow): DeadLetter {
+  const payload = decodePayload(row.payload, row.encoding);
+  const errors = JSON.parse(row.errors) as SerializedTaskError[];
+  return {
+    id: row.id,
+    name: row.name,
+    payload: payload.ok ? payload.value : row.payload,
+    attempt: row.attempt,
+    reason: row.failure_reason ?? 'error',
+    error: errors[errors.length - 1] ?? { name: 'Error', message: '' },
+    errors,
+    failedAt: row.finished_at ?? 0,
   };
 }
 

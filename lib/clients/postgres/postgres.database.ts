@@ -53,9 +53,13 @@ export class PostgresDatabase {
 
   private explain(error: unknown): unknown {
     const code = (error as { code?: string })?.code;
-    // 42P01 undefined_table, 3F000 invalid_schema_name
-    return code === '42P01' || code === '3F000'
-      ? new PostgresSchemaMissingError(this.table, this.queue, { cause: error })
-      : error;
+    // 42P01 undefined_table, 3F000 invalid_schema_name: never migrated.
+    if (code === '42P01' || code === '3F000')
+      return new PostgresSchemaMissingError(this.table, this.queue, { cause: error });
+    // 42883 undefined_function, 42703 undefined_column: migrated by an older version.
+    if (code === '42883' || code === '42703') {
+      return new PostgresSchemaMissingError(this.table, this.queue, { cause: error, outdated: true });
+    }
+    return error;
   }
 }

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Notification, Pool, PoolClient } from 'pg';
-import { Backoff } from '../../common/backoff.js';
+import { Backoff, MAX_TIMER_MS } from '../../common/backoff.js';
 import { Messages } from '../../errors/error-messages.js';
 import { RECONNECT_BACKOFF } from '../kit/reconnect.backoff.js';
 
@@ -131,16 +131,22 @@ export class PostgresListener {
     if (first === undefined || first === this.armedAt) return;
     clearTimeout(this.dueTimer);
     this.armedAt = first;
-    this.dueTimer = setTimeout(
-      () => {
-        this.armedAt = undefined;
-        const now = Date.now();
-        while (this.due.length > 0 && this.due[0]! <= now) this.due.shift();
-        this.wake();
-        this.armDue();
-      },
-      Math.max(0, first - Date.now()),
-    );
+    // A task delayed past 2^31 ms (24.8 days) is due later than setTimeout
+    // can wait: Node would fire after 1 ms instead, and every consumer of the
+    // queue would wake and fetch in a busy loop. Wait the longest a timer
+    // can, then look again.
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, first - Date.now()));
+    this.dueTimer = setTimeout(() => {
+      this.armedAt = undefined;
+      const now = Date.now();
+      let due = false;
+      while (this.due.length > 0 && this.due[0]! <= now) {
+        this.due.shift();
+        due = true;
+      }
+      if (due) this.wake();
+      this.armDue();
+    }, wait);
     this.dueTimer.unref();
   }
 

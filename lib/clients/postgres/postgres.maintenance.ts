@@ -16,7 +16,8 @@ interface ExpiredRow {
   id: string;
   name: string;
   attempt: number;
-  token: string;
+  /** Null for a row written as `running` without a lease. */
+  token: string | null;
 }
 
 /**
@@ -41,12 +42,14 @@ export class PostgresMaintenance {
 
   /**
    * Takes back leases that ran out, at most every `leaseMs / 4` (within
-   * 100 ms .. 5 s) per process. Each one counts as a failed attempt (a
-   * `LeaseExpiredError` in the row's errors): the row is queued again as the
-   * next attempt at once, or, on its last attempt, dead-lettered with reason
-   * 'crash' (see AttemptLimits for whose limit counts). So a task that kills
-   * its process every time ends up dead instead of taking the fleet down one
-   * process at a time, forever.
+   * 100 ms .. 5 s) per process. A delivery that had started (start mark)
+   * counts as a failed attempt (a `LeaseExpiredError` in the row's errors):
+   * the row is queued again as the next attempt at once, or, on its last
+   * attempt, dead-lettered with reason 'crash' (see AttemptLimits for whose
+   * limit counts). So a task that kills its process every time ends up dead
+   * instead of taking the fleet down one process at a time, forever. One
+   * that never started goes back as it was (see the takeBack statement for
+   * the bound on that).
    *
    * Read first without locks, then an update fenced by the token read: if
    * the holder extended or settled the row in between, nothing happens.
@@ -65,7 +68,7 @@ export class PostgresMaintenance {
         errorJson(serializeError(new LeaseExpiredError(row.name, row.attempt, leaseMs))),
       );
       const { names, limits } = this.limits.columns();
-      const taken = await this.query<{ id: string; state: string }>(this.sql.takeBack, [
+      const taken = await this.query<{ id: string; state: string; charged: boolean }>(this.sql.takeBack, [
         queue,
         ids,
         tokens,
@@ -76,8 +79,9 @@ export class PostgresMaintenance {
         keepFailedMs,
       ]);
       this.stats.expiredLeases += taken.rows.length;
+      this.stats.unchargedExpiries += taken.rows.filter((row) => !row.charged).length;
       const dead = taken.rows.filter((row) => row.state === 'failed').map((row) => row.id);
-      if (dead.length > 0) this.logger.warn(Messages.pgLeaseAttemptsExhausted(dead.length, dead.slice(0, 20)));
+      if (dead.length > 0) this.logger.warn(Messages.pgLeaseAttemptsExhausted(dead.length, dead));
       // A full batch: more may have run out; look again on the next fetch.
       if (rows.length === REAP_BATCH) this.nextReapAt = 0;
     } catch (error) {

@@ -78,6 +78,67 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION "${schema}".notify_tasks();
     `,
   },
+  {
+    version: 2,
+    name: 'start marks, unstarted lease expiries, statistics kept fresh on a queue table',
+    sql: (schema) => `
+      -- Set by markStarted() for the current claim (cleared by the next one):
+      -- a lease that runs out on a delivery that never reached a thread does
+      -- not use up an attempt.
+      ALTER TABLE "${schema}".tasks ADD COLUMN started_at timestamptz;
+      -- Leases of the current attempt that ran out before a start mark landed.
+      -- Bounded (see the take-back statement), so that a task that kills its
+      -- process before its start is recorded still ends dead-lettered.
+      ALTER TABLE "${schema}".tasks ADD COLUMN unstarted_expiries integer NOT NULL DEFAULT 0;
+      -- A queue table changes wholesale within minutes (100k rows in, 100k
+      -- out); the default thresholds (20% of the table) leave the planner
+      -- with statistics of a table that no longer exists. Claim plans must
+      -- not depend on them (see the claim statement), but the other queries
+      -- and the table's bloat do.
+      ALTER TABLE "${schema}".tasks SET (
+        autovacuum_vacuum_scale_factor = 0.02,
+        autovacuum_vacuum_threshold = 1000,
+        autovacuum_analyze_scale_factor = 0.02,
+        autovacuum_analyze_threshold = 1000,
+        autovacuum_vacuum_insert_scale_factor = 0.02,
+        autovacuum_vacuum_insert_threshold = 1000
+      );
+      -- deadLetters(): the newest first, without reading the queue's other rows.
+      CREATE INDEX tasks_failed_idx ON "${schema}".tasks (queue, finished_at DESC) WHERE state = 'failed';
+
+      -- The claim, as a function for one reason: a plan that does not depend
+      -- on the table's statistics. On a queue they do not know yet (a new
+      -- queue name, 50k rows enqueued since the last ANALYZE) the planner
+      -- estimates one row and reads the whole queue through the primary key
+      -- and sorts it, on every claim: 35-40x slower drains. With sorting
+      -- disabled, the only plan left reads the ready index in claim order
+      -- and stops after p_max rows; the rows are then updated by their
+      -- physical address (ctid), which is a TID scan whatever the estimates.
+      -- The ctids are those of the row versions the sub-select has just
+      -- locked, so nobody can move them before the UPDATE of the same
+      -- statement reaches them.
+      CREATE FUNCTION "${schema}".claim(p_queue text, p_max integer, p_lease_ms float8)
+      RETURNS TABLE (id text, name text, payload text, encoding text, attempt integer, max_attempts integer,
+                     priority integer, seq float8, enqueued_at float8, run_at float8, token text)
+      LANGUAGE sql VOLATILE
+      SET enable_sort = off
+      AS $fn$
+        UPDATE "${schema}".tasks t
+        SET state = 'running', lease_token = gen_random_uuid(),
+            lease_until = now() + p_lease_ms * interval '1 millisecond', started_at = NULL
+        WHERE t.ctid = ANY(ARRAY(
+                SELECT r.ctid FROM "${schema}".tasks r
+                WHERE r.queue = p_queue AND r.state = 'queued' AND r.run_at <= now()
+                ORDER BY r.priority DESC, r.run_at, r.seq
+                LIMIT p_max
+                FOR UPDATE SKIP LOCKED))
+          AND t.queue = p_queue AND t.state = 'queued'
+        RETURNING t.id, t.name, t.payload, t.payload_encoding, t.attempt, t.max_attempts, t.priority, t.seq::float8,
+                  floor(extract(epoch FROM t.enqueued_at) * 1000)::float8, floor(extract(epoch FROM t.run_at) * 1000)::float8,
+                  t.lease_token::text
+      $fn$;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

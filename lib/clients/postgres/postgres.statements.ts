@@ -8,8 +8,20 @@
 /** Epoch milliseconds as float8 (a JS number whatever type parsers the pool has). */
 const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
 const millis = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
-/** Clears the lease: the row is no longer held by anyone. */
-const unlease = 'lease_token = NULL, lease_until = NULL';
+/**
+ * Ends the lease of a settled row. The token stays: it says which claim
+ * settled the row, so that this process can tell an outcome it recorded
+ * itself (a publish whose reply was lost, a lease extension that crossed its
+ * own publish) from a delivery it lost. Every fenced statement also requires
+ * `state = 'running'`, so a kept token settles nothing a second time, and the
+ * next claim replaces it.
+ */
+const settled = 'lease_until = NULL';
+/** Rows this claim (id, token) has settled already: what its fenced statements no longer match. */
+const settledBy = (t: string, v: string) =>
+  `${t}.queue = $1 AND ${t}.id = ${v}.id AND ${t}.lease_token = ${v}.token AND ${t}.state <> 'running'`;
+/** Lease expiries before a start mark, per attempt, that are not charged; the next one is. */
+export const FREE_UNSTARTED_EXPIRIES = 2;
 /**
  * Outcome fencing: only the claim that holds the current token may settle a
  * row. A process whose lease ran out and was taken back (new token, or none)
@@ -49,33 +61,45 @@ export class PostgresStatements {
    * $2 max, $3 lease (ms). SKIP LOCKED lets any number of consumers claim at
    * once without waiting for each other and without ever getting the same
    * row: a row locked by another claim is simply not a candidate. The
-   * partial index gives the order without sorting the queue.
+   * function (migration 2) keeps the plan the same whatever the table's
+   * statistics say: the ready index in claim order, then the rows by ctid.
    */
   get claim(): string {
     return `
-      WITH picked AS (
-        SELECT id FROM ${this.table}
-        WHERE queue = $1 AND state = 'queued' AND run_at <= now()
-        ORDER BY priority DESC, run_at, seq
-        LIMIT $2
-        FOR UPDATE SKIP LOCKED
-      )
-      UPDATE ${this.table} t
-      SET state = 'running', lease_token = gen_random_uuid(), lease_until = now() + ${millis('$3')}
-      FROM picked
-      WHERE t.queue = $1 AND t.id = picked.id
-      RETURNING t.id, t.name, t.payload, t.payload_encoding AS encoding, t.attempt, t.max_attempts,
-                t.priority, t.seq::float8 AS seq, ${ms('t.enqueued_at')} AS enqueued_at, ${ms('t.run_at')} AS run_at,
-                t.lease_token::text AS token`;
+      SELECT c.id, c.name, c.payload, c.encoding, c.attempt, c.max_attempts, c.priority, c.seq,
+             c.enqueued_at, c.run_at, c.token
+      FROM "${this.schema}".claim($1, $2, $3::float8) AS c`;
   }
 
-  /** $2 ids, $3 tokens, $4 lease (ms). Returns the rows still held. */
+  /**
+   * $2 ids, $3 tokens. Records that these deliveries reached a worker
+   * thread: their lease running out now charges an attempt.
+   */
+  get markStarted(): string {
+    return `
+      UPDATE ${this.table} t SET started_at = now()
+      FROM unnest($2::text[], $3::uuid[]) AS v(id, token)
+      WHERE ${fenced('t', 'v')} AND t.started_at IS NULL`;
+  }
+
+  /**
+   * $2 ids, $3 tokens, $4 lease (ms). Extends the leases still held and
+   * returns the 1-based positions of the deliveries that were lost: not
+   * extended, and not settled by this very claim either (an outcome of ours
+   * committed while the extension waited its turn is no lost lease). The
+   * sub-select sees the rows as they were before this statement's update.
+   */
   get extend(): string {
     return `
-      UPDATE ${this.table} t SET lease_until = now() + ${millis('$4')}
-      FROM unnest($2::text[], $3::uuid[]) AS v(id, token)
-      WHERE ${fenced('t', 'v')}
-      RETURNING t.id`;
+      WITH v AS (SELECT * FROM unnest($2::text[], $3::uuid[]) WITH ORDINALITY AS v(id, token, ord)),
+      extended AS (
+        UPDATE ${this.table} t SET lease_until = now() + ${millis('$4')}
+        FROM v
+        WHERE ${fenced('t', 'v')}
+        RETURNING v.ord)
+      SELECT v.ord::int AS ord FROM v
+      WHERE v.ord NOT IN (SELECT ord FROM extended)
+        AND NOT EXISTS (SELECT 1 FROM ${this.table} t WHERE ${settledBy('t', 'v')})`;
   }
 
   /**
@@ -88,81 +112,109 @@ export class PostgresStatements {
    * failed: $7 ids, $8 tokens, $9 errors, $10 reasons;
    * retry: $11 ids, $12 tokens, $13 errors, $14 next attempts, $15 delays (ms);
    * released: $16 ids, $17 tokens.
+   * Returns the ids applied per kind, and in `recorded` those that these
+   * claims had settled already (neither applied nor lost).
    */
   get settle(): string {
     const t = this.table;
     return `
       WITH
+      mine AS (
+        -- Settled by these very claims before this statement: a publish
+        -- retried after its reply was lost. Read before the updates below.
+        SELECT a.id FROM (
+          SELECT * FROM unnest($4::text[], $5::uuid[]) UNION ALL SELECT * FROM unnest($7::text[], $8::uuid[])
+          UNION ALL SELECT * FROM unnest($11::text[], $12::uuid[]) UNION ALL SELECT * FROM unnest($16::text[], $17::uuid[])
+        ) AS a(id, token)
+        WHERE EXISTS (SELECT 1 FROM ${t} t WHERE ${settledBy('t', 'a')})),
       c AS (
-        UPDATE ${t} t SET state = 'completed', result = v.result, finished_at = now(), expires_at = now() + ${millis('$2')}, ${unlease}
+        UPDATE ${t} t SET state = 'completed', result = v.result, finished_at = now(), expires_at = now() + ${millis('$2')}, ${settled}
         FROM unnest($4::text[], $5::uuid[], $6::text[]) AS v(id, token, result)
         WHERE ${fenced('t', 'v')}
         RETURNING t.id),
       f AS (
         UPDATE ${t} t SET state = 'failed', errors = t.errors || jsonb_build_array(v.error::jsonb), failure_reason = v.reason,
-                          finished_at = now(), expires_at = now() + ${millis('$3')}, ${unlease}
+                          finished_at = now(), expires_at = now() + ${millis('$3')}, ${settled}
         FROM unnest($7::text[], $8::uuid[], $9::text[], $10::text[]) AS v(id, token, error, reason)
         WHERE ${fenced('t', 'v')}
         RETURNING t.id),
       r AS (
         UPDATE ${t} t SET state = 'queued', attempt = v.next_attempt, run_at = now() + ${millis('v.delay_ms')},
-                          errors = t.errors || jsonb_build_array(v.error::jsonb), ${unlease}
+                          errors = t.errors || jsonb_build_array(v.error::jsonb), ${settled}
         FROM unnest($11::text[], $12::uuid[], $13::text[], $14::int[], $15::float8[]) AS v(id, token, error, next_attempt, delay_ms)
         WHERE ${fenced('t', 'v')}
         RETURNING t.id),
       l AS (
         -- run_at and seq are kept: a released task goes back to its place in line.
-        UPDATE ${t} t SET state = 'queued', ${unlease}
+        UPDATE ${t} t SET state = 'queued', ${settled}
         FROM unnest($16::text[], $17::uuid[]) AS v(id, token)
         WHERE ${fenced('t', 'v')}
         RETURNING t.id)
       SELECT array(SELECT id FROM c) AS completed, array(SELECT id FROM f) AS failed,
-             array(SELECT id FROM r) AS retried, array(SELECT id FROM l) AS released`;
+             array(SELECT id FROM r) AS retried, array(SELECT id FROM l) AS released,
+             array(SELECT id FROM mine) AS recorded`;
   }
 
-  /** $2 limit. Leases that ran out: their holder died or stalled. Read without locks; the update below is fenced. */
+  /**
+   * $2 limit. Leases that ran out: their holder died or stalled. A row
+   * `running` without a lease (written so by another tool) counts as one
+   * that ran out: nobody holds it, and nobody else would ever take it.
+   * Read without locks; the update below is fenced.
+   */
   get expired(): string {
     return `
       SELECT id, name, attempt, lease_token::text AS token FROM ${this.table}
-      WHERE queue = $1 AND state = 'running' AND lease_until < now()
-      ORDER BY lease_until
+      WHERE queue = $1 AND state = 'running' AND (lease_until < now() OR lease_until IS NULL)
+      ORDER BY lease_until NULLS FIRST
       LIMIT $2`;
   }
 
   /**
-   * $2 ids, $3 tokens, $4 errors; $5 task names and $6 their attempt limits
-   * (the @Task policies this process registered), $7 the limit of any other
-   * name; $8 keepFailedMs.
-   * Takes expired leases back: the attempt counts (error appended), then the
-   * row is queued as the next attempt, or dead-lettered as a crash when that
-   * was its last one: its own max_attempts, else its name's registered
-   * limit, else $7. Decided here, on the row as locked, so the limit applied
-   * is the one of the attempt being charged. SKIP LOCKED: a row being
-   * settled or extended by its holder right now is left to it (its lease is
-   * alive after all), and the reaper never waits on a holder, so the two
-   * cannot deadlock.
+   * $2 ids, $3 tokens (null for a row leased by nobody), $4 errors; $5 task
+   * names and $6 their attempt limits (the @Task policies this process
+   * registered), $7 the limit of any other name; $8 keepFailedMs.
+   *
+   * Takes expired leases back. A delivery that had reached a thread (start
+   * mark) is charged: its error appended, then queued as the next attempt,
+   * or dead-lettered as a crash when that was its last one: its own
+   * max_attempts, else its name's registered limit, else $7. One that never
+   * started (prefetched by a process that died) goes back as the same
+   * attempt, uncharged, unless it is the FREE_UNSTARTED_EXPIRIES + 1st such
+   * expiry of the attempt: a task that kills its process before its start
+   * mark lands (or a consumer that never sends start marks) must still end
+   * dead-lettered. Decided here, on the row as locked. SKIP LOCKED: a row
+   * being settled or extended by its holder right now is left to it (its
+   * lease is alive after all), and the reaper never waits on a holder, so
+   * the two cannot deadlock.
    */
   get takeBack(): string {
     const t = this.table;
+    // Fenced like every other write, with IS NOT DISTINCT FROM for a row that never had a token.
+    const expiredRow = `t.queue = $1 AND t.id = v.id AND t.lease_token IS NOT DISTINCT FROM v.token
+        AND t.state = 'running' AND (t.lease_until < now() OR t.lease_until IS NULL)`;
     return `
       WITH v AS (SELECT * FROM unnest($2::text[], $3::uuid[], $4::text[]) AS v(id, token, error)),
       limits AS (SELECT * FROM unnest($5::text[], $6::int[]) AS l(name, max_attempts)),
       locked AS (
-        SELECT t.id, t.attempt >= coalesce(t.max_attempts, l.max_attempts, $7::int) AS dead
-        FROM ${t} t JOIN v ON ${fenced('t', 'v')} AND t.lease_until < now()
+        SELECT t.id,
+               t.started_at IS NOT NULL OR t.unstarted_expiries >= ${FREE_UNSTARTED_EXPIRIES} AS charged,
+               t.attempt >= coalesce(t.max_attempts, l.max_attempts, $7::int) AS last
+        FROM ${t} t JOIN v ON ${expiredRow}
         LEFT JOIN limits l ON l.name = t.name
-        FOR UPDATE OF t SKIP LOCKED)
+        FOR UPDATE OF t SKIP LOCKED),
+      decided AS (SELECT id, charged, charged AND last AS dead FROM locked)
       UPDATE ${t} t SET
-        errors = t.errors || jsonb_build_array(v.error::jsonb),
-        state = CASE WHEN locked.dead THEN 'failed' ELSE 'queued' END,
-        attempt = CASE WHEN locked.dead THEN t.attempt ELSE t.attempt + 1 END,
-        failure_reason = CASE WHEN locked.dead THEN 'crash' END,
-        finished_at = CASE WHEN locked.dead THEN now() END,
-        expires_at = CASE WHEN locked.dead THEN now() + ${millis('$8')} END,
-        ${unlease}
-      FROM v JOIN locked ON locked.id = v.id
-      WHERE ${fenced('t', 'v')} AND t.lease_until < now()
-      RETURNING t.id, t.state`;
+        errors = CASE WHEN d.charged THEN t.errors || jsonb_build_array(v.error::jsonb) ELSE t.errors END,
+        state = CASE WHEN d.dead THEN 'failed' ELSE 'queued' END,
+        attempt = CASE WHEN d.charged AND NOT d.dead THEN t.attempt + 1 ELSE t.attempt END,
+        unstarted_expiries = CASE WHEN d.charged THEN 0 ELSE t.unstarted_expiries + 1 END,
+        failure_reason = CASE WHEN d.dead THEN 'crash' END,
+        finished_at = CASE WHEN d.dead THEN now() END,
+        expires_at = CASE WHEN d.dead THEN now() + ${millis('$8')} END,
+        started_at = NULL, lease_token = NULL, lease_until = NULL
+      FROM v JOIN decided d ON d.id = v.id
+      WHERE ${expiredRow}
+      RETURNING t.id, t.state, d.charged`;
   }
 
   /** $2 limit. SKIP LOCKED: several cleaners (one per process) share the work instead of queueing on row locks. */
@@ -183,6 +235,16 @@ export class PostgresStatements {
              ${ms('enqueued_at')} AS enqueued_at, ${ms('run_at')} AS run_at, result, errors::text AS errors, failure_reason,
              ${ms('finished_at')} AS finished_at
       FROM ${this.table} WHERE queue = $1 AND id = $2`;
+  }
+
+  /** $2 limit. Dead letters, newest first (tasks_failed_idx). */
+  get deadLetters(): string {
+    return `
+      SELECT id, name, payload, payload_encoding AS encoding, attempt, failure_reason, errors::text AS errors,
+             ${ms('finished_at')} AS finished_at
+      FROM ${this.table} WHERE queue = $1 AND state = 'failed'
+      ORDER BY finished_at DESC
+      LIMIT $2`;
   }
 
   get counts(): string {

@@ -11,13 +11,15 @@ import { Messages } from '../../errors/error-messages.js';
 import { PostgresDependencyError } from '../../errors/worker.errors.js';
 import { packageRequire } from '../../internal/package-location.js';
 import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
-import type { TaskRecord } from '../in-memory.task-client.js';
+import type { DeadLetter, TaskRecord, TaskStore } from '../../interfaces/task-store.interface.js';
 import { AttemptLimits } from '../kit/attempt-limits.registry.js';
 import {
   encodeTask,
   enqueueColumns,
   settleColumns,
+  toDeadLetter,
   toRecord,
+  type DeadLetterRow,
   type EnqueueInput,
   type EnqueueRow,
   type RecordRow,
@@ -48,7 +50,7 @@ import { resolvePostgresOptions, type ResolvedPostgresOptions } from './postgres
  * handlers idempotent.
  */
 @Injectable()
-export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicationShutdown {
+export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, OnApplicationShutdown {
   readonly leaseMs: number;
   readonly schema: string;
   readonly queue: string;
@@ -59,6 +61,7 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     staleOutcomes: 0,
     lostLeases: 0,
     expiredLeases: 0,
+    unchargedExpiries: 0,
     invalidRows: 0,
     cleanedUp: 0,
   };
@@ -76,7 +79,19 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
   private readonly pending = new Set<Promise<unknown>>();
   /** Serializes this process's multi-row writes on rows it holds (settle, extend), so two of them never lock the same rows in opposite orders. */
   private heldWrites: Promise<unknown> = Promise.resolve();
-  private extending?: Promise<void>;
+  private extending?: Promise<readonly TaskEnvelope[]>;
+  /**
+   * Lease tokens of deliveries found lost, so each is counted and logged
+   * once however often it is extended again; dropped once its (fenced)
+   * outcome comes. Tokens are unique per claim; the oldest go past LOST_KEPT.
+   */
+  private readonly lostTokens = new Set<string>();
+  /**
+   * Outcomes whose publish failed without an answer (the connection broke):
+   * that try may have been committed. Their retry, if fenced, is reported as
+   * such rather than as a takeover by another consumer.
+   */
+  private readonly unanswered = new WeakSet<TaskOutcome>();
   private lastIdleErrorAt = 0;
   private closing?: Promise<void>;
 
@@ -189,12 +204,26 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     return counts;
   }
 
+  /** Dead letters of the queue still kept (`keepFailedMs`), the newest first. */
+  async deadLetters(limit = 100): Promise<DeadLetter[]> {
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new TypeError(`PostgresTaskClient.deadLetters(): limit must be a whole number >= 0, got ${String(limit)}.`);
+    }
+    const { rows } = await this.db.query<DeadLetterRow>(this.sql.deadLetters, [this.queue, limit]);
+    return rows.map(toDeadLetter);
+  }
+
   fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
     if (this.closing || signal.aborted || !(max > 0)) return Promise.resolve([]);
     return this.fetcher.fetch(max, signal);
   }
 
-  /** Settles a batch of outcomes in one statement; outcomes whose lease was lost meanwhile are ignored and counted. */
+  /**
+   * Settles a batch of outcomes in one statement. Fenced: an outcome whose
+   * lease was lost meanwhile changes nothing and is counted as stale; one
+   * this claim had recorded already (a retried publish whose first reply was
+   * lost) is recognised as such.
+   */
   publish(outcomes: readonly TaskOutcome[]): Promise<void> {
     const { columns, sent } = settleColumns(outcomes, (task, reason) =>
       this.logger.warn(Messages.pgResultNotJson(task.name, task.id, reason)),
@@ -202,22 +231,76 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     if (sent === 0) return Promise.resolve();
     return this.serialHeldWrite(async () => {
       const { keepCompletedMs, keepFailedMs } = this.settings;
-      const { rows } = await this.db.query<Record<'completed' | 'failed' | 'retried' | 'released', string[]>>(
-        this.sql.settle,
-        [this.queue, keepCompletedMs, keepFailedMs, ...columns],
-      );
-      const { completed, failed, retried, released } = rows[0]!;
-      const stale = sent - completed.length - failed.length - retried.length - released.length;
-      if (stale > 0) {
-        this.counters.staleOutcomes += stale;
-        this.logger.warn(Messages.pgStaleOutcomes(stale, this.leaseMs));
+      let rows: Array<Record<'completed' | 'failed' | 'retried' | 'released' | 'recorded', string[]>>;
+      try {
+        ({ rows } = await this.db.query(this.sql.settle, [this.queue, keepCompletedMs, keepFailedMs, ...columns]));
+      } catch (error) {
+        // No answer is not a no: the statement may have been committed.
+        for (const outcome of outcomes) this.unanswered.add(outcome);
+        throw error;
       }
+      const { completed, failed, retried, released, recorded } = rows[0]!;
+      const applied = new Set([...completed, ...failed, ...retried, ...released, ...recorded]);
+      let stale = 0;
+      let uncertain = 0;
+      let reported = 0;
+      for (const outcome of outcomes) {
+        const { task } = outcome;
+        if (typeof task.receipt !== 'string') continue;
+        const lostBefore = this.lostTokens.delete(task.receipt);
+        if (applied.has(task.id)) continue;
+        // Found lost by extendLeases(), which logged it: counted, not logged again.
+        if (lostBefore) reported++;
+        else if (this.unanswered.has(outcome)) uncertain++;
+        else stale++;
+      }
+      this.counters.staleOutcomes += stale + uncertain + reported;
+      if (recorded.length > 0) this.logger.log?.(Messages.pgOutcomesRecorded(recorded.length));
+      if (uncertain > 0) this.logger.warn(Messages.pgOutcomesUncertain(uncertain, this.leaseMs));
+      if (stale > 0) this.logger.warn(Messages.pgStaleOutcomes(stale, this.leaseMs));
     });
   }
 
-  /** Extends the leases of tasks this process still holds, in one statement. Overlapping calls share the one in flight. */
-  extendLeases(tasks: readonly TaskEnvelope[]): Promise<void> {
+  /**
+   * Extends the leases of tasks this process still holds, in one statement,
+   * and resolves with those of `tasks` (the same objects) whose lease was
+   * already lost: taken back after it ran out, or claimed by another
+   * consumer since. A delivery this process has settled meanwhile is not
+   * lost. Each lost delivery is counted and logged once. Overlapping calls
+   * share the one in flight.
+   */
+  extendLeases(tasks: readonly TaskEnvelope[]): Promise<readonly TaskEnvelope[]> {
     if (this.extending) return this.extending;
+    const held: TaskEnvelope[] = [];
+    for (const task of tasks) if (typeof task.receipt === 'string') held.push(task);
+    if (held.length === 0 || this.closing) return Promise.resolve([]);
+    const ids = held.map((task) => task.id);
+    const tokens = held.map((task) => task.receipt as string);
+    this.extending = this.serialHeldWrite(async () => {
+      const { rows } = await this.db.query<{ ord: number }>(this.sql.extend, [this.queue, ids, tokens, this.leaseMs]);
+      const lost = rows.map((row) => held[row.ord - 1]!);
+      const fresh = lost.filter((task) => !this.lostTokens.has(task.receipt as string));
+      for (const task of fresh) this.lostTokens.add(task.receipt as string);
+      for (const token of this.lostTokens) {
+        if (this.lostTokens.size <= LOST_KEPT) break;
+        this.lostTokens.delete(token);
+      }
+      if (fresh.length > 0) {
+        this.counters.lostLeases += fresh.length;
+        this.logger.warn(Messages.pgLostLeases(fresh.length, this.leaseMs));
+      }
+      return lost;
+    }).finally(() => (this.extending = undefined));
+    return this.extending;
+  }
+
+  /**
+   * Records that these deliveries reached a worker thread, in one
+   * statement: from now on their lease running out charges an attempt.
+   * Deliveries never marked (prefetched by a process that died) go back
+   * uncharged, within a bound (see the take-back statement).
+   */
+  markStarted(tasks: readonly TaskEnvelope[]): Promise<void> {
     const ids: string[] = [];
     const tokens: string[] = [];
     for (const task of tasks) {
@@ -226,15 +309,9 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
       tokens.push(task.receipt);
     }
     if (ids.length === 0 || this.closing) return Promise.resolve();
-    this.extending = this.serialHeldWrite(async () => {
-      const { rowCount } = await this.db.query(this.sql.extend, [this.queue, ids, tokens, this.leaseMs]);
-      const lost = ids.length - (rowCount ?? 0);
-      if (lost > 0) {
-        this.counters.lostLeases += lost;
-        this.logger.warn(Messages.pgLostLeases(lost, this.leaseMs));
-      }
-    }).finally(() => (this.extending = undefined));
-    return this.extending;
+    return this.serialHeldWrite(async () => {
+      await this.db.query(this.sql.markStarted, [this.queue, ids, tokens]);
+    });
   }
 
   watch(onAvailable: () => void): () => void {
@@ -317,6 +394,9 @@ export class PostgresTaskClient implements TaskClient, OnModuleInit, OnApplicati
     if (this.closing) throw new Error(Messages.pgClosed(method));
   }
 }
+
+/** Lost lease tokens remembered for counting each once; past this, the oldest are forgotten. */
+const LOST_KEPT = 100_000;
 
 /** `pg` is an optional peer dependency: loaded only when the client has to make a pool. */
 function loadPg(): typeof import('pg') {
