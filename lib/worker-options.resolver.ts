@@ -62,7 +62,7 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
       throw new InvalidWorkerOptionsError(
         'tasksModule.module',
         'must be a Nest module class',
-        'Pass the class itself: { module: TasksModule, file: import.meta.url }.',
+        "Pass the class itself: { module: HashTasksModule, file: join(__dirname, 'hash.tasks.js') } (CommonJS), or new URL('./hash.tasks.js', import.meta.url) as the file in an ES module.",
       );
     }
     checkFile('tasksModule.file', tasksModule.file);
@@ -102,7 +102,7 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
     throw new InvalidWorkerOptionsError(
       'tasksModule',
       'is missing',
-      'Name the module that declares your @Task() providers: tasksModule: { module: TasksModule, file: import.meta.url } (or __filename in CommonJS).',
+      "Name the module that declares your @Task() providers and the file that exports it: tasksModule: { module: HashTasksModule, file: join(__dirname, 'hash.tasks.js') } (CommonJS), or new URL('./hash.tasks.js', import.meta.url) as the file in an ES module.",
     );
   }
 
@@ -169,7 +169,7 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
       throw new InvalidWorkerOptionsError(
         path,
         'must be a file path or URL',
-        'Use import.meta.url in an ES module, __filename in CommonJS.',
+        "Name the file that exports it: join(__dirname, 'hash.tasks.js') in CommonJS, new URL('./hash.tasks.js', import.meta.url) in an ES module.",
       );
     }
   }

@@ -10,7 +10,7 @@ import { ConfigurableModuleClass } from './worker.module-definition.js';
  * Runs the application's `@Task()` handlers in a pool of worker threads.
  *
  * ```ts
- * WorkerModule.forRoot({ tasksModule: { module: TasksModule, file: import.meta.url } })
+ * WorkerModule.forRoot({ tasksModule: { module: HashTasksModule, file: new URL('./hash.tasks.js', import.meta.url) } })
  * WorkerModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ ... }) })
  * ```
  */

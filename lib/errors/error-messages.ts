@@ -40,7 +40,7 @@ export const Messages = {
   workerBoot: (file: string, exportName: string, reason: string) =>
     `A worker thread could not boot the tasks module "${exportName}" from ${file}: ${reason}`,
   threadDiedAtBoot: (reason: string) =>
-    `A worker thread died while booting: ${reason}. If it names a missing file, build the project again (the threads load compiled JavaScript from disk).`,
+    `A worker thread died while booting: ${reason}. If it names a missing file, build the project again: the threads load the tasks file, and what it imports, from disk.`,
   startupTimeout: (ms: number, ready: number, total: number) =>
     `Only ${ready} of ${total} worker threads booted their Nest context within ${ms} ms. Raise "startupTimeoutMs" if your tasks module is slow to start, or look for a provider whose onModuleInit() never resolves.`,
   tasksMissingInWorker: (tasks: readonly string[], file: string, exportName: string) =>

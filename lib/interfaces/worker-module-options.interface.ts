@@ -9,9 +9,12 @@ export interface TasksModuleRef {
    */
   module: Type<unknown>;
   /**
-   * The file that exports `module`: `import.meta.url` in an ES module,
-   * `__filename` in CommonJS. Must be JavaScript Node can load (compiled
-   * output, not `.ts`, unless `execArgv` registers a loader).
+   * The file that exports `module`, as the compiled file:
+   * `new URL('./x.tasks.js', import.meta.url)` in an ES module,
+   * `join(__dirname, 'x.tasks.js')` in CommonJS. Where it does not exist but
+   * its TypeScript source does (the app runs from sources: Jest, Vitest,
+   * ts-node, swc-node, tsx), the threads load and compile the source with the
+   * app's `@swc/core` or `typescript`.
    */
   file: string | URL;
   /**
@@ -28,7 +31,7 @@ export interface FunctionTaskRef {
   name: string;
   /** The function; receives `(payload, ctx)` like a `@Task()` method. */
   handler: (payload: any, ctx: any) => unknown;
-  /** The file that exports `handler` (`import.meta.url` or `__filename`). */
+  /** The file that exports `handler`, named like `tasksModule.file`. */
   file: string | URL;
   /** Name of the export. @default the function's name */
   exportName?: string;
@@ -138,8 +141,8 @@ export interface WorkerModuleOptions {
   /** Node's hard memory limits per thread; a thread that passes them dies and is replaced. */
   resourceLimits?: ResourceLimits;
   /**
-   * `execArgv` of the threads, e.g. `['--import', '@swc-node/register/esm-register']`
-   * to load TypeScript in development.
+   * `execArgv` of the threads. A TypeScript loader given here (or inherited)
+   * takes precedence over the threads' own TypeScript support.
    * @default the parent's execArgv
    */
   execArgv?: string[];
