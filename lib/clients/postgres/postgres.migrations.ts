@@ -115,8 +115,10 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       -- and stops after p_max rows; the rows are then updated by their
       -- physical address (ctid), which is a TID scan whatever the estimates.
       -- The ctids are those of the row versions the sub-select has just
-      -- locked, so nobody can move them before the UPDATE of the same
-      -- statement reaches them.
+      -- locked (and re-checked), so nobody can move them before the UPDATE
+      -- of the same statement reaches them. No further condition on the
+      -- UPDATE: one on an indexed column would let the planner trade the
+      -- TID scan for an index scan of the whole queue again.
       CREATE FUNCTION "${schema}".claim(p_queue text, p_max integer, p_lease_ms float8)
       RETURNS TABLE (id text, name text, payload text, encoding text, attempt integer, max_attempts integer,
                      priority integer, seq float8, enqueued_at float8, run_at float8, token text)
@@ -132,7 +134,6 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
                 ORDER BY r.priority DESC, r.run_at, r.seq
                 LIMIT p_max
                 FOR UPDATE SKIP LOCKED))
-          AND t.queue = p_queue AND t.state = 'queued'
         RETURNING t.id, t.name, t.payload, t.payload_encoding, t.attempt, t.max_attempts, t.priority, t.seq::float8,
                   floor(extract(epoch FROM t.enqueued_at) * 1000)::float8, floor(extract(epoch FROM t.run_at) * 1000)::float8,
                   t.lease_token::text

@@ -231,7 +231,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     if (sent === 0) return Promise.resolve();
     return this.serialHeldWrite(async () => {
       const { keepCompletedMs, keepFailedMs } = this.settings;
-      let rows: Array<Record<'completed' | 'failed' | 'retried' | 'released' | 'recorded', string[]>>;
+      let rows: Array<Record<'completed' | 'failed' | 'retried' | 'released', string[]>>;
       try {
         ({ rows } = await this.db.query(this.sql.settle, [this.queue, keepCompletedMs, keepFailedMs, ...columns]));
       } catch (error) {
@@ -239,23 +239,29 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
         for (const outcome of outcomes) this.unanswered.add(outcome);
         throw error;
       }
-      const { completed, failed, retried, released, recorded } = rows[0]!;
-      const applied = new Set([...completed, ...failed, ...retried, ...released, ...recorded]);
+      const { completed, failed, retried, released } = rows[0]!;
+      const applied = new Set([...completed, ...failed, ...retried, ...released]);
+      const missed = outcomes.filter(
+        (outcome) => typeof outcome.task.receipt === 'string' && !applied.has(outcome.task.id),
+      );
+      for (const outcome of outcomes) {
+        if (applied.has(outcome.task.id)) this.lostTokens.delete(outcome.task.receipt as string);
+      }
+      if (missed.length === 0) return;
+      const recorded = await this.settledByUs(missed.map((outcome) => outcome.task));
       let stale = 0;
       let uncertain = 0;
       let reported = 0;
-      for (const outcome of outcomes) {
-        const { task } = outcome;
-        if (typeof task.receipt !== 'string') continue;
-        const lostBefore = this.lostTokens.delete(task.receipt);
-        if (applied.has(task.id)) continue;
+      for (const [i, outcome] of missed.entries()) {
+        const lostBefore = this.lostTokens.delete(outcome.task.receipt as string);
+        if (recorded.has(i)) continue;
         // Found lost by extendLeases(), which logged it: counted, not logged again.
         if (lostBefore) reported++;
         else if (this.unanswered.has(outcome)) uncertain++;
         else stale++;
       }
       this.counters.staleOutcomes += stale + uncertain + reported;
-      if (recorded.length > 0) this.logger.log?.(Messages.pgOutcomesRecorded(recorded.length));
+      if (recorded.size > 0) this.logger.log(Messages.pgOutcomesRecorded(recorded.size));
       if (uncertain > 0) this.logger.warn(Messages.pgOutcomesUncertain(uncertain, this.leaseMs));
       if (stale > 0) this.logger.warn(Messages.pgStaleOutcomes(stale, this.leaseMs));
     });
@@ -278,7 +284,11 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     const tokens = held.map((task) => task.receipt as string);
     this.extending = this.serialHeldWrite(async () => {
       const { rows } = await this.db.query<{ ord: number }>(this.sql.extend, [this.queue, ids, tokens, this.leaseMs]);
-      const lost = rows.map((row) => held[row.ord - 1]!);
+      const extended = new Set(rows.map((row) => row.ord - 1));
+      const missed = held.filter((_, i) => !extended.has(i));
+      if (missed.length === 0) return [];
+      const settled = await this.settledByUs(missed);
+      const lost = missed.filter((_, i) => !settled.has(i));
       const fresh = lost.filter((task) => !this.lostTokens.has(task.receipt as string));
       for (const task of fresh) this.lostTokens.add(task.receipt as string);
       for (const token of this.lostTokens) {
@@ -361,6 +371,16 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     // Without LISTEN, at least this process's own loop hears of its enqueues.
     if (rows.length > 0 && !this.listening) this.wakeWatchers();
     return rows.map((row) => row[0] as string);
+  }
+
+  /** Positions in `tasks` of the deliveries these claims settled themselves (see the settledBy statement). */
+  private async settledByUs(tasks: readonly TaskEnvelope[]): Promise<Set<number>> {
+    const { rows } = await this.db.query<{ ord: number }>(this.sql.settledBy, [
+      this.queue,
+      tasks.map((task) => task.id),
+      tasks.map((task) => task.receipt as string),
+    ]);
+    return new Set(rows.map((row) => row.ord - 1));
   }
 
   private serialHeldWrite<T>(write: () => Promise<T>): Promise<T> {
