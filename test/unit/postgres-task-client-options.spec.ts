@@ -77,6 +77,25 @@ describe('resolvePostgresOptions', () => {
       /"pool" allows 1 connection\(s\)/,
     ],
   ];
+  it('shows a connection string of the wrong scheme without its password, so the error can go to logs', () => {
+    for (const [given, shown] of [
+      ['mysql://admin:s3cret-pw@db.internal:3306/app', 'mysql://admin:***@db.internal:3306/app'],
+      ['postgres:/admin:s3cret-pw@db.internal/app', 'postgres:***@db.internal/app'],
+      ['admin:s3cret-pw@db.internal/app', 'admin:***@db.internal/app'],
+      ['http://db.internal/app?user=admin&password=s3cret-pw', 'http://db.internal/app?user=admin&password=***'],
+      ['mysql://admin:p@ss:w/rd@s3cret-pw@host/app', 'mysql://admin:***@host/app'],
+    ]) {
+      assert.throws(
+        () => resolvePostgresOptions({ connectionString: given }),
+        (error: Error) => {
+          assert.doesNotMatch(error.message, /s3cret/, given);
+          assert.ok(error.message.includes(`"${shown}"`), error.message);
+          return true;
+        },
+      );
+    }
+  });
+
   for (const [what, options, message] of bad) {
     it(`refuses ${what}, naming the option and the fix`, () => {
       assert.throws(
