@@ -5,6 +5,7 @@ export type {
   RedisTaskClientOptions,
   RedisEnqueueOptions,
   RedisTaskCounts,
+  RedisTaskClientStats,
   RedisDeadLetter,
 } from './clients/redis/redis-task-client-options.interface.js';
 export {

@@ -78,16 +78,26 @@ export const Messages = {
     `RedisTaskClient.${method}() was called after close(). Create a new client, or enqueue before the application shuts down.`,
   redisInvalidEntry: (stream: string, entryId: string, taskId: string, name: string, problem: string) =>
     `Stream entry ${entryId} of ${stream} (task id "${logText(taskId)}", name "${logText(name)}") cannot be run: ${problem}. It was moved to the dead-letter stream with reason "invalid-payload" and will not be retried. Producers must write the fields "name" and "payload" (JSON text); use RedisTaskClient.enqueue() to get them right.`,
-  leaseExpired: (task: string, attempt: number, leaseMs: number) =>
+  leaseExpired: (task: string, attempt: number | string, leaseMs: number) =>
     `Task "${logText(task)}": attempt ${attempt} did not finish: nobody extended its lease for ${leaseMs} ms, so the process running it died or stalled. The attempt counts as failed.`,
-  redisLeaseAttemptsExhausted: (task: string, id: string, attempts: number) =>
-    `Task "${logText(task)}" (id "${logText(id)}") lost its lease on each of its ${attempts} attempt(s) (its process died or stalled every time); it was moved to the dead-letter stream with reason "crash". Look for a task that kills its process (out of memory, process.exit()), or raise "leaseMs" if the event loop is blocked for long.`,
+  redisLeaseAttemptsExhausted: (task: string, id: string, attempt: number, lost: number) =>
+    `Task "${logText(task)}" (id "${logText(id)}") lost its lease ${lost} time(s), its process dying or stalling every time, and is out of attempts (attempt ${attempt}); it was moved to the dead-letter stream with reason "crash". Look for a task that kills its process (out of memory, process.exit()), or raise "leaseMs" if the event loop is blocked for long.`,
+  redisEntryRefused: (entryId: string, taskId: string, name: string, problem: string) =>
+    `Stream entry ${entryId} (task id "${logText(taskId)}", name "${logText(name)}") cannot be handled: Redis refused an operation on it (${logText(problem, 500)}). It was moved to the dead-letter stream with reason "invalid-payload" and will not be retried.`,
   redisStaleOutcomes: (count: number, leaseMs: number) =>
-    `Ignored ${count} stale outcome(s): this process no longer held those tasks (their lease of ${leaseMs} ms ran out and another consumer took them over). Their newer delivery decides. Raise "leaseMs" if this happens without a crash or a stall.`,
+    `Ignored ${count} stale outcome(s): this process no longer held those tasks (their lease of ${leaseMs} ms ran out and they were delivered again, to another consumer or to this one). Their newer delivery decides. Raise "leaseMs" if this happens without a crash or a stall.`,
+  redisLostLeases: (count: number, leaseMs: number) =>
+    `Lost the lease of ${count} held task(s): nobody extended it for ${leaseMs} ms (this process stalled or was cut off from Redis) and the tasks were delivered again. The worker loop drops those that have not started; the outcomes of those already running will be ignored. Raise "leaseMs" if the event loop or Redis stalls for that long.`,
+  redisOutcomesRecorded: (count: number) =>
+    `${count} outcome(s) had been recorded already: an earlier try of the same publish ran on the server, but its reply was lost (connection trouble). Nothing was lost or applied twice.`,
+  redisOutcomesGone: (count: number, ids: readonly string[]) =>
+    `${count} outcome(s) could not be recorded: Redis no longer has their tasks (neither the stream entry nor the task's record exists), so it lost its data — a restart without persistence, a FLUSHALL or FLUSHDB, a failover to a replica that had not caught up, keys deleted by hand — or the records had expired. The tasks ran; their results and errors are lost: ${logList(ids)}.`,
+  redisDataLost: (queue: string, held: number, ids: readonly string[]) =>
+    `Redis lost the data of queue "${logText(queue)}": its consumer group and marker are gone or new (a restart without persistence, a FLUSHALL or FLUSHDB, a failover to a replica that had not caught up, keys deleted by hand). Lost with it: every task that was queued, delayed or running there, the records with their results and errors, the dead letters, and the completed and failed counts. ${held > 0 ? `This process held ${held} of those tasks (${logList(ids)}): they still run, but their outcomes cannot be recorded.` : 'This process held none of its tasks.'} Turn persistence on (appendonly yes) for a queue that must survive a restart.`,
   redisResultNotJson: (task: string, id: string, reason: string) =>
     `Task "${logText(task)}" (id "${logText(id)}") completed, but its result cannot be stored as JSON (${reason}); the record keeps no result. Return JSON-compatible data from tasks run through RedisTaskClient.`,
   redisConnectionError: (role: string, reason: string) =>
-    `RedisTaskClient ${role} connection: ${reason}. ioredis reconnects on its own; nothing is lost meanwhile (unfinished deliveries are taken back once their lease runs out).`,
+    `RedisTaskClient ${role} connection: ${logText(reason, 500)}. ioredis reconnects on its own. Tasks held by this process stay valid if the server keeps its data (unfinished ones are taken back once their lease runs out); a server that comes back without its data is reported once reconnected.`,
   pgOption: (option: string, problem: string, fix: string) =>
     `PostgresTaskClient option "${option}" ${problem}. ${fix}`,
   pgDependency: (reason: string) =>

@@ -13,10 +13,13 @@ export const REDIS_URL = process.env.REDIS_URL!;
 let seq = 0;
 export const uniquePrefix = () => `test-${process.pid}-${Date.now().toString(36)}-${++seq}`;
 
-/** Collects the client's warnings instead of printing them. */
+/** Collects the client's warnings (errors included) and its other lines instead of printing them. */
 export class CaptureLogger implements LoggerService {
   readonly warnings: string[] = [];
-  log(): void {}
+  readonly infos: string[] = [];
+  log(message: unknown): void {
+    this.infos.push(String(message));
+  }
   error(message: unknown): void {
     this.warnings.push(String(message));
   }

@@ -97,3 +97,19 @@ export interface RedisDeadLetter {
   /** Every field of the entry as written, for entries that could not be decoded. */
   readonly fields: Readonly<Record<string, string>>;
 }
+
+/** Counters of one client instance, since it was made. */
+export interface RedisTaskClientStats {
+  /** Outcomes ignored because the entry had been delivered again meanwhile (fenced by the delivery count). */
+  staleOutcomes: number;
+  /** Deliveries whose lease this client found lost when extending it (each counted once). */
+  lostLeases: number;
+  /** Deliveries this client took over after their lease ran out (run again, or dead-lettered). */
+  expiredLeases: number;
+  /** Of those, deliveries that had not started: run again as the same attempt, not charged. */
+  unchargedExpiries: number;
+  /** Entries this client dead-lettered because they could not be decoded or handled. */
+  invalidEntries: number;
+  /** Times this client found that Redis had lost the queue's data. */
+  dataLosses: number;
+}

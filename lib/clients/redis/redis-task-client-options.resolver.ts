@@ -1,6 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
 import { optionChecks, shown } from '../../common/option-checks.js';
+import { redactUrl } from '../../common/url-redaction.js';
 import { InvalidRedisTaskClientOptionsError } from '../../errors/worker.errors.js';
 import type { RedisTaskClientOptions } from './redis-task-client-options.interface.js';
 
@@ -69,9 +70,10 @@ export function resolveRedisOptions(options: RedisTaskClientOptions = {}): Resol
     );
   }
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
+    // A URL with another scheme still carries the password: never echo it whole.
     throw fail(
       'url',
-      `must be a redis:// or rediss:// URL, got ${shown(url)}`,
+      `must be a redis:// or rediss:// URL, got ${typeof url === 'string' ? `"${redactUrl(url)}"` : shown(url)}`,
       'For example "redis://127.0.0.1:6379/0".',
     );
   }

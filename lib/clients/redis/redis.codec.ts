@@ -1,10 +1,13 @@
 import type { SerializedTaskError } from '../../interfaces/serialized-error.interface.js';
 import type { TaskEnvelope, TaskFailureReason, TaskOutcome } from '../../interfaces/task-client.interface.js';
-import type { TaskRecord, TaskState } from '../in-memory.task-client.js';
+import type { TaskRecord, TaskState } from '../../interfaces/task-store.interface.js';
 import { checkEnqueue, payloadJson } from '../kit/enqueue.validator.js';
+import { logText } from '../../common/log-text.js';
+import { Messages } from '../../errors/error-messages.js';
 import { encodeJson, errorJson } from '../kit/json.encoder.js';
 import type { RedisDeadLetter, RedisEnqueueOptions } from './redis-task-client-options.interface.js';
 import type { Band } from './redis.keys.js';
+import { ATTEMPT_SLOT } from './scripts/apply.lua.js';
 
 /** What the client needs back from a delivery: where the entry is, and the delivery count that fences its outcome. */
 export interface RedisReceipt {
@@ -16,9 +19,20 @@ export interface RedisReceipt {
 /** A stream entry as ioredis returns it: id and flat [field, value, ...]. */
 export type RawEntry = readonly [band: Band, entryId: string, deliveries: number, fields: readonly string[]];
 
+/**
+ * A delivered entry: its envelope as of the entry (a takeover's attempt is
+ * decided by the script that records it), or why it cannot be run.
+ */
 export type Decoded =
-  | { ok: true; envelope: TaskEnvelope & { receipt: RedisReceipt }; entryAttempt: number }
+  | { ok: true; envelope: TaskEnvelope & { receipt: RedisReceipt } }
   | { ok: false; receipt: RedisReceipt; taskId: string; name: string; problem: string };
+
+/**
+ * Fields a task entry may have: ours have at most six; another producer may
+ * add some of its own. An entry with thousands is not a task (and would be
+ * more than Lua can pass to one command if copied whole).
+ */
+export const MAX_ENTRY_FIELDS = 1000;
 
 export function fieldMap(flat: readonly string[]): Record<string, string> {
   const fields: Record<string, string> = {};
@@ -29,40 +43,37 @@ export function fieldMap(flat: readonly string[]): Record<string, string> {
 const positiveInt = (text: string | undefined) =>
   text !== undefined && /^[1-9]\d{0,8}$/.test(text) ? Number(text) : undefined;
 
-/**
- * Turns a delivered entry into an envelope, or says why it cannot be run.
- * The attempt is the entry's attempt plus one per lost delivery: each time a
- * lease ran out counts as an attempt made, so a task that kills its process
- * every time runs out of attempts instead of looping forever.
- */
+/** Turns a delivered entry into an envelope with the entry's attempt, or says why it cannot be run. */
 export function decodeEntry([band, entryId, deliveries, flat]: RawEntry): Decoded {
-  const fields = fieldMap(flat);
   const receipt: RedisReceipt = { band, entryId, deliveries: Number(deliveries) };
+  const fields = fieldMap(flat);
   const taskId = fields.id || entryId;
   const name = fields.name ?? '';
   const bad = (problem: string): Decoded => ({ ok: false, receipt, taskId, name, problem });
+  if (flat.length > 2 * MAX_ENTRY_FIELDS)
+    return bad(`it has ${Math.floor(flat.length / 2)} fields, more than the ${MAX_ENTRY_FIELDS} a task entry may have`);
   if (!name) return bad('it has no "name" field');
   if (fields.payload === undefined) return bad('it has no "payload" field');
   let payload: unknown;
   try {
     payload = JSON.parse(fields.payload);
   } catch (error) {
-    return bad(`its "payload" is not valid JSON (${(error as Error).message})`);
+    return bad(`its "payload" is not valid JSON (${logText((error as Error).message)})`);
   }
   const entryAttempt = fields.attempt === undefined ? 1 : positiveInt(fields.attempt);
-  if (entryAttempt === undefined) return bad(`its "attempt" (${fields.attempt}) is not a positive integer`);
+  if (entryAttempt === undefined)
+    return bad(`its "attempt" (${logText(fields.attempt, 40)}) is not a positive integer`);
   const maxAttempts = fields.maxAttempts === undefined ? undefined : positiveInt(fields.maxAttempts);
   if (fields.maxAttempts !== undefined && maxAttempts === undefined)
-    return bad(`its "maxAttempts" (${fields.maxAttempts}) is not a positive integer`);
+    return bad(`its "maxAttempts" (${logText(fields.maxAttempts, 40)}) is not a positive integer`);
   const enqueuedAt = Number(fields.enqueuedAt ?? entryId.split('-')[0]);
   return {
     ok: true,
-    entryAttempt,
     envelope: {
       id: taskId,
       name,
       payload,
-      attempt: entryAttempt + receipt.deliveries - 1,
+      attempt: entryAttempt,
       ...(maxAttempts !== undefined ? { maxAttempts } : {}),
       ...(Number.isFinite(enqueuedAt) ? { enqueuedAt } : {}),
       receipt,
@@ -141,7 +152,7 @@ export function enqueueArgs(task: EnqueueInput, newId: () => string, index?: num
 
 /** One fenced operation on a delivered entry, as APPLY takes it (see scripts/apply.lua.ts). */
 export type Op = readonly [
-  op: 'run' | 'takeover' | 'completed' | 'failed' | 'retry' | 'released' | 'extend',
+  op: 'run' | 'takeover' | 'started' | 'completed' | 'failed' | 'retry' | 'released' | 'extend',
   band: Band,
   entryId: string,
   deliveries: number,
@@ -151,6 +162,20 @@ export type Op = readonly [
   y: string | number,
   z: string | number,
 ];
+
+/**
+ * The error recorded for an attempt whose lease ran out, with ATTEMPT_SLOT
+ * where the script writes the attempt's number (only the script knows it:
+ * a lost delivery that never started is not an attempt).
+ */
+export function leaseExpiredTemplate(name: string, leaseMs: number): string {
+  return errorJson({
+    name: 'LeaseExpiredError',
+    code: 'ERR_WORKER_LEASE_EXPIRED',
+    message: Messages.leaseExpired(name, ATTEMPT_SLOT, leaseMs),
+    props: { taskName: name },
+  });
+}
 
 /** An op on the entry of `receipt`, fenced by its delivery count. */
 export function opOn(

@@ -2,10 +2,11 @@ import type { LoggerService } from '@nestjs/common';
 import { sleep } from '../../common/backoff.js';
 import { Messages } from '../../errors/error-messages.js';
 import { serializeError } from '../../boundary/error.serializer.js';
-import { InvalidStreamEntryError, LeaseExpiredError } from '../../errors/worker.errors.js';
+import { InvalidStreamEntryError } from '../../errors/worker.errors.js';
 import type { TaskEnvelope } from '../../interfaces/task-client.interface.js';
 import { errorJson } from '../kit/json.encoder.js';
-import { decodeEntry, opOn, type Op, type RawEntry, type RedisReceipt } from './redis.codec.js';
+import type { RedisTaskClientStats } from './redis-task-client-options.interface.js';
+import { decodeEntry, leaseExpiredTemplate, opOn, type Op, type RawEntry, type RedisReceipt } from './redis.codec.js';
 import type { RedisConnections } from './redis.connections.js';
 import { GROUP, type Band, type RedisKeys } from './redis.keys.js';
 import type { RedisLeases } from './redis.leases.js';
@@ -29,49 +30,84 @@ export class RedisDeliveries {
     private readonly ops: RedisOps,
     private readonly leases: RedisLeases,
     private readonly settings: { leaseMs: number; logger: LoggerService },
+    private readonly counters: Pick<RedisTaskClientStats, 'expiredLeases' | 'unchargedExpiries' | 'invalidEntries'>,
   ) {}
 
   /**
    * Validates delivered entries and marks the good ones running. Undecodable
    * entries go to the dead-letter stream at once (never to the loop, never
    * retried). An entry delivered again after lost leases is a takeover: the
-   * script records the lost attempt's error and runs it, or dead-letters it
-   * as a crash when that was its last attempt.
+   * script decides its attempt (a lost delivery that had started counts as
+   * one) and runs it, or dead-letters it as a crash when it is out of attempts.
    */
   async accept(entries: readonly RawEntry[]): Promise<TaskEnvelope[]> {
     const ops: Op[] = [];
     const runs: Array<{ task: TaskEnvelope & { receipt: RedisReceipt }; op: number }> = [];
+    const invalid: Array<{ error: InvalidStreamEntryError; op: number }> = [];
     for (const raw of entries) {
       const decoded = decodeEntry(raw);
       if (!decoded.ok) {
         const { receipt: r, taskId, name, problem } = decoded;
         const error = new InvalidStreamEntryError(r.entryId, taskId, name, this.keys.streams[r.band], problem);
-        this.settings.logger.warn(error.message);
+        invalid.push({ error, op: ops.length });
         ops.push(opOn('failed', r, taskId, r.deliveries, 'invalid-payload', errorJson(serializeError(error))));
         continue;
       }
-      const { envelope: task, entryAttempt } = decoded;
+      const { envelope: task } = decoded;
       runs.push({ task, op: ops.length });
-      if (task.attempt === entryAttempt) {
+      if (task.receipt.deliveries === 1) {
         ops.push(opOn('run', task.receipt, task.id, task.attempt));
-        continue;
+      } else {
+        const lost = leaseExpiredTemplate(task.name, this.settings.leaseMs);
+        ops.push(opOn('takeover', task.receipt, task.id, task.attempt, lost, task.maxAttempts ?? '', task.name));
       }
-      const lost = serializeError(new LeaseExpiredError(task.name, task.attempt - 1, this.settings.leaseMs));
-      ops.push(
-        opOn('takeover', task.receipt, task.id, task.attempt, errorJson(lost), task.maxAttempts ?? '', task.name),
-      );
     }
     const applied = await this.ops.apply(ops);
-    const tasks: TaskEnvelope[] = [];
-    for (const { task, op } of runs) {
-      if (applied[op] === 'applied') {
-        this.leases.add(task);
-        tasks.push(task);
-      } else if (applied[op] === 'dead') {
-        this.settings.logger.warn(Messages.redisLeaseAttemptsExhausted(task.name, task.id, task.attempt - 1));
+    const { logger } = this.settings;
+    for (const { error, op } of invalid) {
+      const result = applied[op]!;
+      if (result.status === 'failed') this.refused(error.entryId, error.taskId, error.taskName, result.problem);
+      else if (result.status === 'applied') {
+        this.counters.invalidEntries++;
+        logger.warn(error.message);
       }
     }
+    const tasks: TaskEnvelope[] = [];
+    for (const { task, op } of runs) {
+      const result = applied[op]!;
+      if (result.status === 'failed') {
+        this.refused(task.receipt.entryId, task.id, task.name, result.problem);
+        continue;
+      }
+      if (result.status !== 'applied' && result.status !== 'uncharged' && result.status !== 'dead') continue;
+      if (task.receipt.deliveries > 1) {
+        this.counters.expiredLeases++;
+        if (result.status === 'uncharged') this.counters.unchargedExpiries++;
+      }
+      if (result.status === 'dead') {
+        logger.warn(Messages.redisLeaseAttemptsExhausted(task.name, task.id, result.attempt, result.lost));
+        continue;
+      }
+      const delivered = { ...task, attempt: result.attempt };
+      this.leases.add(delivered);
+      tasks.push(delivered);
+    }
     return tasks;
+  }
+
+  private refused(entryId: string, taskId: string, name: string, problem: string): void {
+    this.counters.invalidEntries++;
+    this.settings.logger.warn(Messages.redisEntryRefused(entryId, taskId, name, problem));
+  }
+
+  /** Records that these deliveries reached a worker thread: from now on a lost lease charges them an attempt. */
+  async markStarted(tasks: readonly TaskEnvelope[]): Promise<void> {
+    const ops: Op[] = [];
+    for (const task of tasks) {
+      const r = task.receipt as RedisReceipt | undefined;
+      if (r && typeof r.entryId === 'string') ops.push(opOn('started', r, task.id, task.attempt));
+    }
+    await this.ops.apply(ops);
   }
 
   /** Gives delivered tasks back unstarted, same attempt, at the end of their stream. */
@@ -97,7 +133,7 @@ export class RedisDeliveries {
       );
       const orphans = lists.flatMap((list, band) =>
         list
-          .filter(([id]) => !this.leases.has(band, id))
+          .filter(([id, , , deliveries]) => !this.leases.has(band, id, deliveries))
           .map(([id, , , deliveries]) => ({ band: band as Band, id, deliveries })),
       );
       if (orphans.length === 0) return;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { sleep } from '../../common/backoff.js';
 import type { TaskEnvelope } from '../../interfaces/task-client.interface.js';
 import type { RawEntry } from './redis.codec.js';
@@ -6,6 +7,7 @@ import type { RedisConnections } from './redis.connections.js';
 import type { RedisDeliveries } from './redis.deliveries.js';
 import { GROUP, type Band, type RedisKeys } from './redis.keys.js';
 import { noop, untilAbandoned } from './redis.abort.js';
+import { streamsOf } from './redis.replies.js';
 
 /** Delayed tasks promoted per fetch round trip (more wait for the next one, which comes at once). */
 const PROMOTE_PER_FETCH = 1000;
@@ -13,6 +15,13 @@ const UNBLOCK_EVERY_MS = 50;
 /** Consumers holding nothing and idle this long are removed from the group, checked this often. */
 const FORGET_CONSUMERS_IDLE_MS = 3_600_000;
 const FORGET_CONSUMERS_EVERY_MS = 600_000;
+/**
+ * Part of the lease after which a delivery that never started is taken over.
+ * The worker loop extends every lease each leaseMs / 3, so a live consumer's
+ * entries never get this idle; one past it belongs to a process that died
+ * or stalled, and as nothing of it ran, nothing is lost by moving it early.
+ */
+const UNSTARTED_CLAIM_FRACTION = 0.5;
 
 /**
  * The consumer side: long-polls the streams, takes over expired leases,
@@ -23,10 +32,15 @@ const FORGET_CONSUMERS_EVERY_MS = 600_000;
  */
 export class RedisFetcher {
   private readonly claimEveryMs: number;
+  private readonly unstartedClaimMs: number;
   private cursors = ['0-0', '0-0', '0-0'];
   private nextClaimAt = 0;
   private nextForgetAt = Date.now() + 60_000;
   private groupReady?: Promise<void>;
+  /** The queue's marker as this client first saw it (see RedisKeys.epoch). */
+  private epoch?: string;
+  /** Called when the queue's marker changed or vanished: the server lost the queue's data. */
+  onDataLost?: () => void;
 
   constructor(
     private readonly conns: RedisConnections,
@@ -36,6 +50,7 @@ export class RedisFetcher {
     private readonly settings: { leaseMs: number; blockMs: number },
   ) {
     this.claimEveryMs = Math.min(5000, Math.max(50, Math.floor(settings.leaseMs / 4)));
+    this.unstartedClaimMs = Math.floor(settings.leaseMs * UNSTARTED_CLAIM_FRACTION);
   }
 
   /**
@@ -46,20 +61,33 @@ export class RedisFetcher {
    */
   connectionDropped(): void {
     this.deliveries.orphanCheck = true;
+    // The server may have come back without its data: look before the next read.
+    this.groupReady = undefined;
   }
 
   async fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
+    let regrouped = false;
     try {
       while (!signal.aborted) {
         if (!(await untilAbandoned(this.ensureGroup(), signal))) return [];
         if (this.deliveries.orphanCheck && !(await untilAbandoned(this.deliveries.recoverOrphans(), signal))) return [];
         const claim = Date.now() >= this.nextClaimAt;
         const round = this.fetchRound(max, claim);
-        const got = await untilAbandoned(round, signal);
+        const got = await untilAbandoned(
+          round.catch((error: unknown) => {
+            // The group vanished (the server lost its data): make it again, once, before failing the fetch.
+            if (regrouped || !/NOGROUP/.test((error as Error)?.message ?? '')) throw error;
+            regrouped = true;
+            this.groupReady = undefined;
+            return undefined;
+          }),
+          signal,
+        );
         if (!got) {
           this.deliveries.releaseLater(round.then((r) => r.entries));
           return [];
         }
+        if (!got.value) continue;
         const { entries, nextDue, serverNow, cursors } = got.value;
         if (claim) {
           this.cursors = cursors;
@@ -88,8 +116,8 @@ export class RedisFetcher {
       }
       return [];
     } catch (error) {
-      // The server lost the group (a restart without persistence, a FLUSHALL): make it again next time.
-      if (/NOGROUP/.test((error as Error)?.message ?? '')) this.groupReady = undefined;
+      // The server may have lost the group (a restart without persistence, a FLUSHALL): look again next time.
+      this.groupReady = undefined;
       throw error;
     }
   }
@@ -100,13 +128,26 @@ export class RedisFetcher {
     this.deliveries.track(runScript(this.conns.command, Scripts.forgetConsumers, this.keys.scriptKeys, args));
   }
 
+  /**
+   * Makes the consumer group (again, if the server lost it) and reads the
+   * queue's marker: a random token the first consumer writes. A marker other
+   * than the one this client saw before means the data it knew is gone.
+   */
   private ensureGroup(): Promise<void> {
     if (!this.groupReady) {
       // Start at id 0: tasks enqueued before any consumer existed are read too.
       const pipeline = this.conns.command.pipeline();
       for (const stream of this.keys.streams) pipeline.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM');
+      // A new token each time: one this client wrote before the data was lost must not come back.
+      pipeline.set(this.keys.epoch, randomBytes(8).toString('hex'), 'NX');
+      pipeline.get(this.keys.epoch);
       const ready = pipeline.exec().then((replies) => {
-        for (const [error] of replies ?? []) if (error && !/BUSYGROUP/.test(error.message)) throw error;
+        const list = replies ?? [];
+        for (const [error] of list.slice(0, 3)) if (error && !/BUSYGROUP/.test(error.message)) throw error;
+        const [markError, marker] = list[4] ?? [];
+        if (markError) throw markError;
+        if (this.epoch !== undefined && marker !== this.epoch) this.onDataLost?.();
+        this.epoch = marker as string;
       });
       ready.catch(() => (this.groupReady = undefined));
       this.groupReady = ready;
@@ -124,6 +165,7 @@ export class RedisFetcher {
       claim ? 1 : 0,
       this.settings.leaseMs,
       ...this.cursors,
+      this.unstartedClaimMs,
     ];
     const [nextDue, cursors, raw, serverNow] = (await runScript(
       this.conns.command,
@@ -164,11 +206,10 @@ export class RedisFetcher {
         '>',
         '>',
         '>',
-      ) as Promise<Array<[string, Array<[string, string[]]>]> | null>
+      ) as Promise<unknown>
     ).then((reply) =>
-      (reply ?? [])
-        .map(([key, list]) => list.map(([id, fields]): RawEntry => [streams.indexOf(key) as Band, id, 1, fields]))
-        .flat()
+      streamsOf(reply)
+        .flatMap(([key, list]) => list.map(([id, fields]): RawEntry => [streams.indexOf(key) as Band, id, 1, fields]))
         .sort((a, b) => a[0] - b[0]),
     );
     const got = await untilAbandoned(read, signal, () => this.unblock(clientId, read));

@@ -24,6 +24,13 @@ export class RedisKeys {
   readonly stats: string;
   /** Prefix of the per-task record hashes: `<base>task:<id>`. */
   readonly recordPrefix: string;
+  /** Hash of the deliveries that reached a worker thread: `<band>:<entry id>` → delivery count. */
+  readonly started: string;
+  /**
+   * A random token the first consumer writes and every consumer remembers:
+   * when it changes or vanishes, the server lost the queue's data.
+   */
+  readonly epoch: string;
 
   constructor(prefix: string, queue: string) {
     const base = `${prefix}:${queue}:`;
@@ -32,6 +39,8 @@ export class RedisKeys {
     this.dead = `${base}dead`;
     this.stats = `${base}stats`;
     this.recordPrefix = `${base}task:`;
+    this.started = `${base}started`;
+    this.epoch = `${base}epoch`;
   }
 
   record(id: string): string {
@@ -40,7 +49,7 @@ export class RedisKeys {
 
   /** KEYS of every script, in this order. */
   get scriptKeys(): string[] {
-    return [...this.streams, this.delayed, this.dead, this.stats];
+    return [...this.streams, this.delayed, this.dead, this.stats, this.started];
   }
 }
 

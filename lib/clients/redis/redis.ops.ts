@@ -1,6 +1,4 @@
-import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { Messages } from '../../errors/error-messages.js';
 import type { AttemptLimits } from '../kit/attempt-limits.registry.js';
 import type { Op } from './redis.codec.js';
 import { runScriptMany, Scripts, type Arg } from './redis.commands.js';
@@ -10,28 +8,30 @@ import { GROUP, type RedisKeys } from './redis.keys.js';
 const OPS_PER_CALL = 100;
 
 /**
- * What APPLY did with one op: `stale` when this consumer no longer held the
- * entry with that delivery count (nothing changed), `dead` when a takeover
- * found the task out of attempts and dead-lettered it as a crash.
+ * What APPLY did with one op (see scripts/apply.lua.ts):
+ * - `stale`: another delivery holds or held the entry; nothing changed.
+ * - `applied`; for run and takeover, `attempt` is the delivery's attempt.
+ * - `dead`: a takeover found the task out of attempts and dead-lettered it as a crash.
+ * - `done`: this delivery's outcome had been recorded by an earlier try whose reply was lost.
+ * - `gone`: neither the entry nor the task's record exists any more: Redis lost its data.
+ * - `failed`: the entry's data breaks a command (`problem`); it was dead-lettered as invalid where possible.
+ * - `uncharged`: a takeover applied whose lost delivery had not started, so it was no attempt.
  */
-export type Applied = 'stale' | 'applied' | 'dead';
-const APPLIED: Record<number, Applied> = { 0: 'stale', 1: 'applied', 2: 'dead' };
+export type Applied =
+  | { status: 'stale' | 'done' | 'gone' }
+  | { status: 'applied' | 'uncharged' | 'dead'; attempt: number; lost: number }
+  | { status: 'failed'; problem: string };
+
+const STATUS = ['stale', 'applied', 'dead', 'done', 'gone', 'failed', 'uncharged'] as const;
 
 /** Runs fenced operations on delivered entries, pipelined in chunks; reports what each did. */
 export class RedisOps {
-  staleOutcomes = 0;
-
   constructor(
     private readonly conn: Redis,
     private readonly keys: RedisKeys,
     private readonly consumer: string,
     private readonly limits: AttemptLimits,
-    private readonly settings: {
-      keepCompletedMs: number;
-      keepFailedMs: number;
-      leaseMs: number;
-      logger: LoggerService;
-    },
+    private readonly settings: { keepCompletedMs: number; keepFailedMs: number },
   ) {}
 
   async apply(ops: readonly Op[]): Promise<Applied[]> {
@@ -60,12 +60,19 @@ export class RedisOps {
       for (const [op, band, ...rest] of chunk) args.push(op, band + 1, ...rest);
       calls.push(args);
     }
-    const replies = (await runScriptMany(this.conn, Scripts.apply, this.keys.scriptKeys, calls)) as number[][];
-    return replies.flat().map((n) => APPLIED[n] ?? 'stale');
+    const replies = (await runScriptMany(this.conn, Scripts.apply, this.keys.scriptKeys, calls)) as unknown[][];
+    const out: Applied[] = [];
+    for (const reply of replies) {
+      for (let i = 0; i + 2 < reply.length; i += 3) out.push(applied(reply[i], reply[i + 1], reply[i + 2]));
+    }
+    return out;
   }
+}
 
-  noteStale(count: number): void {
-    this.staleOutcomes += count;
-    this.settings.logger.warn(Messages.redisStaleOutcomes(count, this.settings.leaseMs));
-  }
+function applied(code: unknown, n1: unknown, n2: unknown): Applied {
+  const status = STATUS[Number(code)] ?? 'stale';
+  if (status === 'applied' || status === 'uncharged' || status === 'dead')
+    return { status, attempt: Number(n1), lost: Number(n2) };
+  if (status === 'failed') return { status, problem: String(n1) };
+  return { status };
 }

@@ -2,9 +2,18 @@ import { Inject, Injectable, Optional, type LoggerService, type OnApplicationShu
 import { randomBytes } from 'node:crypto';
 import { Messages } from '../../errors/error-messages.js';
 import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type { TaskStore } from '../../interfaces/task-store.interface.js';
 import type { TaskRecord } from '../in-memory.task-client.js';
 import { AttemptLimits } from '../kit/attempt-limits.registry.js';
-import { enqueueArgs, outcomeOp, toDeadLetter, toRecord, type EnqueueInput, type Op } from './redis.codec.js';
+import {
+  enqueueArgs,
+  outcomeOp,
+  toDeadLetter,
+  toRecord,
+  type EnqueueInput,
+  type Op,
+  type RedisReceipt,
+} from './redis.codec.js';
 import { runScript, runScriptMany, Scripts, type Arg } from './redis.commands.js';
 import { RedisConnections } from './redis.connections.js';
 import { RedisDeliveries } from './redis.deliveries.js';
@@ -17,6 +26,7 @@ import {
   type RedisDeadLetter,
   type RedisEnqueueOptions,
   type RedisTaskClientOptions,
+  type RedisTaskClientStats,
   type RedisTaskCounts,
 } from './redis-task-client-options.interface.js';
 import { resolveRedisOptions, type ResolvedRedisOptions } from './redis-task-client-options.resolver.js';
@@ -37,7 +47,7 @@ const CALLS_PER_PIPELINE = 50;
  * `dead` (dead letters), `task:<id>` (records), `stats` (counters).
  */
 @Injectable()
-export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
+export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShutdown {
   readonly leaseMs: number;
   /** This process's consumer name in the group: hostname, pid and a random part. */
   readonly consumer = consumerName();
@@ -53,6 +63,14 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
   private readonly idPrefix = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   private seq = 0;
   private closing?: Promise<void>;
+  private readonly counters: RedisTaskClientStats = {
+    staleOutcomes: 0,
+    lostLeases: 0,
+    expiredLeases: 0,
+    unchargedExpiries: 0,
+    invalidEntries: 0,
+    dataLosses: 0,
+  };
 
   constructor(@Optional() @Inject(REDIS_TASK_CLIENT_OPTIONS) options?: RedisTaskClientOptions) {
     this.settings = resolveRedisOptions(options ?? {});
@@ -63,14 +81,33 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
     this.limits = new AttemptLimits(this.settings.maxAttempts);
     this.ops = new RedisOps(this.conns.command, this.keys, this.consumer, this.limits, this.settings);
     this.leases = new RedisLeases(this.ops);
-    this.deliveries = new RedisDeliveries(this.conns, this.keys, this.consumer, this.ops, this.leases, this.settings);
+    this.deliveries = new RedisDeliveries(
+      this.conns,
+      this.keys,
+      this.consumer,
+      this.ops,
+      this.leases,
+      this.settings,
+      this.counters,
+    );
     this.fetcher = new RedisFetcher(this.conns, this.keys, this.consumer, this.deliveries, this.settings);
+    this.fetcher.onDataLost = () => this.dataLost();
     this.conns.onReconnect = () => this.fetcher.connectionDropped();
   }
 
-  /** Outcomes ignored because this process had lost the task to another consumer (fenced). */
+  /** Outcomes ignored because this process had lost the task to another delivery (fenced). */
   get staleOutcomes(): number {
-    return this.ops.staleOutcomes;
+    return this.counters.staleOutcomes;
+  }
+
+  /** Deliveries whose lease this process found lost when extending it, each counted once. */
+  get lostLeases(): number {
+    return this.leases.lostCount;
+  }
+
+  /** Counters of this client since it was made. */
+  get stats(): Readonly<RedisTaskClientStats> {
+    return { ...this.counters, lostLeases: this.leases.lostCount };
   }
 
   /** The connection for commands, to run your own (it may be the one you passed). */
@@ -134,28 +171,74 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
     });
   }
 
-  /** Records outcomes, fenced: those of entries this process lost meanwhile are ignored and counted. */
+  /**
+   * Records outcomes, fenced: those of entries this process lost meanwhile
+   * are ignored and counted. An outcome an earlier try recorded (its reply
+   * was lost with the connection) is told from those, and so is one whose
+   * task Redis no longer has (it lost its data).
+   */
   async publish(outcomes: readonly TaskOutcome[]): Promise<void> {
     const ops: Op[] = [];
+    const tasks: TaskEnvelope[] = [];
     for (const outcome of outcomes) {
       const op = outcomeOp(outcome, (task, reason) =>
         this.logger.warn(Messages.redisResultNotJson(task.name, task.id, reason)),
       );
-      if (op) ops.push(op);
+      if (!op) continue;
+      ops.push(op);
+      tasks.push(outcome.task);
     }
     const applied = await this.ops.apply(ops);
-    const stale = applied.filter((a) => a === 'stale').length;
-    if (stale > 0) this.ops.noteStale(stale);
+    let stale = 0;
+    let recorded = 0;
+    const gone: string[] = [];
+    applied.forEach((result, i) => {
+      const task = tasks[i]!;
+      // Found lost by extendLeases(), which logged it: counted, not logged again.
+      const reported = this.leases.reported(task);
+      if (result.status === 'stale') {
+        this.counters.staleOutcomes++;
+        if (!reported) stale++;
+      } else if (result.status === 'done') recorded++;
+      else if (result.status === 'gone') gone.push(task.id);
+      else if (result.status === 'failed') {
+        const { entryId } = task.receipt as RedisReceipt;
+        this.counters.invalidEntries++;
+        this.logger.warn(Messages.redisEntryRefused(entryId, task.id, task.name, result.problem));
+      }
+    });
+    if (stale > 0) this.logger.warn(Messages.redisStaleOutcomes(stale, this.leaseMs));
+    if (recorded > 0) this.logger.log?.(Messages.redisOutcomesRecorded(recorded));
+    if (gone.length > 0) this.logger.warn(Messages.redisOutcomesGone(gone.length, gone));
     for (const outcome of outcomes) this.leases.forget(outcome.task);
   }
 
   /**
    * Resets the idle time of the entries of `tasks` (XCLAIM JUSTID to itself,
-   * fenced). The worker loop calls it every `leaseMs / 3` with every task it
-   * holds, finished ones whose outcomes wait to be published included.
+   * fenced) and resolves with those of `tasks` whose lease was already lost:
+   * their entry was delivered again after nobody extended it for `leaseMs`.
+   * The worker loop calls it every `leaseMs / 3` with every task it holds,
+   * finished ones whose outcomes wait to be published included. A delivery
+   * this process settled meanwhile is not lost; each lost one is counted and
+   * logged once.
    */
-  extendLeases(tasks: readonly TaskEnvelope[]): Promise<void> {
-    return this.leases.extend(tasks);
+  async extendLeases(tasks: readonly TaskEnvelope[]): Promise<readonly TaskEnvelope[]> {
+    if (this.closing) return [];
+    const { lost, fresh } = await this.leases.extend(tasks);
+    if (fresh > 0) this.logger.warn(Messages.redisLostLeases(fresh, this.leaseMs));
+    return lost;
+  }
+
+  /**
+   * Notes that these deliveries reached a worker thread (one fenced write
+   * each, in one round trip): from now on their lease running out charges an
+   * attempt. A delivery never noted (prefetched by a process that died) is
+   * taken over sooner and keeps its attempt, within a bound (see
+   * scripts/apply.lua.ts).
+   */
+  markStarted(tasks: readonly TaskEnvelope[]): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    return this.deliveries.markStarted(tasks);
   }
 
   /**
@@ -196,6 +279,19 @@ export class RedisTaskClient implements TaskClient, OnApplicationShutdown {
       );
     }
     return tasks.map(([id]) => id as string);
+  }
+
+  /** The fetcher found the queue's marker changed: say what this process held of what was lost. */
+  private dataLost(): void {
+    this.counters.dataLosses++;
+    const held = this.leases.holding;
+    this.logger.warn(
+      Messages.redisDataLost(
+        `${this.settings.prefix}:${this.settings.queue}`,
+        held.length,
+        held.map((task) => task.id),
+      ),
+    );
   }
 
   private readonly newId = () => `${this.idPrefix}-${(++this.seq).toString(36)}`;

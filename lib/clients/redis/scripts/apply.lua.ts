@@ -1,4 +1,14 @@
-import { PRELUDE, SCRIPT_KEYS } from './prelude.lua.js';
+import { MAX_COPIED_FIELDS, PRELUDE, SCRIPT_KEYS } from './prelude.lua.js';
+
+/** Where a lease-expired error template takes the number of the lost attempt (see leaseExpiredTemplate). */
+export const ATTEMPT_SLOT = '{{attempt}}';
+
+/**
+ * Losses of a task's deliveries that nobody noted as started, on top of its
+ * attempt limit, before it is dead-lettered anyway: a task that kills its
+ * process before markStarted() reaches Redis must not be redelivered forever.
+ */
+export const UNNOTED_LOSSES = 3;
 
 /**
  * Applies a batch of operations on delivered entries. Each is fenced: it only
@@ -10,15 +20,24 @@ import { PRELUDE, SCRIPT_KEYS } from './prelude.lua.js';
  * not listed, 7: how many are listed, then that many name, limit pairs (the
  * @Task policies the consumer registered; sent only with takeover ops);
  * then the op count and per op: op, band, entry id, deliveries, task id,
- * attempt, x, y, z. Returns per op 0 (stale: not applied), 1 (applied) or,
- * for takeover, 2 (dead-lettered instead of run).
- *   run       x: '' (a first delivery)
- *   takeover  a delivery after lost leases; attempt counts them.
- *             x: error JSON of the lost attempt, y: the task's own maxAttempts ('' for none), z: task name
+ * attempt, x, y, z.
+ *   run       a first delivery; attempt: the entry's
+ *   takeover  a delivery after lost leases; attempt: the entry's.
+ *             x: lease-expired error JSON with ATTEMPT_SLOT, y: the task's own maxAttempts ('' for none), z: task name
+ *   started   the delivery reached a worker thread
  *   completed x: result JSON, y: '1' when there is a result
  *   failed    x: reason, y: error JSON
  *   retry     x: next attempt, y: delay ms, z: error JSON
  *   released, extend
+ * Returns three values per op: a code, then for run/takeover the attempt of
+ * the delivery and the task's lost deliveries, for FAILED the error text.
+ *   0 STALE    another delivery holds or held the entry: nothing changed
+ *   1 APPLIED
+ *   2 DEAD     takeover found the task out of attempts: dead-lettered as a crash
+ *   3 DONE     this delivery's outcome was recorded before (a resent op whose reply was lost)
+ *   4 GONE     neither the entry nor the task's record exists: Redis lost its data
+ *   5 FAILED   the entry's data breaks a command: dead-lettered as invalid where possible
+ *   6 UNCHARGED takeover: applied, and the lost delivery had not started, so it was no attempt
  */
 export const APPLY_SCRIPT = {
   name: 'apply',
@@ -30,96 +49,187 @@ for _ = 1, tonumber(ARGV[7]) do
   limits[ARGV[a]] = tonumber(ARGV[a + 1])
   a = a + 2
 end
-local reserved = {id = 1, attempt = 1, reason = 1, error = 1, errors = 1, failedAt = 1, entry = 1, stream = 1}
-local function owned(key, eid, d)
+local STALE, APPLIED, DEAD, DONE, GONE, FAILED, UNCHARGED = 0, 1, 2, 3, 4, 5, 6
+local reserved = {id = 1, attempt = 1, reason = 1, error = 1, errors = 1, failedAt = 1, entry = 1, stream = 1, droppedFields = 1}
+-- Errors of the server's state, not of the entry: the whole call fails and is retried.
+local transient = {OOM = 1, READONLY = 1, MISCONF = 1, NOREPLICAS = 1, MASTERDOWN = 1, LOADING = 1, BUSY = 1, NOPERM = 1, TRYAGAIN = 1}
+
+local function settledMark(eid, d) return eid .. '/' .. d end
+
+-- Whether this consumer still holds delivery d of the entry, and if not, why.
+local function holder(key, eid, d, rk)
   local p = redis.pcall('XPENDING', key, group, eid, eid, 1)
-  if type(p) ~= 'table' or p.err or not p[1] then return false end
-  return p[1][2] == consumer and p[1][4] == tonumber(d)
+  local missing = type(p) ~= 'table' or p.err
+  if not missing and p[1] then
+    if p[1][2] == consumer and p[1][4] == tonumber(d) then return APPLIED end
+    return STALE
+  end
+  -- Not pending: settled by this very delivery (its reply was lost and the op
+  -- resent), settled by a later delivery elsewhere, or lost with the data.
+  local r = redis.call('HMGET', rk, 'state', 'settled')
+  if r[2] == settledMark(eid, d) then return DONE end
+  if missing or not r[1] then return GONE end
+  return STALE
 end
-local function remove(key, eid)
+
+local function remove(key, b, eid)
   redis.call('XACK', key, group, eid)
   redis.call('XDEL', key, eid)
+  redis.call('HDEL', KEYS[7], b .. ':' .. eid)
 end
-local function run(key, eid, rk, b, attempt, lostError)
-  if redis.call('HEXISTS', rk, 'name') == 0 then
-    local f = entryFields(key, eid)
-    redis.call('HSET', rk, 'name', field(f, 'name') or '', 'payload', field(f, 'payload') or 'null',
-      'priority', ({'1', '0', '-1'})[b], 'enqueuedAt', field(f, 'enqueuedAt') or string.match(eid, '^%d+'), 'runAt', nowS)
-    if field(f, 'maxAttempts') then redis.call('HSET', rk, 'maxAttempts', field(f, 'maxAttempts')) end
-  end
-  redis.call('HSET', rk, 'state', 'running', 'attempt', attempt, 'startedAt', nowS)
-  if lostError ~= '' then redis.call('HSET', rk, 'err:' .. (tonumber(attempt) - 1), lostError) end
-end
-local function deadLetter(key, eid, rk, id, attempt, reason, err)
+
+-- A task's record describes the entry last delivered under its id. An entry
+-- the record does not name was added by another producer (XADD), perhaps
+-- reusing the id of an older task: it replaces the record, so that a retry
+-- or a release requeues what was delivered, not the older task's payload.
+local function adopt(key, b, eid, rk, attempt)
+  local cur = redis.call('HGET', rk, 'entry')
+  if cur == eid then return end
   local f = entryFields(key, eid)
-  redis.call('HSET', rk, 'state', 'failed', 'attempt', attempt, 'failureReason', reason, 'finishedAt', nowS, 'err:' .. attempt, err)
-  if redis.call('HEXISTS', rk, 'name') == 0 then redis.call('HSET', rk, 'name', field(f, 'name') or '', 'enqueuedAt', string.match(eid, '^%d+')) end
+  local name, payload = field(f, 'name') or '', field(f, 'payload') or 'null'
+  if not cur then
+    -- A record written before records named their entry: the same task if it holds the same task.
+    local r = redis.call('HMGET', rk, 'name', 'payload')
+    if r[1] == name and r[2] == payload then
+      redis.call('HSET', rk, 'entry', eid)
+      return
+    end
+  end
+  redis.call('DEL', rk)
+  redis.call('HSET', rk, 'entry', eid, 'name', name, 'payload', payload, 'priority', ({'1', '0', '-1'})[b],
+    'enqueuedAt', field(f, 'enqueuedAt') or string.match(eid, '^%d+'), 'runAt', nowS, 'attempt', attempt)
+  if field(f, 'maxAttempts') then redis.call('HSET', rk, 'maxAttempts', field(f, 'maxAttempts')) end
+end
+
+local function run(key, b, eid, rk, attempt)
+  adopt(key, b, eid, rk, attempt)
+  redis.call('HSET', rk, 'state', 'running', 'attempt', attempt, 'startedAt', nowS)
+end
+
+local function deadLetter(key, b, eid, d, rk, id, attempt, reason, err)
+  adopt(key, b, eid, rk, attempt)
+  redis.call('HSET', rk, 'state', 'failed', 'attempt', attempt, 'failureReason', reason, 'finishedAt', nowS,
+    'err:' .. attempt, err, 'settled', settledMark(eid, d))
   local n = tonumber(attempt)
   local names = {}
   for k = math.max(1, n - 999), n do names[#names + 1] = 'err:' .. k end
   local errs, list = redis.call('HMGET', rk, unpack(names)), {}
   for k = 1, #names do if errs[k] then list[#list + 1] = errs[k] end end
-  local dead = {}
+  -- The producer's own fields are kept, up to MAX_COPIED_FIELDS: an entry may hold any number.
+  local f, dead, dropped = entryFields(key, eid), {}, 0
   for k = 1, #f - 1, 2 do
-    if not reserved[f[k]] then dead[#dead + 1] = f[k]; dead[#dead + 1] = f[k + 1] end
+    if reserved[f[k]] then
+    elseif #dead < ${2 * MAX_COPIED_FIELDS} then dead[#dead + 1] = f[k]; dead[#dead + 1] = f[k + 1]
+    else dropped = dropped + 1 end
   end
+  if dropped > 0 then dead[#dead + 1] = 'droppedFields'; dead[#dead + 1] = fmt(dropped) end
   for _, v in ipairs({'id', id, 'attempt', attempt, 'reason', reason, 'error', err, 'errors', '[' .. table.concat(list, ',') .. ']',
     'failedAt', nowS, 'entry', eid, 'stream', key}) do dead[#dead + 1] = v end
   -- Trimmed by age: dead letters live as long as failed records (keepFailedMs).
   redis.call('XADD', KEYS[5], 'MINID', '~', fmt(now - keepFailed), '*', unpack(dead))
   redis.call('PEXPIRE', rk, keepFailed)
-  remove(key, eid)
+  remove(key, b, eid)
   redis.call('HINCRBY', KEYS[6], 'failed', 1)
 end
+
+local function lostError(template, n) return (string.gsub(template, '${ATTEMPT_SLOT}', fmt(n))) end
+
+-- A delivery after lost leases (XAUTOCLAIM). A lost delivery is an attempt
+-- only if it reached a worker thread (markStarted noted its delivery count):
+-- the tasks a killed process had only prefetched keep their attempts. Losses
+-- nobody noted are bounded too, so that a task killing its process before
+-- the note is sent still ends dead-lettered.
+local function takeover(key, b, eid, d, rk, id, attempt, template, own, name)
+  adopt(key, b, eid, rk, attempt)
+  local cur = tonumber(redis.call('HGET', rk, 'attempt')) or tonumber(attempt)
+  local started = redis.call('HGET', KEYS[7], b .. ':' .. eid) == fmt(tonumber(d) - 1)
+  local lost = redis.call('HINCRBY', rk, 'lost', 1)
+  local limit = tonumber(own) or limits[name] or fallback
+  if (started and cur >= limit) or lost >= limit + ${UNNOTED_LOSSES} then
+    deadLetter(key, b, eid, d, rk, id, fmt(cur), 'crash', lostError(template, cur))
+    return DEAD, cur, lost
+  end
+  if not started then
+    run(key, b, eid, rk, fmt(cur))
+    return UNCHARGED, cur, lost
+  end
+  redis.call('HSET', rk, 'err:' .. cur, lostError(template, cur))
+  run(key, b, eid, rk, fmt(cur + 1))
+  return APPLIED, cur + 1, lost
+end
+
+local function apply(op, key, b, eid, d, rk, id, attempt, x, y, z)
+  local held = holder(key, eid, d, rk)
+  if held ~= APPLIED then return held end
+  if op == 'extend' then
+    -- JUSTID: resets the idle time without counting a delivery.
+    redis.call('XCLAIM', key, group, consumer, 0, eid, 'JUSTID')
+  elseif op == 'started' then
+    redis.call('HSET', KEYS[7], b .. ':' .. eid, d)
+  elseif op == 'run' then
+    run(key, b, eid, rk, attempt)
+    return APPLIED, tonumber(attempt), 0
+  elseif op == 'takeover' then
+    return takeover(key, b, eid, d, rk, id, attempt, x, y, z)
+  elseif op == 'completed' then
+    redis.call('HSET', rk, 'state', 'completed', 'attempt', attempt, 'finishedAt', nowS, 'settled', settledMark(eid, d))
+    if y == '1' then redis.call('HSET', rk, 'result', x) else redis.call('HDEL', rk, 'result') end
+    redis.call('PEXPIRE', rk, keepDone)
+    remove(key, b, eid)
+    redis.call('HINCRBY', KEYS[6], 'completed', 1)
+  elseif op == 'failed' then
+    deadLetter(key, b, eid, d, rk, id, attempt, x, y)
+  elseif op == 'retry' then
+    redis.call('HSET', rk, 'err:' .. attempt, z)
+    local delay = tonumber(y)
+    if delay <= 0 then
+      requeue(rk, id, b, x, key, eid)
+    else
+      redis.call('HSET', rk, 'state', 'delayed', 'attempt', x, 'runAt', fmt(now + delay))
+      redis.call('ZADD', KEYS[4], now + delay, id)
+    end
+    redis.call('HSET', rk, 'settled', settledMark(eid, d))
+    remove(key, b, eid)
+  elseif op == 'released' then
+    requeue(rk, id, b, attempt, key, eid)
+    redis.call('HSET', rk, 'settled', settledMark(eid, d))
+    remove(key, b, eid)
+  end
+  return APPLIED
+end
+
+-- An op that can never succeed on this entry (its data breaks a command):
+-- the entry goes to the dead-letter stream as well as it can, so that it is
+-- neither redelivered forever nor holds up the outcomes published with it.
+local function quarantine(key, b, eid, id, problem)
+  local f = entryFields(key, eid)
+  local err = cjson.encode({name = 'InvalidStreamEntryError', code = 'ERR_WORKER_INVALID_STREAM_ENTRY',
+    message = 'Stream entry ' .. eid .. ' of ' .. key .. ' cannot be handled: Redis refused an operation on it (' .. problem ..
+      '). It was moved to the dead-letter stream with reason "invalid-payload" and will not be retried.'})
+  redis.call('XADD', KEYS[5], 'MINID', '~', fmt(now - keepFailed), '*', 'id', id, 'name', field(f, 'name') or '',
+    'payload', field(f, 'payload') or 'null', 'attempt', '1', 'reason', 'invalid-payload', 'error', err, 'errors', '[' .. err .. ']',
+    'failedAt', nowS, 'entry', eid, 'stream', key)
+  remove(key, b, eid)
+  redis.call('HINCRBY', KEYS[6], 'failed', 1)
+end
+
 local out = {}
 local count = tonumber(ARGV[a])
 a = a + 1
-for i = 1, count do
+for _ = 1, count do
   local op, b, eid, d, id, attempt, x, y, z = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
   a = a + 9
-  local key, rk = KEYS[b], rp .. id
-  if not owned(key, eid, d) then
-    out[i] = 0
-  else
-    out[i] = 1
-    if op == 'extend' then
-      -- JUSTID: resets the idle time without counting a delivery.
-      redis.call('XCLAIM', key, group, consumer, 0, eid, 'JUSTID')
-    elseif op == 'run' then
-      run(key, eid, rk, b, attempt, x)
-    elseif op == 'takeover' then
-      -- Each lost lease was an attempt: past the task's limit (its own, its
-      -- name's registered one, else the fallback) it is a crash, not a run.
-      local lost = tonumber(attempt) - 1
-      if lost >= (tonumber(y) or limits[z] or fallback) then
-        deadLetter(key, eid, rk, id, fmt(lost), 'crash', x)
-        out[i] = 2
-      else
-        run(key, eid, rk, b, attempt, x)
-      end
-    elseif op == 'completed' then
-      redis.call('HSET', rk, 'state', 'completed', 'attempt', attempt, 'finishedAt', nowS)
-      if y == '1' then redis.call('HSET', rk, 'result', x) else redis.call('HDEL', rk, 'result') end
-      redis.call('PEXPIRE', rk, keepDone)
-      remove(key, eid)
-      redis.call('HINCRBY', KEYS[6], 'completed', 1)
-    elseif op == 'failed' then
-      deadLetter(key, eid, rk, id, attempt, x, y)
-    elseif op == 'retry' then
-      redis.call('HSET', rk, 'err:' .. attempt, z)
-      local delay = tonumber(y)
-      if delay <= 0 then
-        requeue(rk, id, b, x, key, eid)
-      else
-        redis.call('HSET', rk, 'state', 'delayed', 'attempt', x, 'runAt', fmt(now + delay))
-        redis.call('ZADD', KEYS[4], now + delay, id)
-      end
-      remove(key, eid)
-    elseif op == 'released' then
-      requeue(rk, id, b, attempt, key, eid)
-      remove(key, eid)
-    end
+  -- One op's fault must not fail the others of the call (a script that errors keeps what it wrote so far).
+  local ok, code, n1, n2 = pcall(apply, op, KEYS[b], b, eid, d, rp .. id, id, attempt, x, y, z)
+  if not ok then
+    local problem = type(code) == 'table' and tostring(code.err) or tostring(code)
+    if transient[string.match(problem, '^(%u+) ') or ''] then return redis.error_reply(problem) end
+    code, n1, n2 = FAILED, problem, 0
+    if op ~= 'extend' and op ~= 'started' then pcall(quarantine, KEYS[b], b, eid, id, problem) end
   end
+  out[#out + 1] = code
+  out[#out + 1] = n1 or 0
+  out[#out + 1] = n2 or 0
 end
 return out`,
 } as const;

@@ -22,7 +22,7 @@ for i = 1, tonumber(ARGV[4]) do
     redis.call('HSET', rk, 'name', name, 'payload', payload, 'attempt', 1, 'priority', prio, 'enqueuedAt', nowS,
       'runAt', fmt(runAt), 'state', delay > 0 and 'delayed' or 'queued')
     if maxA ~= '' then redis.call('HSET', rk, 'maxAttempts', maxA) end
-    if delay > 0 then redis.call('ZADD', KEYS[4], runAt, id) else addEntry(band(prio), id, name, payload, 1, maxA, nowS) end
+    if delay > 0 then redis.call('ZADD', KEYS[4], runAt, id) else addEntry(rk, band(prio), id, name, payload, 1, maxA, nowS) end
     out[i] = 1
   end
 end

@@ -3,8 +3,10 @@ import { PRELUDE, SCRIPT_KEYS } from './prelude.lua.js';
 /**
  * One fetch round trip: promote due delayed tasks into their streams, take
  * over entries idle for a lease (XAUTOCLAIM: their consumer died or
- * stalled), then read new entries, high band first, never more than asked.
- * ARGV 4: max, 5: most promotions, 6: '1' to claim, 7: lease ms, 8-10: claim cursors.
+ * stalled), and unstarted ones idle for part of it, then read new entries,
+ * high band first, never more than asked.
+ * ARGV 4: max, 5: most promotions, 6: '1' to claim, 7: lease ms, 8-10: claim
+ * cursors, 11: idle ms after which an unstarted delivery is taken over.
  * Returns {next due time or '', {cursors}, {{band, entry id, deliveries, fields}...}, server time}.
  */
 export const FETCH_SCRIPT = {
@@ -25,12 +27,32 @@ if ARGV[6] == '1' then
     if want <= 0 then break end
     local res = redis.call('XAUTOCLAIM', KEYS[b], group, consumer, ARGV[7], cursors[b], 'COUNT', want)
     cursors[b] = res[1]
+    -- Ids of entries deleted while pending, dropped from the group by the claim.
+    for _, gone in ipairs(res[3] or {}) do redis.call('HDEL', KEYS[7], b .. ':' .. gone) end
     for _, e in ipairs(res[2]) do
       if type(e[2]) == 'table' then
         -- The claim bumped the delivery count; the fence of every later outcome is that count.
         local p = redis.call('XPENDING', KEYS[b], group, e[1], e[1], 1)
         out[#out + 1] = {b, e[1], p[1] and p[1][4] or 1, e[2]}
         want = want - 1
+      end
+    end
+  end
+  -- A delivery that never reached a worker thread (no started note for its
+  -- delivery count) and that nobody extended for part of a lease: its
+  -- consumer died or stalled, and nothing of it ran, so it is taken over
+  -- without waiting out the lease (a live consumer extends every leaseMs / 3).
+  local early = tonumber(ARGV[11])
+  for b = 1, 3 do
+    if want <= 0 then break end
+    for _, p in ipairs(redis.call('XPENDING', KEYS[b], group, 'IDLE', early, '-', '+', want + 100)) do
+      if want <= 0 then break end
+      if redis.call('HGET', KEYS[7], b .. ':' .. p[1]) ~= tostring(p[4]) then
+        local c = redis.call('XCLAIM', KEYS[b], group, consumer, early, p[1])
+        if c[1] and type(c[1][2]) == 'table' then
+          out[#out + 1] = {b, p[1], p[4] + 1, c[1][2]}
+          want = want - 1
+        end
       end
     end
   end

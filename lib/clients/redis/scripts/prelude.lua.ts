@@ -6,16 +6,24 @@
  * another consumer still holds.
  *
  * KEYS of every script (see RedisKeys.scriptKeys): 1-3 the high, normal and
- * low streams, 4 the delayed set, 5 the dead-letter stream, 6 the counters.
+ * low streams, 4 the delayed set, 5 the dead-letter stream, 6 the counters,
+ * 7 the started deliveries (field `<band>:<entry id>`, value the delivery
+ * count that reached a worker thread).
  * ARGV 1-3: consumer group, this consumer's name, record key prefix.
  *
  * Times come from the server's clock (TIME), never from the caller's: delays,
  * leases and record timestamps stay consistent across machines whose clocks
  * disagree.
+ *
+ * Lua's unpack() and a command's arguments are limited to about 8,000 values
+ * (its C stack): nothing here unpacks a list whose length a producer decides.
  */
 
 /** KEYS every script is given, in RedisKeys.scriptKeys order. */
-export const SCRIPT_KEYS = 6;
+export const SCRIPT_KEYS = 7;
+
+/** Fields of another producer's entry copied to its dead letter, at most (the rest are counted, not kept). */
+export const MAX_COPIED_FIELDS = 1000;
 
 export const PRELUDE = `
 local group, consumer, rp = ARGV[1], ARGV[2], ARGV[3]
@@ -36,26 +44,27 @@ local function entryFields(key, eid)
   if r[1] then return r[1][2] end
   return {}
 end
-local function addEntry(b, id, name, payload, attempt, maxAttempts, enqueuedAt)
+-- The record notes the entry it was last queued as ('entry'): a delivered
+-- entry it does not name was written by someone else (see adopt in APPLY).
+local function addEntry(rk, b, id, name, payload, attempt, maxAttempts, enqueuedAt)
   local f = {'id', id, 'name', name, 'payload', payload, 'attempt', attempt, 'enqueuedAt', enqueuedAt}
   if maxAttempts and maxAttempts ~= '' then f[#f + 1] = 'maxAttempts'; f[#f + 1] = maxAttempts end
-  return redis.call('XADD', KEYS[b], '*', unpack(f))
+  local eid = redis.call('XADD', KEYS[b], '*', unpack(f))
+  redis.call('HSET', rk, 'entry', eid)
+  return eid
 end
 -- Puts a task back at the end of stream b with the given attempt, from its
--- record, or from its current entry when a foreign producer's task has none.
+-- record, or from its current entry when a foreign producer's task has none
+-- (the fields a task is made of, not every field the producer wrote).
 local function requeue(rk, id, b, attempt, key, eid)
   local r = redis.call('HMGET', rk, 'name', 'payload', 'maxAttempts', 'enqueuedAt')
-  if r[1] then
-    addEntry(b, id, r[1], r[2] or 'null', attempt, r[3], r[4] or nowS)
-  elseif key then
+  if not r[1] then
+    if not key then return false end
     local f = entryFields(key, eid)
     if #f == 0 then return false end
-    for i = 1, #f - 1, 2 do if f[i] == 'attempt' then f[i + 1] = attempt end end
-    if not field(f, 'attempt') then f[#f + 1] = 'attempt'; f[#f + 1] = attempt end
-    redis.call('XADD', KEYS[b], '*', unpack(f))
-  else
-    return false
+    r = {field(f, 'name') or '', field(f, 'payload'), field(f, 'maxAttempts'), field(f, 'enqueuedAt')}
   end
+  addEntry(rk, b, id, r[1], r[2] or 'null', attempt, r[3], r[4] or nowS)
   redis.call('HSET', rk, 'state', 'queued', 'attempt', attempt, 'runAt', nowS)
   return true
 end
