@@ -1,0 +1,63 @@
+/**
+ * Every Redis suite once more, on ioredis 6 (the peer range allows 5 and 6;
+ * `npm install ioredis` gives 6, which speaks RESP3 by default). The other
+ * spec files run on ioredis 5, the devDependency; here `ioredis` resolves to
+ * the `ioredis6` alias, in this process and in those it spawns.
+ */
+import './redis.ioredis6.register.js';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { RedisTaskClient } from '../../lib/redis.js';
+import { sleep } from '../support/app.js';
+import { CaptureLogger, uniquePrefix } from './redis.helpers.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const self = basename(fileURLToPath(import.meta.url));
+
+/** The Redis spec files of this build (the conformance suite's included), found by name so a new one is not forgotten. */
+function redisSpecs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'fixtures' ? [] : redisSpecs(path);
+    return /redis.*\.e2e-spec\.js$/.test(entry.name) && entry.name !== self ? [path] : [];
+  });
+}
+
+describe('on ioredis 6', async () => {
+  it('loads ioredis 6, which speaks RESP3', async () => {
+    const require = createRequire(import.meta.url);
+    assert.match((require('ioredis/package.json') as { version: string }).version, /^6\./);
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(process.env.REDIS_URL!);
+    try {
+      assert.match(String(await redis.call('CLIENT', 'INFO')), /\bresp=3\b/);
+    } finally {
+      redis.disconnect();
+    }
+  });
+  it('works on a connection of yours that maps RESP3 maps to objects (replyMapping: "resp3")', async () => {
+    const { Redis } = await import('ioredis');
+    const connection = new Redis(process.env.REDIS_URL!, { replyMapping: 'resp3' } as object);
+    const client = new RedisTaskClient({ connection, prefix: uniquePrefix(), logger: new CaptureLogger() });
+    try {
+      // The consumer waits in its blocking read (a duplicate of that connection) when the task arrives.
+      const fetching = client.fetch(5, AbortSignal.timeout(10_000));
+      await sleep(50);
+      const id = await client.enqueue('echo', { n: 1 });
+      const [task] = await fetching;
+      assert.deepEqual([task?.id, task?.payload, task?.attempt], [id, { n: 1 }, 1]);
+      await client.publish([{ status: 'failed', task: task!, reason: 'error', error: { name: 'E', message: 'no' } }]);
+      assert.equal((await client.get(id))?.state, 'failed');
+      assert.equal((await client.deadLetters())[0]?.id, id);
+      assert.deepEqual(await client.counts(), { queued: 0, delayed: 0, running: 0, completed: 0, failed: 1 });
+    } finally {
+      await client.close();
+      connection.disconnect();
+    }
+  });
+  for (const file of redisSpecs(join(here, '..')).sort()) await import(file);
+});
