@@ -1,7 +1,10 @@
 /**
- * Scale-out harness: runs N processes of test/fixtures/scale-out.app against
+ * Scale-out harness: runs N processes of test/fixtures/scale-out/app against
  * one durable queue, SIGKILLs one of them mid-run, and reads back the ledger
- * the tasks write ("start|done <pid> <task id> <attempt>" per execution).
+ * the processes write: "fetched <pid> <task id> <attempt> <ms>" per delivery
+ * their worker loop fetched, "start|done ..." per execution. From it comes
+ * what the kill cost: the tasks it sent elsewhere, the attempts it charged,
+ * and how long those tasks waited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,14 +49,34 @@ export interface ScaleOutReport {
   /** Ids never finished by anyone. */
   missing: string[];
   elapsedMs: number;
+  /** What the kill cost; see KillCost. */
+  kill: KillCost;
 }
 
-const appFile = fileURLToPath(new URL('../fixtures/scale-out.app.js', import.meta.url));
+/**
+ * The tasks the killed process held (fetched, started or not, or finished
+ * with an outcome it never got to publish) that had to run again elsewhere.
+ */
+export interface KillCost {
+  /** How many there were. */
+  affected: number;
+  /** Of those, how many had started in the killed process. */
+  started: number;
+  /** Of those, how many ran elsewhere as a later attempt than the one the killed process held: attempts charged by the kill. */
+  charged: number;
+  /** From the kill until each of them started again elsewhere, in ms: median and maximum. */
+  waitMedianMs: number;
+  waitMaxMs: number;
+}
+
+const appFile = fileURLToPath(new URL('../fixtures/scale-out/app.js', import.meta.url));
 
 interface Line {
-  event: 'start' | 'done';
+  event: 'fetched' | 'start' | 'done';
   pid: number;
   id: string;
+  attempt: number;
+  at: number;
 }
 
 function readLedger(file: string): Line[] {
@@ -65,8 +88,10 @@ function readLedger(file: string): Line[] {
   }
   const lines: Line[] = [];
   for (const raw of text.split('\n')) {
-    const [event, pid, id] = raw.split(' ');
-    if ((event === 'start' || event === 'done') && pid && id) lines.push({ event, pid: Number(pid), id });
+    const [event, pid, id, attempt, at] = raw.split(' ');
+    if ((event === 'fetched' || event === 'start' || event === 'done') && pid && id) {
+      lines.push({ event, pid: Number(pid), id, attempt: Number(attempt), at: Number(at) });
+    }
   }
   return lines;
 }
@@ -142,6 +167,7 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
       await sleep(20);
     }
     victim.kill('SIGKILL');
+    const killedAt = Date.now();
     await exited(victim);
     await options.onKilled?.(victimPid);
 
@@ -158,10 +184,8 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
     const victimStarted = new Set<string>();
     const victimDone = new Set<string>();
     for (const line of lines) {
-      if (line.event === 'start') {
-        if (line.pid === victimPid) victimStarted.add(line.id);
-        continue;
-      }
+      if (line.event === 'start' && line.pid === victimPid) victimStarted.add(line.id);
+      if (line.event !== 'done') continue;
       donePerProcess.set(line.pid, (donePerProcess.get(line.pid) ?? 0) + 1);
       doneCount.set(line.id, (doneCount.get(line.id) ?? 0) + 1);
       if (!doneBy.has(line.id)) doneBy.set(line.id, new Set());
@@ -176,6 +200,7 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
     );
     const missing = ids.filter((id) => !doneCount.has(id));
     return {
+      kill: killCost(lines, victimPid, killedAt),
       ids,
       pids: children.map((c) => c.pid!),
       victimPid,
@@ -196,6 +221,29 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
   }
 }
 
+function killCost(lines: readonly Line[], victimPid: number, killedAt: number): KillCost {
+  const held = new Map<string, number>();
+  const startedThere = new Set<string>();
+  const startedElsewhere = new Map<string, Line>();
+  for (const line of lines) {
+    if (line.pid === victimPid) {
+      if (line.event === 'fetched') held.set(line.id, line.attempt);
+      if (line.event === 'start') startedThere.add(line.id);
+    } else if (line.event === 'start' && line.at >= killedAt && !startedElsewhere.has(line.id)) {
+      startedElsewhere.set(line.id, line);
+    }
+  }
+  const affected = [...held].filter(([id]) => startedElsewhere.has(id));
+  const waits = affected.map(([id]) => startedElsewhere.get(id)!.at - killedAt).sort((a, b) => a - b);
+  return {
+    affected: affected.length,
+    started: affected.filter(([id]) => startedThere.has(id)).length,
+    charged: affected.filter(([id, attempt]) => startedElsewhere.get(id)!.attempt > attempt).length,
+    waitMedianMs: waits[Math.floor(waits.length / 2)] ?? 0,
+    waitMaxMs: waits[waits.length - 1] ?? 0,
+  };
+}
+
 /** One line for t.diagnostic(). */
 export function describeScaleOut(report: ScaleOutReport): string {
   const spread = [...report.donePerProcess]
@@ -205,6 +253,9 @@ export function describeScaleOut(report: ScaleOutReport): string {
     `${report.ids.length} tasks in ${report.elapsedMs} ms; done per process {${spread}}; ` +
     `killed process left ${report.killedUnfinished.length} unfinished, ${report.rerunElsewhere.length} re-run elsewhere; ` +
     `${report.duplicateIds.length} task(s) ran more than once (${report.extraExecutions} extra executions, at-least-once); ` +
-    `${report.missing.length} missing`
+    `${report.missing.length} missing; ` +
+    `the kill sent ${report.kill.affected} task(s) elsewhere (${report.kill.started} had started there), ` +
+    `charged ${report.kill.charged} attempt(s), and they waited ${report.kill.waitMedianMs} ms (median), ` +
+    `${report.kill.waitMaxMs} ms (max) to start again`
   );
 }
