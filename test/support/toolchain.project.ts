@@ -9,6 +9,7 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const SYSTEM_COMMANDS = new Set(['tar']);
 
 /** What every command gets: no colours to strip, no interactive prompts, an unused port. */
 const ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1', PORT: '0' };
@@ -106,10 +107,16 @@ export class ToolchainProject {
 
   constructor(readonly dir: string) {}
 
-  /** Starts `command` in the project (a binary of its node_modules/.bin, `node` or `npm`). */
+  /** Starts `command` in the project: `node`, a system command (`npm`, `tar`), or a binary of its node_modules/.bin. */
   start(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
     const executable =
-      command === 'node' ? process.execPath : command === 'npm' ? npm : join(this.dir, 'node_modules/.bin', command);
+      command === 'node'
+        ? process.execPath
+        : command === 'npm'
+          ? npm
+          : SYSTEM_COMMANDS.has(command)
+            ? command
+            : join(this.dir, 'node_modules/.bin', command);
     const child = spawn(executable, args, {
       cwd: options.cwd ?? this.dir,
       env: { ...ENV, PATH: `${join(this.dir, 'node_modules/.bin')}:${process.env.PATH}`, ...options.env },
@@ -167,12 +174,22 @@ export async function installProject(template: string, dir: string, tarball: str
   return project;
 }
 
-/** Runs `npm pack` of the repository into `dir`; returns the tarball's path. */
+/**
+ * Packs the repository into `dir`; returns the tarball's path. Packs the
+ * dist/ that `npm test` has just built (no prepack build: in a checkout
+ * shared by several people, a second build could delete dist/ under another
+ * run), and checks both builds made it into the tarball.
+ */
 export async function packRepository(root: string, dir: string): Promise<string> {
   const packer = new ToolchainProject(root);
-  await packer.run('npm', ['pack', '--silent', '--pack-destination', dir], { timeoutMs: 300_000 });
-  return join(
+  await packer.run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { timeoutMs: 300_000 });
+  const tarball = join(
     dir,
     readdirSync(dir).find((name) => name.endsWith('.tgz'))!,
   );
+  const listing = await packer.run('tar', ['-tzf', tarball]);
+  for (const entry of ['package/dist/esm/index.js', 'package/dist/cjs/index.js', 'package/dist/cjs/webpack.js']) {
+    if (!listing.includes(entry)) throw new Error(`${entry} is not in the tarball: build dist/ first (npm run build).`);
+  }
+  return tarball;
 }
