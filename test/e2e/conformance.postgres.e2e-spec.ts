@@ -44,7 +44,7 @@ if (!url) {
       return {
         client,
         consumer: make,
-        kill: (victim) => (victim as PostgresTaskClient).close(),
+        kill: (victim) => victim.close(),
         close: async () => {
           await client.pool.query(`DELETE FROM ${client.table} WHERE queue = $1`, [queue]).catch(() => undefined);
           await Promise.all(clients.map((c) => c.close()));

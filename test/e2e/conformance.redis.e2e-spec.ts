@@ -42,7 +42,7 @@ if (!url) {
       return {
         client,
         consumer: make,
-        kill: (victim) => (victim as RedisTaskClient).close(),
+        kill: (victim) => victim.close(),
         close: async () => {
           const keys = await client.redis.keys(`${prefix}:*`).catch(() => [] as string[]);
           if (keys.length > 0) await client.redis.del(...keys).catch(() => undefined);

@@ -4,16 +4,16 @@ import type { TaskStore } from '../../interfaces/task-store.interface.js';
 /** A client under test: the worker loop's side and the producer's side. */
 export type ConformanceClient = TaskClient & TaskStore;
 
-/** One fresh, empty queue, opened for one case. */
-export interface ConformanceQueue {
+/** One fresh, empty queue, opened for one case, with clients of type `C` on it. */
+export interface ConformanceQueue<C extends ConformanceClient = ConformanceClient> {
   /** The client under test on this queue: producer, and first consumer. */
-  readonly client: ConformanceClient;
+  readonly client: C;
   /**
    * Another consumer of the same queue, made the way a second process would
    * make it (a client of its own, its own connections). Needed by the
    * `consumers` and `leases` features.
    */
-  consumer?(): MaybePromise<ConformanceClient>;
+  consumer?(): MaybePromise<C>;
   /**
    * Makes `client` behave like a process killed with SIGKILL: it stops at
    * once, gives nothing back and extends nothing (closing its connections
@@ -21,7 +21,7 @@ export interface ConformanceQueue {
    * killed client again.
    * @default nothing is done; the suite simply stops using the client
    */
-  kill?(client: ConformanceClient): MaybePromise<void>;
+  kill?(client: C): MaybePromise<void>;
   /** Closes every client made for the queue (killed ones included) and removes the queue's data. */
   close(): MaybePromise<void>;
 }
@@ -63,7 +63,7 @@ export interface TestFunction {
   skip?: (name: string, body: () => void) => unknown;
 }
 
-export interface TaskClientConformanceOptions {
+export interface TaskClientConformanceOptions<C extends ConformanceClient = ConformanceClient> {
   /** Names the suite: `TaskClient conformance: <name>`. */
   name: string;
   /**
@@ -71,7 +71,7 @@ export interface TaskClientConformanceOptions {
    * own) and returns the client under test on it. Called once per case;
    * the suite calls `close()` of what it returned after the case.
    */
-  open(): MaybePromise<ConformanceQueue>;
+  open(): MaybePromise<ConformanceQueue<C>>;
   /** @default every feature; see ConformanceFeatures */
   features?: ConformanceFeatures;
   /**

@@ -1,6 +1,11 @@
 import type { ConformanceCase, ConformanceGroup } from './conformance-case.interface.js';
 import { ConformanceContext, missingFeature } from './conformance.context.js';
-import type { ConformanceFeatures, TaskClientConformanceOptions } from './conformance-options.interface.js';
+import type {
+  ConformanceClient,
+  ConformanceFeatures,
+  ConformanceQueue,
+  TaskClientConformanceOptions,
+} from './conformance-options.interface.js';
 import { testRunner } from './test-runner.adapter.js';
 import { DELAY_CASES } from './cases/delays.cases.js';
 import { FETCH_CASES } from './cases/fetch.cases.js';
@@ -41,7 +46,7 @@ const ALL_FEATURES: Required<ConformanceFeatures> = { consumers: true, leases: t
  * });
  * ```
  */
-export function taskClientConformance(options: TaskClientConformanceOptions): void {
+export function taskClientConformance<C extends ConformanceClient>(options: TaskClientConformanceOptions<C>): void {
   if (options === null || typeof options !== 'object' || typeof options.open !== 'function') {
     throw new TypeError('taskClientConformance(): pass { name, open } (open() makes a fresh queue per case).');
   }
@@ -65,9 +70,9 @@ export function taskClientConformance(options: TaskClientConformanceOptions): vo
   });
 }
 
-async function runCase(
+async function runCase<C extends ConformanceClient>(
   entry: ConformanceCase,
-  options: TaskClientConformanceOptions,
+  options: TaskClientConformanceOptions<C>,
   features: Required<ConformanceFeatures>,
   baseMs: number,
 ): Promise<void> {
@@ -75,10 +80,10 @@ async function runCase(
   const controller = new AbortController();
   let ctx: ConformanceContext | undefined;
   try {
-    const missing = missingFeature(queue, entry.needs ?? []);
+    const missing = missingFeature(queue as ConformanceQueue, entry.needs ?? []);
     if (missing) throw new Error(`This case cannot run: ${missing}`);
     const budget = budgetMs(entry, baseMs, features.leases ? (queue.client.leaseMs ?? 0) : 0);
-    ctx = new ConformanceContext(queue, features, controller.signal);
+    ctx = new ConformanceContext(queue as ConformanceQueue, features, controller.signal);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
