@@ -218,6 +218,17 @@ describe('Nest 12, ES modules (nest new with @nestjs/cli 12)', () => {
     await runsTask(await project(), 'nest', ['start']);
   });
 
+  it(
+    '`nest build --builder rspack` (how CLI 12 bundles ES modules) with withTasksEntries(): `node dist/main.js` runs tasks in threads',
+    TIMEOUT,
+    async () => {
+      const nest12 = await project();
+      await nest12.run('nest', ['build', '--builder', 'rspack']);
+      assert.ok(existsSync(join(nest12.dir, 'dist/hash/hash.tasks.js')), 'the tasks module is emitted next to main.js');
+      await runsTask(nest12, 'node', ['dist/main.js']);
+    },
+  );
+
   it('`nest start -b swc` runs tasks in threads', TIMEOUT, async () => {
     await runsTask(await project(), 'nest', ['start', '-b', 'swc']);
   });

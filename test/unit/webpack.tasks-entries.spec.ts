@@ -56,6 +56,22 @@ describe('withTasksEntries() (nestjs-worker/webpack)', () => {
     assert.deepEqual(Object.keys(admin.entry), ['main'], 'an app without tasks files gets none');
   });
 
+  it("emits ES modules for an ES module bundle, where import.meta.url stays the bundle's URL", () => {
+    const config = withTasksEntries({
+      entry: join(dir, 'src/main.ts'),
+      output: { filename: 'main.js', module: true, library: { type: 'module' } },
+      module: { rules: ['kept'], parser: { javascript: { exportsPresence: 'error' } } },
+    });
+    assert.deepEqual(config.entry['hash/hash.tasks'], {
+      import: join(dir, 'src/hash/hash.tasks.ts'),
+      library: { type: 'module' },
+    });
+    assert.deepEqual(config.module, {
+      rules: ['kept'],
+      parser: { javascript: { exportsPresence: 'error', url: false, importMeta: false } },
+    });
+  });
+
   it('takes an explicit list, relative to the main entry', () => {
     const config = withTasksEntries({ entry: join(dir, 'src/main.ts'), output: { filename: 'main.js' } }, [
       'app.module.ts',
