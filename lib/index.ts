@@ -8,6 +8,7 @@ export { WorkerModule } from './worker.module.js';
 export type { TaskClientProvider, WorkerModuleExtras } from './worker.module-definition.js';
 export { WorkerManager } from './worker.manager.js';
 export type { RunOptions, MapOptions } from './worker.manager.js';
+export type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
 export { Task } from './decorators/task.decorator.js';
 export { InjectTaskClient } from './decorators/inject-task-client.decorator.js';
 export { TASK_CLIENT } from './worker.constants.js';
@@ -52,6 +53,7 @@ export type { WorkerStats } from './interfaces/worker-stats.interface.js';
 export {
   WorkerError,
   InvalidWorkerOptionsError,
+  InvalidTaskOptionsError,
   DuplicateTaskError,
   ScopedTaskProviderError,
   TasksModuleLoadError,
