@@ -6,26 +6,12 @@
  */
 import './redis.ioredis6.register.js';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { RedisTaskClient } from '../../lib/redis.js';
 import { sleep } from '../support/app.js';
 import { CaptureLogger, uniquePrefix } from './redis.helpers.js';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-const self = basename(fileURLToPath(import.meta.url));
-
-/** The Redis spec files of this build (the conformance suite's included), found by name so a new one is not forgotten. */
-function redisSpecs(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'fixtures' ? [] : redisSpecs(path);
-    return /redis.*\.e2e-spec\.js$/.test(entry.name) && entry.name !== self ? [path] : [];
-  });
-}
+import { redisSpecs } from './redis.suites.js';
 
 describe('on ioredis 6', async () => {
   it('loads ioredis 6, which speaks RESP3', async () => {
@@ -59,5 +45,5 @@ describe('on ioredis 6', async () => {
       connection.disconnect();
     }
   });
-  for (const file of redisSpecs(join(here, '..')).sort()) await import(file);
+  for (const file of redisSpecs()) await import(file);
 });
