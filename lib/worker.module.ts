@@ -3,7 +3,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { TaskExplorer } from './discovery/task.explorer.js';
 import { TaskMetadataAccessor } from './discovery/task-metadata.accessor.js';
 import { WorkerManager } from './worker.manager.js';
-import { WorkerOrchestrator } from './worker.orchestrator.js';
+import { threadPoolFactory, WorkerOrchestrator } from './worker.orchestrator.js';
+import { WORKER_POOL } from './pool/task-pool.factory.js';
 import { ConfigurableModuleClass } from './worker.module-definition.js';
 
 /**
@@ -16,7 +17,14 @@ import { ConfigurableModuleClass } from './worker.module-definition.js';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [WorkerOrchestrator, WorkerManager, TaskExplorer, TaskMetadataAccessor],
+  providers: [
+    WorkerOrchestrator,
+    WorkerManager,
+    TaskExplorer,
+    TaskMetadataAccessor,
+    // Tests replace it with an in-process pool (nestjs-worker/testing).
+    { provide: WORKER_POOL, useValue: threadPoolFactory },
+  ],
   exports: [WorkerManager],
 })
 export class WorkerModule extends ConfigurableModuleClass {}

@@ -7,7 +7,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { describeFunctionTask, type ThreadSettings, type ThreadTaskInfo } from './boundary/dispatch.protocol.js';
+import { describeFunctionTask, type ThreadTaskInfo } from './boundary/dispatch.protocol.js';
 import { TaskExplorer, type DiscoveredTask } from './discovery/task.explorer.js';
 import { Messages } from './errors/error-messages.js';
 import { WorkerBootError } from './errors/worker.errors.js';
@@ -17,6 +17,7 @@ import type { WorkerModuleOptions } from './interfaces/worker-module-options.int
 import { TaskLoop } from './loop/task.loop.js';
 import { EventSink } from './pool/event.sink.js';
 import { TaskDispatcher } from './pool/task.dispatcher.js';
+import { WORKER_POOL, type ManagedTaskPool, type TaskCode, type TaskPoolFactory } from './pool/task-pool.factory.js';
 import { ThreadPool } from './pool/thread.pool.js';
 import { TaskRegistry } from './task.registry.js';
 import { resolveModuleFile } from './tasks-file/module-file.resolver.js';
@@ -29,14 +30,11 @@ import { resolveWorkerOptions, type ResolvedWorkerOptions } from './worker-optio
 /** Everything that runs once the module has started. */
 export interface WorkerEngine {
   readonly options: ResolvedWorkerOptions;
-  readonly pool: ThreadPool;
+  readonly pool: ManagedTaskPool;
   readonly registry: TaskRegistry;
   readonly dispatcher: TaskDispatcher;
   readonly loop: TaskLoop;
 }
-
-/** Where the threads find the task code: the tasks module and each function task, as file path and export. */
-type TaskCode = Pick<ThreadSettings, 'tasksModule' | 'functions'>;
 
 /**
  * Starts and stops the module with the application: checks the tasks,
@@ -57,6 +55,7 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
     @Inject(TASK_CLIENT) private readonly client: TaskClient,
     private readonly explorer: TaskExplorer,
     private readonly modules: ModulesContainer,
+    @Inject(WORKER_POOL) private readonly poolFactory: TaskPoolFactory,
   ) {}
 
   /** The running engine; undefined before `onModuleInit()` and in pool threads. */
@@ -79,25 +78,12 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
     // Discovery first: a duplicate or scoped task is a more precise error than a missing option.
     const discovered = this.explorer.explore();
     const options = resolveWorkerOptions(this.rawOptions);
-    const code = locateTaskCode(options);
-    const pool = new ThreadPool(
-      {
-        workers: options.workers,
-        resourceLimits: options.resourceLimits,
-        execArgv: options.execArgv,
-        env: options.env,
-        startupTimeoutMs: options.startupTimeoutMs,
-        maxTasksPerWorker: options.maxTasksPerWorker,
-        maxHeapBytesPerWorker: options.maxHeapMbPerWorker * 1024 * 1024,
-        thread: {
-          tasksModule: code.tasksModule,
-          functions: code.functions,
-          logLevels: ['log', 'error', 'warn', 'fatal'],
-        },
-      },
-      this.logger,
-      this.sink,
-    );
+    const { pool, code, description } = this.poolFactory.create({
+      options,
+      modules: this.modules,
+      logger: this.logger,
+      events: this.sink,
+    });
     const reported = await startPool(pool, discovered, code.tasksModule);
     const registry = new TaskRegistry(reported, declaredTasks(discovered, code), options);
     const dispatcher = new TaskDispatcher(
@@ -115,7 +101,7 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
     );
     this.started = { options, pool, registry, dispatcher, loop };
     const names = registry.names();
-    this.logger.log(`${options.workers} worker thread(s) ready with ${names.length} task(s): ${names.join(', ')}`);
+    this.logger.log(`${description} ready with ${names.length} task(s): ${names.join(', ')}`);
   }
 
   onApplicationBootstrap(): void {
@@ -165,6 +151,32 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
   }
 }
 
+/** The default pool: worker threads, each booting its own Nest context from the tasks module. */
+export const threadPoolFactory: TaskPoolFactory = {
+  create({ options, logger, events }) {
+    const code = locateTaskCode(options);
+    const pool = new ThreadPool(
+      {
+        workers: options.workers,
+        resourceLimits: options.resourceLimits,
+        execArgv: options.execArgv,
+        env: options.env,
+        startupTimeoutMs: options.startupTimeoutMs,
+        maxTasksPerWorker: options.maxTasksPerWorker,
+        maxHeapBytesPerWorker: options.maxHeapMbPerWorker * 1024 * 1024,
+        thread: {
+          tasksModule: code.tasksModule,
+          functions: code.functions,
+          logLevels: ['log', 'error', 'warn', 'fatal'],
+        },
+      },
+      logger,
+      events,
+    );
+    return { pool, code, description: `${options.workers} worker thread(s)` };
+  },
+};
+
 /**
  * Where the threads will find the task code, checked now so that a wrong
  * path fails `app.init()` before a thread starts. Only resolved, never
@@ -189,7 +201,7 @@ function locateTaskCode(options: ResolvedWorkerOptions): TaskCode {
 
 /** Starts the threads and checks that they have every task the application declares; closes them on failure. */
 async function startPool(
-  pool: ThreadPool,
+  pool: ManagedTaskPool,
   discovered: ReadonlyMap<string, DiscoveredTask>,
   tasksModule: TaskCode['tasksModule'],
 ): Promise<ThreadTaskInfo[]> {

@@ -11,6 +11,9 @@ export interface DiscoveredTask {
   /** `ReportTasks.render (ReportsModule)`: where it was declared, for messages. */
   readonly declaredBy: string;
   readonly handler: (payload: unknown, ctx: unknown) => unknown;
+  /** The provider instance and the method's name, for callers that must look the method up at each call (spies). */
+  readonly instance: object;
+  readonly method: string;
 }
 
 /**
@@ -57,6 +60,8 @@ export class TaskExplorer {
           options: metadata.options,
           declaredBy,
           handler: instance[method]!.bind(instance),
+          instance,
+          method,
         });
       }
     }

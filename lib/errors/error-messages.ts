@@ -61,6 +61,16 @@ export const Messages = {
     `Task "${task}" was refused: the queue is full (${size} tasks). Wait and retry, raise "queueSize", or set "whenQueueFull" to "wait".`,
   shuttingDown: (task: string) => `Task "${task}" was not run: the worker pool is shutting down.`,
   aborted: (task: string) => `Task "${task}" was aborted by its caller.`,
+  inProcessPoolClosed: () =>
+    `The in-process worker pool (nestjs-worker/testing) is closed: the application is shutting down.`,
+  inProcessStillRunning: (count: number, tasks: readonly string[]) =>
+    `${count} in-process task run(s) (${list(tasks)}) were stopped (timeout, abort or shutdown) but their handlers are still running: in-process, a handler cannot be stopped, only told to stop through ctx.signal, which it does not watch. Worker threads would have stopped them with their thread. Their results are dropped; they may still use providers that are being closed. Make the handler watch ctx.signal (or ctx.timedOut), or test it through real threads.`,
+  inProcessReplyNotCloneable: (reason: string) =>
+    `the reply could not be sent back to the main thread (${reason}); a worker thread dies of this`,
+  inProcessTasksModuleNotImported: (moduleName: string) =>
+    `The in-process worker pool (nestjs-worker/testing) runs tasks on the application's own providers, but the application does not import the tasks module ${moduleName}. Import ${moduleName} into the module under test (as AppModule does in production), or test through real worker threads.`,
+  inProcessConcurrency: (value: unknown) =>
+    `WorkerTesting.inProcess(): "concurrency" must be an integer of at least 1, got ${String(value)}. Leave it out to use the application's "workers".`,
   inWorkerThread: (method: string) =>
     `WorkerManager.${method}() was called inside a worker thread. Tasks cannot start other tasks through the pool; call the provider directly, or enqueue through the task client.`,
   notStarted: (method: string) =>

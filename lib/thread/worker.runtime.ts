@@ -14,7 +14,22 @@ import { taskFailure } from '../boundary/task.failure.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import { InvalidPayloadError, NotCloneableError, TaskTimeoutError, UnknownTaskError } from '../errors/worker.errors.js';
 import { CallContext } from './call.context.js';
-import { loadTaskHandlers, type TaskHandler } from './task-handlers.loader.js';
+import { loadTaskHandlers, type LoadedHandlers, type TaskHandler } from './task-handlers.loader.js';
+
+/**
+ * Where a runtime gets its handlers and tells its pool how booting went. A
+ * worker thread loads the tasks file and posts to piscina; an in-process
+ * pool (nestjs-worker/testing) hands over the app's own handlers.
+ */
+export interface RuntimeHost {
+  load(settings: ThreadSettings, onRebootstrap: (error: Error) => void): Promise<LoadedHandlers>;
+  post(message: ThreadStatusMessage): void;
+}
+
+const WORKER_THREAD: RuntimeHost = {
+  load: loadTaskHandlers,
+  post: (message) => parentPort?.postMessage(message),
+};
 
 /**
  * Everything a worker thread does: boot its own Nest context from the tasks
@@ -28,13 +43,16 @@ export class WorkerRuntime {
   private closing?: Promise<void>;
   readonly booted: Promise<void>;
 
-  constructor(private readonly settings: ThreadSettings) {
+  constructor(
+    private readonly settings: ThreadSettings,
+    private readonly host: RuntimeHost = WORKER_THREAD,
+  ) {
     this.booted = this.boot();
   }
 
   private async boot(): Promise<void> {
     try {
-      const { app, handlers } = await loadTaskHandlers(this.settings, (error) => this.failBoot(error));
+      const { app, handlers } = await this.host.load(this.settings, (error) => this.failBoot(error));
       this.app = app;
       for (const [name, handler] of handlers) this.tasks.set(name, handler);
       this.post({
@@ -211,6 +229,6 @@ export class WorkerRuntime {
   }
 
   private post(message: ThreadStatusMessage): void {
-    parentPort?.postMessage(message);
+    this.host.post(message);
   }
 }
