@@ -100,7 +100,7 @@ describe('the packed package in fresh consumer apps', () => {
               emitDecoratorMetadata: true,
               strict: true,
               // The root entry point must type-check without pg or ioredis installed.
-            skipLibCheck: false,
+              skipLibCheck: false,
               outDir: 'dist',
               rootDir: 'src',
               types: ['node'],
