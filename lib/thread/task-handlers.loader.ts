@@ -10,6 +10,7 @@ import { loadModuleExports } from '../tasks-file/module-exports.loader.js';
 import { markThreadRoot, setPoolThreadState } from '../tasks-file/pool-thread.guard.js';
 import type { CallContext } from './call.context.js';
 import { ThreadLogger } from './thread.logger.js';
+import { trimBootHeap } from './boot-heap.trim.js';
 
 /** A task as a thread runs it. */
 export interface TaskHandler {
@@ -30,6 +31,7 @@ export interface LoadedHandlers {
  * `@Task()` handlers, bound to this thread's provider instances; then loads
  * the plain function tasks. A context that booted is closed again when a
  * later step fails, so its providers' connections do not outlive the thread's boot.
+ * A booted context's leftovers are then collected (see boot-heap.trim.ts).
  */
 export async function loadTaskHandlers(
   settings: ThreadSettings,
@@ -74,6 +76,8 @@ export async function loadTaskHandlers(
         fn: handler as TaskHandler['fn'],
       });
     }
+    // The context's boot grew this thread's young generation; tasks run better without that.
+    if (app) await trimBootHeap();
     return { app, handlers };
   } catch (error) {
     await app?.close().catch(() => undefined);
