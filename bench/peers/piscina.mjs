@@ -50,10 +50,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       atomics,
       probe,
       thread = 'bare',
+      trimHeap = false,
     }) => {
       if (!threadFiles[thread]) throw new Error(`unknown thread kind ${thread}`);
-      if (mode === 'memory' && !probe) return measureThreadMemory(import.meta.url, { rounds, args: { mode, thread } });
-      const pool = createPool(workers, atomics ? { atomics } : {}, threadFiles[thread]);
+      if (mode === 'memory' && !probe)
+        return measureThreadMemory(import.meta.url, { rounds, args: { mode, thread, trimHeap } });
+      const extra = { ...(atomics ? { atomics } : {}), ...(trimHeap ? { workerData: { trimHeap } } : {}) };
+      const pool = createPool(workers, extra, threadFiles[thread]);
       await warmThreads(pool, workers);
       const submit = (p) => pool.run(p, { name: task });
       try {

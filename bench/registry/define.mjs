@@ -26,6 +26,10 @@
  *
  *   { label, ours: 'ours.run', peer: 'piscina.run', peerLabel: 'raw piscina run()', target: atLeast(0.9) }
  *
+ * A workload may also declare `details: [{ title, needs: [ids], table(view) }]`:
+ * extra tables built from the measurements (view: median(id, key), result(id))
+ * of the subjects it `needs`, which run even when no row names them.
+ *
  * Optional: `metric` compares another figure of both subjects' rounds than
  * their own metrics (p50 instead of p99, server CPU per task instead of
  * jobs/s); `note(oursMeasurement)` is kept with the row in results.json;

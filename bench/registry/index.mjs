@@ -50,6 +50,11 @@ function check() {
         throw new Error(`bench registry: row "${row.label}" has a ratio target but no peer`);
     }
   }
+  for (const workload of workloads)
+    for (const detail of workload.details ?? [])
+      for (const id of detail.needs ?? [])
+        if (!subjects[id])
+          throw new Error(`bench registry: a detail table of ${workload.name} needs unknown subject ${id}`);
   for (const [id, spec] of Object.entries(subjects)) {
     if (!spec.program || !spec.label) throw new Error(`bench registry: subject ${id} needs a label and a program`);
     for (const dep of spec.after ?? [])
