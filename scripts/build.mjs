@@ -70,4 +70,9 @@ for (const file of walk(join(outDir, 'cjs'))) {
 }
 writeFileSync(join(outDir, 'cjs/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
 writeFileSync(join(outDir, 'esm/package.json'), JSON.stringify({ type: 'module' }) + '\n');
+// Files tsc does not emit that both builds ship: the gRPC service definition.
+for (const file of walk(join(root, 'lib'))) {
+  if (!file.endsWith('.proto')) continue;
+  for (const build of ['esm', 'cjs']) cpSync(file, join(outDir, build, relative(join(root, 'lib'), file)));
+}
 rmSync(work, { recursive: true, force: true });

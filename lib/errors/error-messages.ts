@@ -134,4 +134,38 @@ export const Messages = {
     `Task "${logText(task)}" (id "${logText(id)}") completed, but its result cannot be stored as JSON (${reason}); the row keeps no result. Return JSON-compatible data from tasks run through PostgresTaskClient.`,
   pgConnectionError: (role: string, reason: string) =>
     `PostgresTaskClient ${role} connection: ${reason}. Reconnecting; nothing is lost meanwhile (unfinished deliveries are taken back once their lease runs out).`,
+  grpcDependency: (reason: string) =>
+    `nestjs-worker/grpc needs "@grpc/grpc-js" and "@grpc/proto-loader" (optional peer dependencies of nestjs-worker), which cannot be loaded: ${reason}. Install them: npm install @grpc/grpc-js @grpc/proto-loader`,
+  grpcProtoMissing: (file: string) =>
+    `The task service definition ${file} is missing: it ships with nestjs-worker (dist/esm and dist/cjs). Reinstall the package; when running a tsc build of the sources, copy lib/grpc/proto/*.proto next to the compiled lib/grpc/proto.`,
+  grpcOption: (owner: string, option: string, problem: string, fix: string) =>
+    `${owner} option "${option}" ${problem}. ${fix}`,
+  grpcCallFailed: (address: string, method: string, status: string, details: string, hint: string) =>
+    `gRPC task server ${address}: ${method} failed with ${status} (${logText(details, 500)}). ${hint}`,
+  grpcUnavailableHint: () =>
+    `Is the GrpcTaskServer running and listening on that address, reachable from this machine, and is the scheme right (grpcs:// for a server with TLS, grpc:// without)? The client reconnects on its own and the worker loop retries; tasks this worker holds stay leased only while it reaches the server.`,
+  grpcDeadlineHint: (ms: number) =>
+    `No answer within ${ms} ms: the server or its task store is slow or stalled. Raise "callTimeoutMs" of GrpcTaskClient if that is expected; the worker loop retries.`,
+  grpcServerHint: () =>
+    `The server's task store refused or failed the call; the server's log says why. The worker loop retries what it can.`,
+  grpcUnauthenticated: (address: string, details: string) =>
+    `The gRPC task server ${address} refused this client's credentials (UNAUTHENTICATED: ${logText(details, 300)}). Give GrpcTaskClient the "token" the server's "authenticate" hook accepts (sent as "authorization: Bearer <token>").`,
+  grpcConnectTimeout: (address: string, ms: number, reason: string) =>
+    `GrpcTaskClient could not reach the gRPC task server ${address} within ${ms} ms (${logText(reason, 500)}). Start the server first (GrpcTaskServer or GrpcTaskServerModule), check the address and the scheme (grpcs:// for TLS), or raise "connectTimeoutMs".`,
+  grpcClosed: (method: string) =>
+    `GrpcTaskClient.${method}() was called after close(). Make the call before the application shuts down, or use a client of its own.`,
+  grpcRefused: (peer: string, method: string) =>
+    `Refused an unauthenticated ${method} call from ${logText(peer, 200)} (UNAUTHENTICATED): the "authenticate" hook did not accept its "authorization" metadata.`,
+  grpcAuthenticateThrew: (reason: string) =>
+    `The "authenticate" hook of GrpcTaskServer threw (${reason}); the call was refused as UNAUTHENTICATED. The hook must return true or false.`,
+  grpcListenFailed: (address: string, reason: string) =>
+    `GrpcTaskServer cannot listen on ${address}: ${reason}. Pick a free port (or "host:0" for any), and an address of this machine.`,
+  grpcStoreFailed: (method: string, reason: string) =>
+    `GrpcTaskServer: the task store failed ${method}: ${reason}. The remote worker is told (INTERNAL) and retries.`,
+  grpcPayloadNotJson: (task: string, id: string, reason: string) =>
+    `Task "${logText(task)}" (id "${logText(id)}") cannot be sent to a remote worker: its payload cannot be written as JSON (${reason}). It was dead-lettered with reason "invalid-payload". Enqueue JSON-compatible payloads for tasks run over gRPC.`,
+  grpcResultNotJson: (task: string, id: string, reason: string) =>
+    `Task "${logText(task)}" (id "${logText(id)}") completed, but its result cannot be sent as JSON (${reason}); the store keeps no result. Return JSON-compatible data from tasks run through GrpcTaskClient.`,
+  grpcLeasesExpired: (count: number, leaseMs: number) =>
+    `${count} task(s) held by remote workers went ${leaseMs} ms without a lease extension (a worker died, stalled or lost the server) and were taken back: started ones are charged an attempt, the others go back as they were.`,
 } as const;

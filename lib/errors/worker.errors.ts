@@ -279,3 +279,48 @@ export class InvalidTaskRowError extends WorkerError {
     super('ERR_WORKER_INVALID_TASK_ROW', Messages.pgInvalidRow(table, taskId, taskName, problem));
   }
 }
+
+/** `@grpc/grpc-js` or `@grpc/proto-loader` (optional peers) cannot be loaded, or the package's .proto is missing. */
+export class GrpcDependencyError extends WorkerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_GRPC_DEPENDENCY', message, options);
+  }
+}
+
+/** A `GrpcTaskClient` or `GrpcTaskServer` option is invalid; the message names the fix. */
+export class InvalidGrpcOptionsError extends WorkerError {
+  constructor(owner: string, option: string, problem: string, fix: string) {
+    super('ERR_WORKER_GRPC_INVALID_OPTIONS', Messages.grpcOption(owner, option, problem, fix));
+  }
+}
+
+/** A call to the gRPC task server failed; `status` is the gRPC status name (UNAVAILABLE, DEADLINE_EXCEEDED, ...). */
+export class GrpcTaskServerError extends WorkerError {
+  constructor(
+    readonly address: string,
+    readonly method: string,
+    readonly status: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_WORKER_GRPC_CALL', message, options);
+  }
+}
+
+/** The gRPC task server refused this client's credentials (the `authenticate` hook said no). */
+export class GrpcUnauthenticatedError extends WorkerError {
+  constructor(
+    readonly address: string,
+    details: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_WORKER_GRPC_UNAUTHENTICATED', Messages.grpcUnauthenticated(address, details), options);
+  }
+}
+
+/** `GrpcTaskClient.connect()` could not reach the server within `connectTimeoutMs`. */
+export class GrpcConnectTimeoutError extends WorkerError {
+  constructor(address: string, ms: number, reason: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_GRPC_CONNECT_TIMEOUT', Messages.grpcConnectTimeout(address, ms, reason), options);
+  }
+}

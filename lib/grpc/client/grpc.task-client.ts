@@ -1,0 +1,258 @@
+import { Inject, Injectable, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { checkEnqueue, payloadJson } from '../../clients/kit/enqueue.validator.js';
+import { describeThrown } from '../../clients/kit/json.encoder.js';
+import { Messages } from '../../errors/error-messages.js';
+import { GrpcConnectTimeoutError, GrpcUnauthenticatedError } from '../../errors/worker.errors.js';
+import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type {
+  DeadLetter,
+  EnqueueOptions,
+  EnqueueTask,
+  TaskCounts,
+  TaskRecord,
+  TaskStore,
+} from '../../interfaces/task-store.interface.js';
+import {
+  deliveryFromServer,
+  deliveryRef,
+  outcomeToWire,
+  parseBytes,
+  registeredToWire,
+  textBytes,
+  type WireDelivery,
+  type WireEnqueueTask,
+  type WireOutcome,
+} from '../wire.codec.js';
+import { CANCELLED, GrpcChannel } from './grpc.channel.js';
+import { GRPC_TASK_CLIENT_OPTIONS, type GrpcTaskClientOptions } from './grpc-task-client-options.interface.js';
+import { resolveGrpcClientOptions, type ResolvedGrpcClientOptions } from './grpc-task-client-options.resolver.js';
+import { WatchStream } from './watch.stream.js';
+
+/** A published batch is split so that no message comes near the size limit (results can be large). */
+const PUBLISH_SHARE_OF_LIMIT = 1 / 4;
+
+/**
+ * A task client over gRPC: the worker loop pulls tasks from a
+ * `GrpcTaskServer` that owns the task store (in-memory, PostgreSQL, Redis),
+ * so worker machines need no database credentials. The semantics are the
+ * store's: leases with fencing (the store's receipt travels opaque and
+ * comes back with every outcome), at-least-once delivery, retries and dead
+ * letters. `leaseMs` is the server's; make the client with
+ * `await GrpcTaskClient.connect(options)` so it is known before the loop
+ * starts (or let Nest call `onModuleInit()`).
+ *
+ * Also a `TaskStore`: producers can enqueue and look up tasks through the server.
+ */
+@Injectable()
+export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnApplicationShutdown {
+  private readonly settings: ResolvedGrpcClientOptions;
+  private readonly channel: GrpcChannel;
+  private readonly watcher: WatchStream;
+  private registered: readonly RegisteredTask[] = [];
+  private registering: Promise<unknown> = Promise.resolve();
+  private serverLeaseMs?: number;
+  private maxMessageBytes: number;
+  private connecting?: Promise<void>;
+  private closed = false;
+
+  /** Makes a client and waits until the server has answered (its lease is known), up to `connectTimeoutMs`. */
+  static async connect(options: GrpcTaskClientOptions): Promise<GrpcTaskClient> {
+    const client = new GrpcTaskClient(options);
+    try {
+      await client.ready();
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  constructor(@Optional() @Inject(GRPC_TASK_CLIENT_OPTIONS) options?: GrpcTaskClientOptions) {
+    this.settings = resolveGrpcClientOptions(options);
+    this.maxMessageBytes = this.settings.maxMessageBytes;
+    this.channel = new GrpcChannel(this.settings);
+    this.watcher = new WatchStream(
+      this.channel,
+      () => this.registered,
+      (leaseMs) => (this.serverLeaseMs = leaseMs),
+      this.settings.logger,
+    );
+  }
+
+  /** The server as grpc(s)://host:port. */
+  get address(): string {
+    return this.settings.address;
+  }
+
+  /** The lease of a delivery, as the server (its store) grants it; undefined until the server has answered. */
+  get leaseMs(): number | undefined {
+    return this.serverLeaseMs;
+  }
+
+  /** Resolves once the server has answered (and told its lease); rejects after `connectTimeoutMs` or when refused. */
+  ready(): Promise<void> {
+    this.connecting ??= this.hello().catch((error: unknown) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  onModuleInit(): Promise<void> {
+    return this.ready();
+  }
+
+  async fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
+    if (this.closed || signal.aborted || !(max > 0)) return [];
+    await this.registering;
+    const reply = await this.channel.unary<{ tasks: WireDelivery[]; lease_ms: number }>(
+      'Fetch',
+      { max: Math.min(max, 100_000), wait_ms: this.settings.fetchWaitMs },
+      { timeoutMs: this.settings.fetchWaitMs + this.settings.callTimeoutMs, signal },
+    );
+    if (reply === CANCELLED) return [];
+    if (reply.lease_ms > 0) this.serverLeaseMs = reply.lease_ms;
+    return reply.tasks.map(deliveryFromServer);
+  }
+
+  async publish(outcomes: readonly TaskOutcome[]): Promise<void> {
+    const warn = (message: string) => this.settings.logger.warn(message);
+    const wire = outcomes.map((outcome) => outcomeToWire(outcome, warn));
+    for (const batch of this.chunks(wire)) await this.call('Publish', { outcomes: batch });
+  }
+
+  /**
+   * Extends the leases of held deliveries through the server (which passes
+   * them to the store, or keeps them itself for a store without leases) and
+   * resolves with those of `tasks` whose lease was already lost.
+   */
+  async extendLeases(tasks: readonly TaskEnvelope[]): Promise<readonly TaskEnvelope[]> {
+    if (this.closed || tasks.length === 0) return [];
+    const reply = await this.call<{ lost: number[] }>('ExtendLeases', { tasks: tasks.map(deliveryRef) });
+    return reply.lost.filter((i) => i < tasks.length).map((i) => tasks[i]!);
+  }
+
+  async markStarted(tasks: readonly TaskEnvelope[]): Promise<void> {
+    if (this.closed || tasks.length === 0) return;
+    await this.call('MarkStarted', { tasks: tasks.map(deliveryRef) });
+  }
+
+  /**
+   * Tells the server this worker's @Task() policies (the server's store uses
+   * them when a lease runs out on a last attempt). Sent now, and again with
+   * every (re)opened watch stream, so a restarted server learns them back.
+   */
+  registerTasks(tasks: readonly RegisteredTask[]): void {
+    if (!Array.isArray(tasks)) throw new TypeError('GrpcTaskClient.registerTasks(): expected an array of tasks.');
+    this.registered = tasks.map(({ name, maxAttempts }) => ({ name, maxAttempts }));
+    this.registering = this.call('RegisterTasks', { tasks: registeredToWire(this.registered) }).catch(
+      (error: unknown) =>
+        this.settings.logger.warn(
+          `Registering ${tasks.length} task(s) with the server failed: ${describeThrown(error, 600)}`,
+        ),
+    );
+  }
+
+  watch(onAvailable: () => void): () => void {
+    return this.watcher.add(onAvailable);
+  }
+
+  async enqueue(name: string, payload?: unknown, options: EnqueueOptions = {}): Promise<string> {
+    this.assertOpen('enqueue');
+    const wire = enqueueToWire({ ...options, name, payload });
+    const reply = await this.call<{ ids: string[] }>('Enqueue', { tasks: [wire], many: false });
+    return reply.ids[0]!;
+  }
+
+  async enqueueMany(tasks: readonly EnqueueTask[]): Promise<readonly string[]> {
+    this.assertOpen('enqueueMany');
+    if (!Array.isArray(tasks)) throw new TypeError('GrpcTaskClient.enqueueMany(): expected an array of tasks.');
+    // Checked and encoded here, before anything is sent: a bad task adds nothing.
+    const wire = tasks.map((task, i) => enqueueToWire(task, i));
+    const reply = await this.call<{ ids: string[] }>('Enqueue', { tasks: wire, many: true });
+    return reply.ids;
+  }
+
+  async get<R = unknown>(id: string): Promise<TaskRecord<R> | undefined> {
+    const reply = await this.call<{ record: Uint8Array }>('Get', { id: String(id) });
+    return parseBytes(reply.record) as TaskRecord<R> | undefined;
+  }
+
+  async counts(): Promise<TaskCounts> {
+    const { queued, delayed, running, completed, failed } = await this.call<TaskCounts>('Counts', {});
+    return { queued, delayed, running, completed, failed };
+  }
+
+  async deadLetters(limit = 100): Promise<readonly DeadLetter[]> {
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new TypeError(`GrpcTaskClient.deadLetters(): limit must be a whole number >= 0, got ${String(limit)}.`);
+    const reply = await this.call<{ letters: Uint8Array }>('DeadLetters', { limit });
+    return (parseBytes(reply.letters) as DeadLetter[] | undefined) ?? [];
+  }
+
+  /** Ends the watch stream and the channel. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher.close();
+    this.channel.close();
+  }
+
+  /** Nest calls this after every `onModuleDestroy()`, so the worker loop has flushed its outcomes by then. */
+  onApplicationShutdown(): void {
+    this.close();
+  }
+
+  private async hello(): Promise<void> {
+    const { connectTimeoutMs } = this.settings;
+    let reply: { lease_ms: number; max_message_bytes: number };
+    try {
+      reply = (await this.channel.unary<typeof reply>('Hello', {}, { timeoutMs: connectTimeoutMs })) as typeof reply;
+    } catch (error) {
+      if (error instanceof GrpcUnauthenticatedError) throw error;
+      throw new GrpcConnectTimeoutError(this.address, connectTimeoutMs, describeThrown(error, 600), { cause: error });
+    }
+    if (reply.lease_ms > 0) this.serverLeaseMs = reply.lease_ms;
+    if (reply.max_message_bytes > 0) this.maxMessageBytes = Math.min(this.maxMessageBytes, reply.max_message_bytes);
+  }
+
+  private async call<T>(method: string, request: unknown): Promise<T> {
+    const reply = await this.channel.unary<T>(method, request);
+    return reply as T;
+  }
+
+  /** Outcome batches below a share of the message limit (an outcome bigger than that goes alone). */
+  private *chunks(outcomes: readonly WireOutcome[]): Generator<WireOutcome[]> {
+    const limit = this.maxMessageBytes * PUBLISH_SHARE_OF_LIMIT;
+    let batch: WireOutcome[] = [];
+    let size = 0;
+    for (const outcome of outcomes) {
+      const bytes = outcome.result.length + outcome.error.length + outcome.task.name.length + 256;
+      if (batch.length > 0 && size + bytes > limit) {
+        yield batch;
+        batch = [];
+        size = 0;
+      }
+      batch.push(outcome);
+      size += bytes;
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  private assertOpen(method: string): void {
+    if (this.closed) throw new Error(Messages.grpcClosed(method));
+  }
+}
+
+/** A task to enqueue, checked and its payload encoded on this side: what JSON cannot carry is refused with a TypeError. */
+function enqueueToWire(task: EnqueueTask, index?: number): WireEnqueueTask {
+  const checked = checkEnqueue('GrpcTaskClient', task, index);
+  return {
+    name: checked.name,
+    payload: textBytes(payloadJson('GrpcTaskClient', checked, index)),
+    id: checked.id ?? '',
+    delay_ms: checked.delayMs,
+    priority: checked.priority,
+    max_attempts: checked.maxAttempts ?? 0,
+  };
+}

@@ -1,0 +1,105 @@
+import type { LoggerService } from '@nestjs/common';
+import type * as Grpc from '@grpc/grpc-js';
+import { Backoff } from '../../common/backoff.js';
+import { describeThrown } from '../../clients/kit/json.encoder.js';
+import { RECONNECT_BACKOFF } from '../../clients/kit/reconnect.backoff.js';
+import type { RegisteredTask } from '../../interfaces/task-client.interface.js';
+import { registeredToWire } from '../wire.codec.js';
+import type { GrpcChannel } from './grpc.channel.js';
+
+interface WatchEvent {
+  lease_ms: number;
+  available: boolean;
+}
+
+/** At most one warning about a broken watch stream per this many milliseconds. */
+const WARN_EVERY_MS = 30_000;
+
+/**
+ * The Watch stream: open while anyone watches, an event each time tasks may
+ * be ready. A stream that breaks (the server restarted, the link dropped) is
+ * opened again after a backoff; each (re)open sends the worker's registered
+ * tasks (a restarted server learns them back) and wakes the watchers once,
+ * since wake-ups sent while the stream was down were lost.
+ */
+export class WatchStream {
+  private readonly listeners = new Set<() => void>();
+  private readonly backoff = new Backoff(RECONNECT_BACKOFF);
+  private call?: Grpc.ClientReadableStream<WatchEvent>;
+  private retryTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private lastWarnAt = -Infinity;
+
+  constructor(
+    private readonly channel: GrpcChannel,
+    private readonly tasks: () => readonly RegisteredTask[],
+    private readonly onLease: (leaseMs: number) => void,
+    private readonly logger: LoggerService,
+  ) {}
+
+  add(listener: () => void): () => void {
+    this.listeners.add(listener);
+    if (!this.call && !this.retryTimer) void this.open();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.end();
+    };
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.end();
+  }
+
+  private end(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const call = this.call;
+    this.call = undefined;
+    call?.cancel();
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped || this.listeners.size === 0) return;
+    let call: Grpc.ClientReadableStream<WatchEvent>;
+    try {
+      call = await this.channel.stream<WatchEvent>('Watch', { tasks: registeredToWire(this.tasks()) });
+    } catch (error) {
+      this.broken(error);
+      return;
+    }
+    if (this.stopped || this.listeners.size === 0) {
+      call.cancel();
+      return;
+    }
+    this.call = call;
+    call.on('data', (event: WatchEvent) => {
+      this.backoff.reset();
+      if (event.lease_ms > 0) this.onLease(event.lease_ms);
+      if (event.available) for (const listener of this.listeners) listener();
+    });
+    const over = (error?: unknown) => {
+      if (this.call !== call) return;
+      this.call = undefined;
+      this.broken(error);
+    };
+    call.on('error', (error: Grpc.ServiceError) => over(this.channel.error('Watch', error)));
+    call.on('end', () => over());
+  }
+
+  private broken(error: unknown): void {
+    if (this.stopped || this.listeners.size === 0) return;
+    const now = Date.now();
+    if (error !== undefined && now - this.lastWarnAt >= WARN_EVERY_MS) {
+      this.lastWarnAt = now;
+      this.logger.warn(
+        `Watch stream ended: ${describeThrown(error, 600)} Opening it again; meanwhile idle fetches long-poll.`,
+      );
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.open();
+    }, this.backoff.next());
+    this.retryTimer.unref();
+  }
+}

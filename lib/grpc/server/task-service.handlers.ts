@@ -1,0 +1,237 @@
+import type { LoggerService } from '@nestjs/common';
+import type * as Grpc from '@grpc/grpc-js';
+import { serializeError } from '../../boundary/error.serializer.js';
+import { describeThrown, encodeJson } from '../../clients/kit/json.encoder.js';
+import { Messages } from '../../errors/error-messages.js';
+import { InvalidPayloadError } from '../../errors/worker.errors.js';
+import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type { TaskStore } from '../../interfaces/task-store.interface.js';
+import {
+  deliveryFromWorker,
+  deliveryToWire,
+  enqueueFromWire,
+  outcomeFromWire,
+  registeredFromWire,
+  textBytes,
+  type WireDelivery,
+  type WireEnqueueTask,
+  type WireOutcome,
+  type WireRegisteredTask,
+} from '../wire.codec.js';
+import type { CallAuthenticator } from './call.authenticator.js';
+import type { ExtendBatcher } from './extend.batcher.js';
+import type { FetchCoordinator } from './fetch.coordinator.js';
+import type { WatchBroadcaster } from './watch.broadcaster.js';
+
+/** What the handlers work with; the server assembles it. */
+export interface ServiceParts {
+  /** The worker side, always with leases (the store's own, or kept by the server). */
+  readonly worker: TaskClient;
+  /** The producer side: the store itself. */
+  readonly store: TaskStore;
+  readonly leaseMs: number;
+  readonly fetches: FetchCoordinator;
+  readonly extensions: ExtendBatcher;
+  readonly watchers: WatchBroadcaster;
+  readonly auth: CallAuthenticator;
+  readonly maxFetchWaitMs: number;
+  readonly maxMessageBytes: number;
+  readonly logger: LoggerService;
+  readonly status: typeof Grpc.status;
+  register(tasks: readonly RegisteredTask[]): void;
+  /** Tasks may be ready: wake waiting fetches and idle workers. */
+  wake(): void;
+  /** Gives deliveries back to the store, uncharged. */
+  release(tasks: readonly TaskEnvelope[]): void;
+}
+
+/** A failure the caller should see with this status (the others are INTERNAL). */
+class StatusError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Unary = (call: Grpc.ServerUnaryCall<any, any>, callback: Grpc.sendUnaryData<any>) => void;
+
+/** The handlers of TaskService: authenticate, decode, hand to the store, encode. */
+export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImplementation {
+  const { status } = p;
+
+  const unary =
+    <Req, Res>(method: string, handle: (request: Req, call: Grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): Unary =>
+    (call, callback) => {
+      void (async () => {
+        if (!(await p.auth.allows(call, method))) {
+          callback({ code: status.UNAUTHENTICATED, details: 'the task server did not accept these credentials' });
+          return;
+        }
+        try {
+          callback(null, await handle(call.request as Req, call));
+        } catch (error) {
+          if (error instanceof StatusError) callback({ code: error.code, details: error.message });
+          else {
+            p.logger.warn(Messages.grpcStoreFailed(method, describeThrown(error, 600)));
+            callback({ code: status.INTERNAL, details: describeThrown(error, 2000) });
+          }
+        }
+      })();
+    };
+
+  /** The producer's mistakes are refusals (INVALID_ARGUMENT becomes a TypeError in the client), as with a local store. */
+  const refusal = (error: unknown): never => {
+    if (error instanceof TypeError || error instanceof SyntaxError)
+      throw new StatusError(status.INVALID_ARGUMENT, describeThrown(error, 4000));
+    throw new StatusError(status.FAILED_PRECONDITION, describeThrown(error, 4000));
+  };
+
+  return {
+    Hello: unary('Hello', async () => ({ lease_ms: p.leaseMs, max_message_bytes: p.maxMessageBytes })),
+
+    Fetch: unary<{ max: number; wait_ms: number }, unknown>('Fetch', async (request, call) => {
+      const cancelled = new AbortController();
+      call.on('cancelled', () => cancelled.abort());
+      const max = Math.max(1, request.max);
+      const tasks = await p.fetches.fetch(max, Math.min(request.wait_ms, p.maxFetchWaitMs), cancelled.signal);
+      // The worker went (its fetch was aborted) while these were fetched for it: back to the store, uncharged.
+      if (call.cancelled) {
+        if (tasks.length > 0) p.release(tasks);
+        return { tasks: [], lease_ms: p.leaseMs };
+      }
+      return { tasks: encodeDeliveries(p, tasks), lease_ms: p.leaseMs };
+    }),
+
+    Publish: unary<{ outcomes: WireOutcome[] }, unknown>('Publish', async (request) => {
+      const outcomes: TaskOutcome[] = [];
+      for (const wire of request.outcomes) {
+        const outcome = outcomeFromWire(wire, deliveryFromWorker(wire.task));
+        if (outcome) outcomes.push(outcome);
+      }
+      await p.worker.publish(outcomes);
+      if (outcomes.some((o) => o.status === 'released' || (o.status === 'retry' && o.delayMs <= 0))) p.wake();
+      return {};
+    }),
+
+    ExtendLeases: unary<{ tasks: WireDelivery[] }, unknown>('ExtendLeases', async (request) => ({
+      lost: await p.extensions.extend(request.tasks.map(deliveryFromWorker)),
+    })),
+
+    MarkStarted: unary<{ tasks: WireDelivery[] }, unknown>('MarkStarted', async (request) => {
+      await p.worker.markStarted?.(request.tasks.map(deliveryFromWorker));
+      return {};
+    }),
+
+    RegisterTasks: unary<{ tasks: WireRegisteredTask[] }, unknown>('RegisterTasks', async (request) => {
+      try {
+        p.register(registeredFromWire(request.tasks));
+      } catch (error) {
+        refusal(error);
+      }
+      return {};
+    }),
+
+    Watch: (call: Grpc.ServerWritableStream<{ tasks: WireRegisteredTask[] }, any>) => {
+      void (async () => {
+        if (!(await p.auth.allows(call, 'Watch'))) {
+          call.emit('error', {
+            code: status.UNAUTHENTICATED,
+            details: 'the task server did not accept these credentials',
+          });
+          return;
+        }
+        try {
+          if (call.request.tasks.length > 0) p.register(registeredFromWire(call.request.tasks));
+        } catch (error) {
+          call.emit('error', { code: status.INVALID_ARGUMENT, details: describeThrown(error, 2000) });
+          return;
+        }
+        p.watchers.add(call);
+      })();
+    },
+
+    Enqueue: unary<{ tasks: WireEnqueueTask[]; many: boolean }, unknown>('Enqueue', async (request) => {
+      let ids: readonly string[];
+      try {
+        const tasks = request.tasks.map(enqueueFromWire);
+        if (request.many) ids = await p.store.enqueueMany(tasks);
+        else {
+          const [{ name, payload, ...options }] = tasks as [(typeof tasks)[number]];
+          ids = [await p.store.enqueue(name, payload, options)];
+        }
+      } catch (error) {
+        return refusal(error);
+      }
+      if (ids.length > 0) p.wake();
+      return { ids };
+    }),
+
+    Get: unary<{ id: string }, unknown>('Get', async (request) => ({
+      record: jsonOrStripped(await p.store.get(request.id)),
+    })),
+
+    Counts: unary('Counts', async () => {
+      const { queued, delayed, running, completed, failed } = await p.store.counts();
+      return { queued, delayed, running, completed, failed };
+    }),
+
+    DeadLetters: unary<{ limit: number }, unknown>('DeadLetters', async (request) => ({
+      letters: jsonOrStripped(await p.store.deadLetters(request.limit)),
+    })),
+  };
+}
+
+/**
+ * Deliveries as JSON for the wire, at most what fits in one message (the
+ * rest is released at once, uncharged). A payload JSON cannot carry (put in
+ * an in-memory store by a local producer) can never reach a remote worker:
+ * dead-lettered as invalid-payload.
+ */
+function encodeDeliveries(p: ServiceParts, tasks: readonly TaskEnvelope[]): WireDelivery[] {
+  const room = Math.floor(p.maxMessageBytes * 0.9);
+  const wire: WireDelivery[] = [];
+  const invalid: TaskOutcome[] = [];
+  const over: TaskEnvelope[] = [];
+  let size = 0;
+  for (const task of tasks) {
+    const encoded = encodeJson(task.payload);
+    if (!encoded.ok) {
+      const message = Messages.grpcPayloadNotJson(task.name, task.id, encoded.problem);
+      p.logger.error(message);
+      invalid.push({
+        status: 'failed',
+        task,
+        reason: 'invalid-payload',
+        error: serializeError(new InvalidPayloadError(task.name, [{ message }])),
+      });
+      continue;
+    }
+    const delivery = deliveryToWire(task, encoded.text);
+    const bytes = delivery.payload.length + delivery.name.length + delivery.receipt.length + 128;
+    if (wire.length > 0 && size + bytes > room) {
+      over.push(task);
+      continue;
+    }
+    size += bytes;
+    wire.push(delivery);
+  }
+  if (invalid.length > 0)
+    p.worker
+      .publish(invalid)
+      .catch((error: unknown) => p.logger.warn(Messages.grpcStoreFailed('publish', describeThrown(error))));
+  if (over.length > 0) p.release(over);
+  return wire;
+}
+
+/** JSON of what a store returned; without the result and payload if those cannot be written (a local producer's BigInt). */
+function jsonOrStripped(value: unknown): Buffer {
+  const encoded = encodeJson(value);
+  if (encoded.ok) return textBytes(encoded.text);
+  const strip = (item: unknown) =>
+    item && typeof item === 'object' ? { ...(item as object), result: undefined, payload: null } : item;
+  const stripped = encodeJson(Array.isArray(value) ? value.map(strip) : strip(value));
+  if (stripped.ok) return textBytes(stripped.text);
+  throw new StatusError(13, `the store's answer cannot be written as JSON (${encoded.problem})`);
+}

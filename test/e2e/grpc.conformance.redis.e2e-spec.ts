@@ -1,0 +1,53 @@
+/**
+ * The TaskClient conformance suite on GrpcTaskClient, against a
+ * GrpcTaskServer over loopback serving a RedisTaskClient (the runner's
+ * redis-server, REDIS_URL): a key prefix, a store client and a server of
+ * their own per case, the store's short lease, further consumers as further
+ * clients of the server. Unlike the Redis client itself, GrpcTaskClient has
+ * watch(): the server wakes its workers on enqueues made through it.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { GrpcTaskClient } from '../../lib/grpc.js';
+import { RedisTaskClient } from '../../lib/redis.js';
+import { taskClientConformance } from '../../lib/testing.js';
+import { quiet, serve } from '../support/grpc.support.js';
+
+const url = process.env.REDIS_URL;
+
+if (!url) {
+  describe(
+    'TaskClient conformance: GrpcTaskClient (Redis store)',
+    { skip: 'REDIS_URL is not set (run through npm test)' },
+    () => {},
+  );
+} else {
+  taskClientConformance<GrpcTaskClient>({
+    name: 'GrpcTaskClient (Redis store)',
+    describe,
+    it,
+    open: async () => {
+      const prefix = `grpc-conformance-${randomUUID().slice(0, 8)}`;
+      const store = new RedisTaskClient({ url, prefix, leaseMs: 500, blockMs: 100, logger: quiet });
+      const served = await serve(store);
+      const clients: GrpcTaskClient[] = [];
+      const make = async () => {
+        const client = await GrpcTaskClient.connect({ url: served.url, fetchWaitMs: 200, logger: quiet });
+        clients.push(client);
+        return client;
+      };
+      return {
+        client: await make(),
+        consumer: make,
+        kill: (victim) => victim.close(),
+        close: async () => {
+          for (const client of clients) client.close();
+          await served.close();
+          const keys = await store.redis.keys(`${prefix}:*`).catch(() => [] as string[]);
+          if (keys.length > 0) await store.redis.del(...keys).catch(() => undefined);
+          await store.close();
+        },
+      };
+    },
+  });
+}
