@@ -4,8 +4,9 @@
  * costs, and how soon a dead consumer's unstarted deliveries move on.
  *
  * Idle times are set on the server (XCLAIM ... IDLE, to the same consumer,
- * JUSTID: no delivery counted) instead of waited for, so that the tests
- * decide which threshold an entry is past rather than racing the clock.
+ * JUSTID: no delivery counted; a consumer's last heartbeat) instead of
+ * waited for, so that the tests decide which threshold an entry is past
+ * rather than racing the clock.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -25,6 +26,14 @@ async function idle(admin: Redis, holder: RedisTaskClient, tasks: readonly TaskE
     const { band, entryId } = task.receipt as Receipt;
     await admin.xclaim(holder.keys.streams[band]!, 'workers', holder.consumer, 0, entryId, 'IDLE', ms, 'JUSTID');
   }
+}
+
+/** Makes `holder` look silent (no fetch round, no APPLY) for `ms`, and its entries of `tasks` untouched as long. */
+async function silent(admin: Redis, holder: RedisTaskClient, tasks: readonly TaskEnvelope[], ms: number) {
+  const [seconds, micros] = await admin.time();
+  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  await admin.hset(holder.keys.heartbeats, holder.consumer, String(now - ms));
+  await idle(admin, holder, tasks, ms);
 }
 
 describe('RedisTaskClient extendLeases()', () => {
@@ -94,11 +103,11 @@ describe('RedisTaskClient markStarted()', () => {
       // The process dies: nobody extends its leases any more.
       dying.redis.disconnect();
 
-      // 40% of a lease: no entry is taken over yet.
-      await idle(admin, dying, tasks, 4000);
+      // Silent for 40% of a lease: no entry is taken over yet.
+      await silent(admin, dying, tasks, 4000);
       assert.deepEqual(await fresh().fetch(3, AbortSignal.timeout(300)), []);
       // 60%: the unstarted ones are, as the same attempt; the started one is not.
-      await idle(admin, dying, tasks, 6000);
+      await silent(admin, dying, tasks, 6000);
       const second = fresh();
       const early = await take(second, 2, 5000);
       assert.deepEqual(new Set(early.map((t) => t.id)), new Set(prefetched.map((t) => t.id)));
@@ -134,6 +143,22 @@ describe('RedisTaskClient markStarted()', () => {
     }).finally(() => admin.disconnect());
   });
 
+  it('leaves the unstarted deliveries of a consumer that still fetches alone until the lease runs out', async () => {
+    const prefix = uniquePrefix();
+    const options = { prefix, leaseMs: 10_000, blockMs: 100 };
+    const [holder, other] = [standalone(options), standalone(options)];
+    const admin = new Redis(REDIS_URL);
+    await withClients([holder, other], async () => {
+      await holder.enqueueMany([1, 2].map((n) => ({ name: 'echo', payload: n })));
+      const held = await take(holder, 2);
+      // Untouched for 60% of a lease, but their consumer is alive: it has just run a fetch round.
+      await idle(admin, holder, held, 6000);
+      assert.deepEqual(await holder.fetch(2, AbortSignal.timeout(200)), []);
+      assert.deepEqual(await other.fetch(2, AbortSignal.timeout(300)), []);
+      await complete(holder, held);
+    }).finally(() => admin.disconnect());
+  });
+
   it('ignores a note from a consumer that lost the delivery (fenced)', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, leaseMs: 10_000, blockMs: 100 };
@@ -142,12 +167,12 @@ describe('RedisTaskClient markStarted()', () => {
     await withClients([stalled, other], async () => {
       await stalled.enqueue('echo', 1);
       const [task] = await take(stalled, 1);
-      await idle(admin, stalled, [task!], 6000);
+      await silent(admin, stalled, [task!], 6000);
       const [again] = await take(other, 1, 5000);
       assert.equal(again?.attempt, 1);
       // The stalled consumer wakes up and notes the start it made before: too late, not its delivery any more.
       await stalled.markStarted([task!]);
-      await idle(admin, other, [again!], 6000);
+      await silent(admin, other, [again!], 6000);
       const [third] = await take(stalled, 1, 5000);
       assert.equal(third?.attempt, 1, 'the second delivery never started: no attempt charged');
       await complete(stalled, [third!]);

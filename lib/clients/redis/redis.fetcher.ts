@@ -16,10 +16,11 @@ const UNBLOCK_EVERY_MS = 50;
 const FORGET_CONSUMERS_IDLE_MS = 3_600_000;
 const FORGET_CONSUMERS_EVERY_MS = 600_000;
 /**
- * Part of the lease after which a delivery that never started is taken over.
- * The worker loop extends every lease each leaseMs / 3, so a live consumer's
- * entries never get this idle; one past it belongs to a process that died
- * or stalled, and as nothing of it ran, nothing is lost by moving it early.
+ * Part of the lease after which a delivery that never started is taken over
+ * from a consumer silent that long (no fetch round, no extension, no
+ * outcome). The worker loop extends every lease each leaseMs / 3, so a live
+ * consumer is never that silent; a silent one died or stalled, and as
+ * nothing of the delivery ran, nothing is lost by moving it early.
  */
 const UNSTARTED_CLAIM_FRACTION = 0.5;
 
@@ -50,7 +51,8 @@ export class RedisFetcher {
     private readonly settings: { leaseMs: number; blockMs: number },
   ) {
     this.claimEveryMs = Math.min(5000, Math.max(50, Math.floor(settings.leaseMs / 4)));
-    this.unstartedClaimMs = Math.floor(settings.leaseMs * UNSTARTED_CLAIM_FRACTION);
+    // A consumer waiting in its blocking read runs a fetch round every blockMs: silence must be longer.
+    this.unstartedClaimMs = Math.max(Math.floor(settings.leaseMs * UNSTARTED_CLAIM_FRACTION), 2 * settings.blockMs);
   }
 
   /**
@@ -91,7 +93,10 @@ export class RedisFetcher {
         const { entries, nextDue, serverNow, cursors } = got.value;
         if (claim) {
           this.cursors = cursors;
-          this.nextClaimAt = Date.now() + this.claimEveryMs;
+          // A round that took over as many as asked may have left more (a dead consumer's whole
+          // prefetch): the next fetch looks again instead of reading newer entries a period long.
+          const claimed = entries.filter(([, , deliveries]) => deliveries > 1).length;
+          this.nextClaimAt = claimed >= max ? 0 : Date.now() + this.claimEveryMs;
           if (Date.now() >= this.nextForgetAt) this.forgetDeadConsumers();
         }
         if (entries.length === 0) {

@@ -26,6 +26,8 @@ export class RedisKeys {
   readonly recordPrefix: string;
   /** Hash of the deliveries that reached a worker thread: `<band>:<entry id>` → delivery count. */
   readonly started: string;
+  /** Hash of when each consumer last ran a fetch round or an APPLY (server ms): who is alive. */
+  readonly heartbeats: string;
   /**
    * A random token the first consumer writes and every consumer remembers:
    * when it changes or vanishes, the server lost the queue's data.
@@ -40,6 +42,7 @@ export class RedisKeys {
     this.stats = `${base}stats`;
     this.recordPrefix = `${base}task:`;
     this.started = `${base}started`;
+    this.heartbeats = `${base}consumers`;
     this.epoch = `${base}epoch`;
   }
 
@@ -49,7 +52,7 @@ export class RedisKeys {
 
   /** KEYS of every script, in this order. */
   get scriptKeys(): string[] {
-    return [...this.streams, this.delayed, this.dead, this.stats, this.started];
+    return [...this.streams, this.delayed, this.dead, this.stats, this.started, this.heartbeats];
   }
 }
 

@@ -213,6 +213,7 @@ local function quarantine(key, b, eid, id, problem)
   redis.call('HINCRBY', KEYS[6], 'failed', 1)
 end
 
+heartbeat()
 local out = {}
 local count = tonumber(ARGV[a])
 a = a + 1

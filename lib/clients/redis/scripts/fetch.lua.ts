@@ -3,16 +3,17 @@ import { PRELUDE, SCRIPT_KEYS } from './prelude.lua.js';
 /**
  * One fetch round trip: promote due delayed tasks into their streams, take
  * over entries idle for a lease (XAUTOCLAIM: their consumer died or
- * stalled), and unstarted ones idle for part of it, then read new entries,
- * high band first, never more than asked.
+ * stalled), and the unstarted ones of a consumer silent for part of it,
+ * then read new entries, high band first, never more than asked.
  * ARGV 4: max, 5: most promotions, 6: '1' to claim, 7: lease ms, 8-10: claim
- * cursors, 11: idle ms after which an unstarted delivery is taken over.
+ * cursors, 11: silence (and idle) ms after which an unstarted delivery is taken over.
  * Returns {next due time or '', {cursors}, {{band, entry id, deliveries, fields}...}, server time}.
  */
 export const FETCH_SCRIPT = {
   name: 'fetch',
   numberOfKeys: SCRIPT_KEYS,
   lua: `${PRELUDE}
+heartbeat()
 local want = tonumber(ARGV[4])
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
 for _, id in ipairs(due) do
@@ -39,15 +40,24 @@ if ARGV[6] == '1' then
     end
   end
   -- A delivery that never reached a worker thread (no started note for its
-  -- delivery count) and that nobody extended for part of a lease: its
-  -- consumer died or stalled, and nothing of it ran, so it is taken over
-  -- without waiting out the lease (a live consumer extends every leaseMs / 3).
+  -- delivery count), held by a consumer that has run neither a fetch nor an
+  -- APPLY for part of a lease: that consumer died or is stalled, and nothing
+  -- of the delivery ran, so it is taken over without waiting out the lease.
+  -- A consumer that never wrote a heartbeat (another version) is left alone.
   local early = tonumber(ARGV[11])
+  local silent = {}
+  local function isSilent(owner)
+    if silent[owner] == nil then
+      local seen = tonumber(redis.call('HGET', KEYS[8], owner))
+      silent[owner] = seen ~= nil and now - seen >= early
+    end
+    return silent[owner]
+  end
   for b = 1, 3 do
-    if want <= 0 then break end
+    if want <= 0 or early >= tonumber(ARGV[7]) then break end
     for _, p in ipairs(redis.call('XPENDING', KEYS[b], group, 'IDLE', early, '-', '+', want + 100)) do
       if want <= 0 then break end
-      if redis.call('HGET', KEYS[7], b .. ':' .. p[1]) ~= tostring(p[4]) then
+      if isSilent(p[2]) and redis.call('HGET', KEYS[7], b .. ':' .. p[1]) ~= tostring(p[4]) then
         local c = redis.call('XCLAIM', KEYS[b], group, consumer, early, p[1])
         if c[1] and type(c[1][2]) == 'table' then
           out[#out + 1] = {b, p[1], p[4] + 1, c[1][2]}

@@ -22,5 +22,10 @@ for b = 1, 3 do
     end
   end
 end
+-- Heartbeats of consumers silent that long: nothing of theirs is early-claimable any more anyway.
+local beats = redis.call('HGETALL', KEYS[8])
+for i = 1, #beats - 1, 2 do
+  if now - (tonumber(beats[i + 1]) or 0) > tonumber(ARGV[4]) then redis.call('HDEL', KEYS[8], beats[i]) end
+end
 return removed`,
 } as const;
