@@ -53,6 +53,7 @@ export type { WorkerStats } from './interfaces/worker-stats.interface.js';
 export {
   WorkerError,
   InvalidWorkerOptionsError,
+  WorkerModuleNotConfiguredError,
   InvalidTaskOptionsError,
   DuplicateTaskError,
   ScopedTaskProviderError,

@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { describeFunctionTask, type ThreadTaskInfo } from './boundary/dispatch.protocol.js';
@@ -15,6 +16,7 @@ import type { TaskClient } from './interfaces/task-client.interface.js';
 import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
 import type { WorkerModuleOptions } from './interfaces/worker-module-options.interface.js';
 import { TaskLoop } from './loop/task.loop.js';
+import { unconfiguredModuleError } from './module-import.checker.js';
 import { EventSink } from './pool/event.sink.js';
 import { TaskDispatcher } from './pool/task.dispatcher.js';
 import { WORKER_POOL, type ManagedTaskPool, type TaskCode, type TaskPoolFactory } from './pool/task-pool.factory.js';
@@ -51,12 +53,15 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
   private closing?: Promise<void>;
 
   constructor(
-    @Inject(WORKER_MODULE_OPTIONS) private readonly rawOptions: WorkerModuleOptions,
-    @Inject(TASK_CLIENT) private readonly client: TaskClient,
+    // Optional so that WorkerModule imported without forRoot() gets our error, not Nest's unresolved dependency.
+    @Optional() @Inject(WORKER_MODULE_OPTIONS) private readonly rawOptions: WorkerModuleOptions,
+    @Optional() @Inject(TASK_CLIENT) private readonly client: TaskClient,
     private readonly explorer: TaskExplorer,
     private readonly modules: ModulesContainer,
     @Inject(WORKER_POOL) private readonly poolFactory: TaskPoolFactory,
-  ) {}
+  ) {
+    if (rawOptions === undefined) throw unconfiguredModuleError(modules);
+  }
 
   /** The running engine; undefined before `onModuleInit()` and in pool threads. */
   get engine(): WorkerEngine | undefined {

@@ -8,6 +8,12 @@ const list = (items: readonly string[]): string => items.map((i) => `"${i}"`).jo
 
 export const Messages = {
   invalidOption: (path: string, problem: string, fix: string) => `WorkerModule option "${path}" ${problem}. ${fix}`,
+  moduleNotConfigured: (importers: readonly string[], configuredElsewhere: boolean) => {
+    const by = importers.length ? importers.join(', ') : 'the root module';
+    return configuredElsewhere
+      ? `WorkerModule is imported without options by ${by}, besides the application's WorkerModule.forRoot(): a plain import makes a second WorkerModule, which has no options. Remove WorkerModule from the imports of ${by}: WorkerModule.forRoot() is global (isGlobal: true), so WorkerManager can be injected anywhere. With isGlobal: false, export WorkerModule from the module that calls forRoot() and import that module instead.`
+      : `WorkerModule is imported without options by ${by}. Import it once, in the root module, with its options: WorkerModule.forRoot({ tasksModule: { module: TasksModule, file: join(__dirname, 'tasks.module.js') } }), or WorkerModule.forRootAsync({ imports, inject, useFactory }) to build them from other providers (ConfigService).`;
+  },
   duplicateTask: (name: string, first: string, second: string) =>
     `Task "${name}" is declared twice: by ${first} and by ${second}. Task names must be unique; rename one of them.`,
   scopedTaskProvider: (className: string, scope: string) =>

@@ -22,6 +22,16 @@ export class InvalidWorkerOptionsError extends WorkerError {
   }
 }
 
+/** `WorkerModule` was imported as the bare class, without `forRoot()` / `forRootAsync()`, so it has no options. */
+export class WorkerModuleNotConfiguredError extends WorkerError {
+  constructor(
+    readonly importers: readonly string[],
+    configuredElsewhere: boolean,
+  ) {
+    super('ERR_WORKER_NOT_CONFIGURED', Messages.moduleNotConfigured(importers, configuredElsewhere));
+  }
+}
+
 /** A `@Task()` option is invalid: thrown where the task is declared, naming the task, the option and the fix. */
 export class InvalidTaskOptionsError extends WorkerError {
   constructor(
@@ -217,6 +227,7 @@ export class LeaseExpiredError extends WorkerError {
 export const WORKER_ERROR_CLASSES: Readonly<Record<string, new (...args: any[]) => Error>> = {
   WorkerError,
   InvalidWorkerOptionsError,
+  WorkerModuleNotConfiguredError,
   InvalidTaskOptionsError,
   DuplicateTaskError,
   ScopedTaskProviderError,
