@@ -8,19 +8,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { redisSkip } from '../support/services.js';
 import { RedisTaskClient } from '../../lib/redis.js';
 import { describeScaleOut, runScaleOut } from '../support/scale-out.js';
-import { VictimWatch } from './redis.victim-watch.js';
 
 const REDIS_URL = process.env.REDIS_URL!;
 const TASKS = 3000;
 const quiet = { log() {}, warn() {}, error() {} };
 
-describe('Redis scale-out', () => {
+describe('Redis scale-out', { skip: redisSkip() }, () => {
   it('shares the work between 3 processes and survives kill -9 of one', async (t: TestContext) => {
     const prefix = `scale-out-${process.pid}-${Date.now().toString(36)}`;
     const producer = new RedisTaskClient({ url: REDIS_URL, prefix, logger: quiet });
-    const victim = new VictimWatch(producer);
     try {
       const report = await runScaleOut({
         clientModule: new URL('../fixtures/scale-out/redis.client.js', import.meta.url),
@@ -32,14 +31,8 @@ describe('Redis scale-out', () => {
           ),
         isComplete: async (ids) => (await producer.counts()).completed >= ids.length,
         timeoutMs: 180_000,
-        onKilled: (pid) => victim.start(pid),
       });
       t.diagnostic(describeScaleOut(report));
-      const held = await victim.report();
-      t.diagnostic(
-        `killed process held ${held.held} task(s) at the kill; charged an attempt for ${held.charged}; ` +
-          `${held.taken} taken over after a median ${held.medianWaitMs} ms, at most ${held.maxWaitMs} ms`,
-      );
 
       assert.deepEqual(report.missing, [], 'every task ran');
       for (const pid of report.pids) assert.ok((report.donePerProcess.get(pid) ?? 0) > 0, `process ${pid} did work`);
@@ -49,12 +42,21 @@ describe('Redis scale-out', () => {
       records.forEach((r, n) => assert.equal(r!.result, n * 2));
       assert.deepEqual(await producer.counts(), { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0 });
 
-      // What the victim held when it died (running, or fetched and waiting in its queue) was
-      // taken over; an attempt is charged only for what had started there, never for the rest.
-      assert.ok(held.held > 0, 'the killed process held tasks');
-      assert.equal(held.taken, held.held, 'every one was taken over by another process');
-      // One worker thread: at most the task it was running (which may not have written its start line yet).
-      assert.ok(held.charged <= Math.max(1, report.killedUnfinished.length), 'charged only for a started task');
+      // What the kill cost. What the victim held (running, finished with its outcome unpublished,
+      // or fetched and waiting) ran elsewhere; only what had reached its thread may be charged an
+      // attempt (a few more: a task handed to its thread whose ledger line the kill beat). The loop
+      // prefetches only what it can start soon, so little is stranded. Times are reported, not asserted.
+      const { kill } = report;
+      t.diagnostic(
+        `kill -9 cost: ${kill.affected} task(s) held by the killed process ran elsewhere, ${kill.started} of them had started; ` +
+          `${kill.charged} charged an attempt; they waited ${kill.waitMedianMs} ms (median), ${kill.waitMaxMs} ms (max) to start again`,
+      );
+      assert.ok(kill.affected > 0, 'the killed process held tasks');
+      assert.ok(kill.charged <= kill.started + 4, `${kill.charged} charged, ${kill.started} started`);
+      assert.ok(
+        kill.affected < 200,
+        `${kill.affected} tasks stranded by the kill: prefetch is not bounded by the lease`,
+      );
       for (const id of report.killedUnfinished) {
         assert.ok(report.rerunElsewhere.includes(id), `task ${id}, cut off by the kill, ran again elsewhere`);
       }

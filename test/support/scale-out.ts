@@ -29,8 +29,6 @@ export interface ScaleOutOptions {
   killAt?: number;
   /** @default 180000 */
   timeoutMs?: number;
-  /** Called once the victim has exited, before waiting for completion (to look at what it held). */
-  onKilled?(victimPid: number): void | Promise<void>;
 }
 
 export interface ScaleOutReport {
@@ -169,7 +167,6 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
     victim.kill('SIGKILL');
     const killedAt = Date.now();
     await exited(victim);
-    await options.onKilled?.(victimPid);
 
     while (!(await options.isComplete(ids))) {
       if (Date.now() > deadline) break;
