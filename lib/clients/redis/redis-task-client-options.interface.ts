@@ -33,7 +33,10 @@ export interface RedisTaskClientOptions {
    * Lease of a fetched task, in milliseconds: the worker loop extends it
    * every `leaseMs / 3` while it holds the task. An entry nobody extended for
    * this long (its process died or stalled) is taken over by another
-   * consumer and run again.
+   * consumer and run again; that counts as an attempt only if the task had
+   * started (reached a worker thread). A delivery that never started is
+   * taken over sooner, once its consumer has been silent (no fetch, no
+   * extension, no outcome) for `max(leaseMs / 2, 2 * blockMs)`.
    * @default 30000
    */
   leaseMs?: number;
@@ -54,8 +57,11 @@ export interface RedisTaskClientOptions {
    * others the worker loop registers each task's limit: its
    * `@Task({ maxAttempts })`, else the module's `retry.maxAttempts`. A task
    * enqueued with its own `maxAttempts` keeps that. A task whose lease runs
-   * out on its last attempt is dead-lettered with reason `'crash'`. Failures
-   * the worker loop sees follow the module's `retry` options.
+   * out after it started on its last attempt is dead-lettered with reason
+   * `'crash'`, and so is one whose deliveries were lost `maxAttempts + 3`
+   * times in all (started or not: a task that kills its process before its
+   * start is recorded). Failures the worker loop sees follow the module's
+   * `retry` options.
    * @default 3
    */
   maxAttempts?: number;

@@ -44,7 +44,10 @@ const CALLS_PER_PIPELINE = 50;
  *
  * Layout under `<prefix>:<queue>:` — `stream:high`, `stream`, `stream:low`
  * (priority bands, read high first), `delayed` (sorted set of due times),
- * `dead` (dead letters), `task:<id>` (records), `stats` (counters).
+ * `dead` (dead letters), `task:<id>` (records), `stats` (counters),
+ * `started` (deliveries that reached a worker thread), `consumers` (when
+ * each consumer was last heard of), `epoch` (a marker that tells a server
+ * that lost its data).
  */
 @Injectable()
 export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShutdown {
