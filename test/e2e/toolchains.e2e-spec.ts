@@ -31,7 +31,7 @@ const SHA256_HELLO = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e7304336293
 const TASK_LINE = /task (hash|ping) (\{.*\})/;
 
 let dir: string;
-let installs: Promise<{ nest11: ToolchainProject; nest12: ToolchainProject }>;
+let installs: Promise<{ nest11: ToolchainProject; nest12: ToolchainProject }> | undefined;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nestjs-worker-toolchains-'));
@@ -45,7 +45,7 @@ before(async () => {
 });
 
 after(async () => {
-  const projects = await installs.catch(() => undefined);
+  const projects = await installs?.catch(() => undefined);
   await Promise.all([projects?.nest11.stopAll(), projects?.nest12.stopAll(), monorepo?.stopAll()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -98,7 +98,7 @@ const flat = (text: string) => text.replace(/\s+/g, ' ');
 const TIMEOUT = { timeout: 300_000 };
 
 describe('Nest 11, CommonJS (nest new with @nestjs/cli 11)', () => {
-  const project = () => installs.then((p) => p.nest11);
+  const project = () => installs!.then((p) => p.nest11);
 
   it('Jest + ts-jest: `npm run test:e2e` runs a task through the threads', TIMEOUT, async () => {
     const output = await (await project()).run('npm', ['run', 'test:e2e']);
@@ -198,7 +198,7 @@ describe('Nest 11, CommonJS (nest new with @nestjs/cli 11)', () => {
 });
 
 describe('Nest 12, ES modules (nest new with @nestjs/cli 12)', () => {
-  const project = () => installs.then((p) => p.nest12);
+  const project = () => installs!.then((p) => p.nest12);
 
   it(
     'Vitest 4 as generated (Vite 8 emits decorator metadata): `npm run test:e2e` runs a task through the threads',
