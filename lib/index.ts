@@ -35,6 +35,7 @@ export type {
   MaybePromise,
 } from './interfaces/task-client.interface.js';
 export type { TaskStore, TaskCounts, EnqueueTask, DeadLetter } from './interfaces/task-store.interface.js';
+export type { RedactErrorHook, RedactedTask } from './interfaces/error-redaction.interface.js';
 export type { TaskContext } from './interfaces/task-context.interface.js';
 export type { TaskOptions, StandardSchemaLike, StandardSchemaResult } from './interfaces/task-options.interface.js';
 export type {

@@ -3,6 +3,7 @@ import { MAX_TIMER_MS } from './common/backoff.js';
 import { optionChecks } from './common/option-checks.js';
 import { checkBackoff, checkTaskOptions, mergeBackoff } from './decorators/task-options.checks.js';
 import { InvalidWorkerOptionsError } from './errors/worker.errors.js';
+import type { RedactErrorHook } from './interfaces/error-redaction.interface.js';
 import type {
   FunctionTaskRef,
   RetryBackoffOptions,
@@ -20,6 +21,7 @@ export interface ResolvedWorkerOptions {
   defaultTimeoutMs: number;
   timeoutGraceMs: number;
   retry: { maxAttempts: number; backoff: RetryBackoffOptions; nonRetryable: ReadonlyArray<string | number> };
+  redact?: RedactErrorHook;
   maxTasksPerWorker: number;
   maxHeapMbPerWorker: number;
   resourceLimits?: WorkerModuleOptions['resourceLimits'];
@@ -140,6 +142,7 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
       backoff: mergeBackoff(DEFAULT_BACKOFF, checkBackoff('retry.backoff', backoff, fail)),
       nonRetryable,
     },
+    ...(options.redact !== undefined ? { redact: checkRedact(options.redact) } : {}),
     maxTasksPerWorker: int('maxTasksPerWorker', options.maxTasksPerWorker, 0, { min: 0 }),
     maxHeapMbPerWorker: num('maxHeapMbPerWorker', options.maxHeapMbPerWorker, 0, { min: 0 }),
     resourceLimits: options.resourceLimits,
@@ -161,6 +164,17 @@ export function resolveWorkerOptions(options: WorkerModuleOptions = {}): Resolve
       publishIntervalMs: num('loop.publishIntervalMs', loop.publishIntervalMs, 5, timer),
     },
   };
+
+  function checkRedact(redact: unknown): RedactErrorHook {
+    if (typeof redact !== 'function') {
+      throw fail(
+        'redact',
+        `must be a function, got ${typeof redact}`,
+        'Pass (error, task) => error, returning the error as it may be stored and logged.',
+      );
+    }
+    return redact as RedactErrorHook;
+  }
 
   function checkFile(path: string, file: unknown): void {
     // Only its presence: what form it must have is checked where it is

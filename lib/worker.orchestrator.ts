@@ -100,7 +100,7 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
       this.client,
       dispatcher,
       registry,
-      { ...options.loop, nonRetryable: options.retry.nonRetryable },
+      { ...options.loop, nonRetryable: options.retry.nonRetryable, redact: options.redact },
       this.sink,
       this.logger,
     );

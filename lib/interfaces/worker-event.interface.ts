@@ -51,6 +51,17 @@ export interface TaskFailedEvent extends TaskEventBase {
 export interface TaskReleasedEvent extends TaskEventBase {
   readonly type: 'task.released';
 }
+/**
+ * The task client reported this delivery's lease lost: its lease ran out
+ * (the process stalled) and another consumer has the task now. One that had
+ * not started is dropped here; one that had keeps running, and its outcome
+ * will be ignored by the client.
+ */
+export interface TaskLeaseLostEvent extends TaskEventBase {
+  readonly type: 'task.lease-lost';
+  /** It had reached a thread here (or finished, its outcome not yet published). */
+  readonly started: boolean;
+}
 
 interface WorkerEventBase {
   readonly at: number;
@@ -85,6 +96,7 @@ export type WorkerEvent =
   | TaskRetryingEvent
   | TaskFailedEvent
   | TaskReleasedEvent
+  | TaskLeaseLostEvent
   | WorkerStartedEvent
   | WorkerExitedEvent
   | WorkerCrashedEvent

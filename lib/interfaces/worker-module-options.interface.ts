@@ -1,5 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Type } from '@nestjs/common';
+import type { RedactErrorHook } from './error-redaction.interface.js';
 
 /** A module class, and the file that exports it, for the worker threads to boot. */
 export interface TasksModuleRef {
@@ -130,6 +131,18 @@ export interface WorkerModuleOptions {
   timeoutGraceMs?: number;
   /** Retries (worker loop only). */
   retry?: RetryOptions;
+  /**
+   * Rewrites a task's error before it leaves the process: called for every
+   * failed attempt of a worker-loop task, before the outcome goes to the
+   * task client (which stores it: a row's `errors`, a dead letter), before
+   * the loop logs it, and before `task.retrying` / `task.failed` events carry
+   * it. Return the error as it may be kept — e.g. without a token in its
+   * message or a customer's data in `props`. A hook that throws, or returns
+   * no error, gets the error replaced by a notice, never kept as it was.
+   * `run()` / `map()` rejections go to their caller unchanged.
+   * @default undefined (errors are stored as thrown, bounded in size)
+   */
+  redact?: RedactErrorHook;
   /** Replace a thread after it has run this many tasks; 0 never. @default 0 */
   maxTasksPerWorker?: number;
   /**

@@ -1,14 +1,21 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { taskFailure, type TaskFailure } from '../boundary/task.failure.js';
+import { describeThrown } from '../clients/kit/json.encoder.js';
+import { logList, logText } from '../common/log-text.js';
 import { UnknownTaskError } from '../errors/worker.errors.js';
+import type { RedactErrorHook } from '../interfaces/error-redaction.interface.js';
 import type { TaskClient, TaskEnvelope, TaskFailureReason, TaskOutcome } from '../interfaces/task-client.interface.js';
-import { Call, type CallResult } from '../pool/call.record.js';
+import { Call, type CallResult, type QueueEntry } from '../pool/call.record.js';
 import type { EventSink } from '../pool/event.sink.js';
 import type { TaskDispatcher } from '../pool/task.dispatcher.js';
 import type { TaskRegistry } from '../task.registry.js';
+import { ErrorRedactor } from './error.redactor.js';
 import { IdleBackoff } from './idle.backoff.js';
+import { LeaseKeeper } from './lease.keeper.js';
 import { OutcomePublisher } from './outcome.publisher.js';
+import { PrefetchBudget } from './prefetch.budget.js';
 import { RetryPolicy } from './retry.policy.js';
+import { StartMarks } from './start-marks.batcher.js';
 
 export interface TaskLoopSettings {
   fetchBatchSize: number;
@@ -17,15 +24,19 @@ export interface TaskLoopSettings {
   publishBatchSize: number;
   publishIntervalMs: number;
   nonRetryable: ReadonlyArray<string | number>;
+  /** See WorkerModuleOptions.redact. */
+  redact?: RedactErrorHook;
 }
 
 export type LoopState = 'idle' | 'running' | 'paused' | 'stopping' | 'stopped';
 
 /**
  * The worker loop: fetch from the task client into the bounded queue (never
- * more than there is room for), let the dispatcher run the tasks, and turn
- * each result into exactly one outcome — completed, retry, failed or
- * released — for the publisher.
+ * more than there is room for, nor, with leases, more than the threads can
+ * start within a share of the lease), let the dispatcher run the tasks, and
+ * turn each result into exactly one outcome — completed, retry, failed or
+ * released — for the publisher. A delivery whose lease the client reports
+ * lost before it started is dropped instead: another consumer has it.
  */
 export class TaskLoop {
   private readonly backoff: IdleBackoff;
@@ -33,14 +44,25 @@ export class TaskLoop {
   private readonly retries: RetryPolicy;
   /** Deliveries fetched and not yet reported: what leases are extended for, and what shutdown accounts for. */
   private readonly held = new Set<TaskEnvelope>();
+  /** The call of each held delivery, to take it out of the queue if its lease is lost before it starts. */
+  private readonly calls = new Map<TaskEnvelope, Call>();
+  /** Held deliveries that have reached a thread. */
+  private readonly started = new Set<TaskEnvelope>();
+  private readonly leases: LeaseKeeper;
+  private readonly startMarks: StartMarks;
+  private readonly prefetch: PrefetchBudget;
+  private readonly redactor: ErrorRedactor;
+  /** Wake-ups for a fetch loop waiting until fewer deliveries wait unstarted. */
+  private startWaiters: Array<() => void> = [];
   private fetchAbort = new AbortController();
   private pauseFetch?: AbortController;
   private running?: Promise<void>;
   private resumeGate?: { promise: Promise<void>; open: () => void };
   private unwatch?: () => void;
-  private leaseTimer?: NodeJS.Timeout;
   state: LoopState = 'idle';
   fetched = 0;
+  /** Deliveries whose lease the client reported lost. */
+  leasesLost = 0;
   // Read once: per-task lines are only built when someone asked for them.
   private readonly debug = Logger.isLevelEnabled('debug');
 
@@ -55,6 +77,18 @@ export class TaskLoop {
     this.backoff = new IdleBackoff(settings.idleMinMs, settings.idleMaxMs);
     this.publisher = new OutcomePublisher(client, settings.publishBatchSize, settings.publishIntervalMs, logger);
     this.retries = new RetryPolicy(settings.nonRetryable);
+    this.redactor = new ErrorRedactor(settings.redact);
+    this.prefetch = new PrefetchBudget(client.extendLeases ? client.leaseMs : undefined, dispatcher.threads);
+    // A finished task keeps its lease until its outcome is published: a
+    // publish delayed by batching or by a client outage must not let another
+    // consumer run the task again.
+    this.leases = new LeaseKeeper(
+      client,
+      () => [...this.held, ...this.publisher.unpublished()],
+      (lost) => this.onLeasesLost(lost),
+      logger,
+    );
+    this.startMarks = new StartMarks(client, (task) => this.held.has(task), logger);
   }
 
   get heldCount(): number {
@@ -69,11 +103,7 @@ export class TaskLoop {
     this.client.registerTasks?.(this.registry.policies());
     this.state = 'running';
     this.unwatch = this.client.watch?.(() => this.backoff.wake());
-    const { leaseMs } = this.client;
-    if (leaseMs && this.client.extendLeases) {
-      this.leaseTimer = setInterval(() => this.extendLeases(), Math.max(10, Math.floor(leaseMs / 3)));
-      this.leaseTimer.unref();
-    }
+    this.leases.start();
     this.running = this.fetchLoop();
   }
 
@@ -134,7 +164,8 @@ export class TaskLoop {
   /** Publishes what is left; returns how many outcomes could not be published by `deadline`. */
   async flush(deadline: number): Promise<number> {
     const left = await this.publisher.flush(deadline);
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leases.stop();
+    this.startMarks.stop();
     this.state = 'stopped';
     return left;
   }
@@ -156,17 +187,28 @@ export class TaskLoop {
         await Promise.race([this.dispatcher.whenRoom(), stopped]);
         continue;
       }
+      // With leases, what waits here unstarted is stranded if the process
+      // dies: hold no more than the threads start within a share of the
+      // lease. Refilled once half of it has started, in one fetch, rather
+      // than one fetch per task started.
+      const limit = this.prefetch.limit;
+      const unstarted = this.held.size - this.started.size;
+      const budget = limit - unstarted;
+      if (unstarted > 0 && budget < Math.ceil(limit / 2)) {
+        await Promise.race([this.whenFewerUnstarted(), stopped]);
+        continue;
+      }
       let tasks: readonly TaskEnvelope[];
       const pause = (this.pauseFetch = new AbortController());
       try {
         tasks = await this.client.fetch(
-          Math.min(room, this.settings.fetchBatchSize),
+          Math.min(room, budget, this.settings.fetchBatchSize),
           AbortSignal.any([signal, pause.signal]),
         );
       } catch (error) {
         if (signal.aborted) break;
         if (pause.signal.aborted) continue;
-        this.logger.warn(`Fetching tasks failed: ${(error as Error)?.message ?? error}. Backing off.`);
+        this.logger.warn(`Fetching tasks failed: ${describeThrown(error)}. Backing off.`);
         await this.backoff.sleep();
         continue;
       }
@@ -206,25 +248,95 @@ export class TaskLoop {
     }
     // The fetch asked for no more than the free room, so this fits; if a
     // run() caller took the room meanwhile, the queue briefly runs over.
-    this.dispatcher.admitNow(
-      new Call({
-        name: task.name,
-        payload: task.payload,
-        id: task.id,
-        attempt: task.attempt,
-        timeoutMs: definition.timeoutMs,
-        batchable: definition.batch,
-        source: 'client',
-        done: (result) => this.onResult(task, result),
-      }),
+    const call = new Call({
+      name: task.name,
+      payload: task.payload,
+      id: task.id,
+      attempt: task.attempt,
+      timeoutMs: definition.timeoutMs,
+      batchable: definition.batch,
+      source: 'client',
+      done: (result) => this.onResult(task, result),
+      onStart: () => this.onStarted(task),
+    });
+    this.calls.set(task, call);
+    this.dispatcher.admitNow(call);
+  }
+
+  private onStarted(task: TaskEnvelope): void {
+    if (!this.held.has(task) || this.started.has(task)) return;
+    this.started.add(task);
+    this.startMarks.add(task);
+    this.wakeStartWaiters();
+  }
+
+  /**
+   * The client says another consumer has these deliveries now. One still
+   * queued here is taken out and never runs (no outcome either: it is not
+   * ours to report). One already running, or finished with its outcome not
+   * yet published, goes on: its outcome will be fenced by the client. Each
+   * is reported once, in one line per batch and one event per delivery.
+   */
+  private onLeasesLost(lost: readonly TaskEnvelope[]): void {
+    const queued = new Map<QueueEntry, TaskEnvelope>();
+    for (const task of lost) {
+      const call = this.calls.get(task);
+      if (call && this.held.has(task) && !this.started.has(task)) queued.set(call, task);
+    }
+    const dropped = new Set<TaskEnvelope>();
+    if (queued.size > 0) {
+      for (const entry of this.dispatcher.takeQueued((entry) => queued.has(entry))) dropped.add(queued.get(entry)!);
+    }
+    for (const task of dropped) this.forget(task);
+    this.leasesLost += lost.length;
+    if (this.events.enabled) {
+      const at = Date.now();
+      for (const task of lost) {
+        this.events.emit({
+          type: 'task.lease-lost',
+          taskId: task.id,
+          name: task.name,
+          attempt: task.attempt,
+          source: 'client',
+          at,
+          started: !dropped.has(task),
+        });
+      }
+    }
+    this.logger.warn(
+      `Lost the lease of ${lost.length} task(s) to another consumer (this process stalled, or could not reach the task store, for longer than the lease): ` +
+        `${dropped.size} not started yet were dropped here; ${lost.length - dropped.size} already running or finished here go on, but their outcomes will be ignored. ` +
+        `Tasks: ${logList(lost.map((task) => `${task.name}#${task.id}`))}.`,
     );
   }
 
+  /** Resolves once a held delivery starts or leaves. */
+  private whenFewerUnstarted(): Promise<void> {
+    return new Promise((resolve) => this.startWaiters.push(resolve));
+  }
+
+  private wakeStartWaiters(): void {
+    if (this.startWaiters.length === 0) return;
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** The delivery is no longer this loop's. */
+  private forget(task: TaskEnvelope): boolean {
+    const had = this.held.delete(task);
+    this.started.delete(task);
+    this.calls.delete(task);
+    this.wakeStartWaiters();
+    return had;
+  }
+
   private onResult(task: TaskEnvelope, result: CallResult): void {
+    if (result.ms !== undefined) this.prefetch.record(result.ms);
     if (result.ok) {
       if (this.debug)
         this.logger.debug?.(
-          `Task ${task.name}#${task.id} attempt ${task.attempt} completed in ${result.ms.toFixed(1)} ms.`,
+          `Task ${logText(task.name)}#${logText(task.id)} attempt ${task.attempt} completed in ${result.ms.toFixed(1)} ms.`,
         );
       this.report(task, { status: 'completed', task, result: result.value, durationMs: result.ms });
     } else if (isTaskFailure(result.failure)) {
@@ -235,7 +347,10 @@ export class TaskLoop {
   }
 
   /** A failed attempt: retry it, or fail the task for good. */
-  private settle(task: TaskEnvelope, { reason, error }: TaskFailure<TaskFailureReason>): void {
+  private settle(task: TaskEnvelope, failure: TaskFailure<TaskFailureReason>): void {
+    const { reason } = failure;
+    // From here on the error is stored, logged and emitted: redacted first.
+    const error = this.redactor.redact(failure.error, task);
     const definition = this.registry.get(task.name);
     const maxAttempts = task.maxAttempts ?? definition?.maxAttempts ?? 1;
     const decision = this.retries.decide(
@@ -249,7 +364,7 @@ export class TaskLoop {
       const nextAttempt = task.attempt + 1;
       if (this.debug) {
         this.logger.debug?.(
-          `Task ${task.name}#${task.id} attempt ${task.attempt} failed (${reason}: ${error.message}); attempt ${nextAttempt} in ${decision.delayMs} ms.`,
+          `Task ${logText(task.name)}#${logText(task.id)} attempt ${task.attempt} failed (${reason}: ${logText(error.message, 500)}); attempt ${nextAttempt} in ${decision.delayMs} ms.`,
         );
       }
       if (this.events.enabled) {
@@ -278,7 +393,7 @@ export class TaskLoop {
     } else {
       // A dead letter is worth a line at the default level: someone has to look at it.
       this.logger.warn(
-        `Task ${task.name}#${task.id} failed for good after attempt ${task.attempt} of ${maxAttempts} (${reason}): ${error.name}: ${error.message}`,
+        `Task ${logText(task.name)}#${logText(task.id)} failed for good after attempt ${task.attempt} of ${maxAttempts} (${reason}): ${logText(error.name)}: ${logText(error.message, 500)}`,
       );
       this.report(task, { status: 'failed', task, reason, error });
     }
@@ -286,9 +401,9 @@ export class TaskLoop {
 
   /** The single exit of every fetched delivery: one outcome, then it is no longer held. */
   private report(task: TaskEnvelope, outcome: TaskOutcome): void {
-    if (!this.held.delete(task)) {
+    if (!this.forget(task)) {
       this.logger.error(
-        `Task ${task.name}#${task.id} (attempt ${task.attempt}) was reported twice; the second outcome (${outcome.status}) is dropped.`,
+        `Task ${logText(task.name)}#${logText(task.id)} (attempt ${task.attempt}) was reported twice; the second outcome (${outcome.status}) is dropped.`,
       );
       return;
     }
@@ -307,17 +422,6 @@ export class TaskLoop {
       );
     }
     this.publisher.push(outcome);
-  }
-
-  private extendLeases(): void {
-    // A finished task keeps its lease until its outcome is published: a
-    // publish delayed by batching or by a client outage must not let another
-    // consumer run the task again.
-    const tasks = [...this.held, ...this.publisher.unpublished()];
-    if (tasks.length === 0) return;
-    this.client.extendLeases!(tasks).catch((error: unknown) => {
-      this.logger.warn(`Extending the leases of ${tasks.length} task(s) failed: ${(error as Error)?.message ?? error}`);
-    });
   }
 }
 

@@ -19,6 +19,8 @@ export interface CallInit {
   readonly source: TaskSource;
   /** Called exactly once, with the value or the failure. */
   readonly done: (result: CallResult) => void;
+  /** Called when the call is sent to a thread (again, if a failed batch sends it once more alone). */
+  readonly onStart?: () => void;
   /** Aborts the call: dropped while queued, its thread stopped while running. */
   readonly signal?: AbortSignal;
   readonly transfer?: TransferListItem[];
@@ -35,6 +37,7 @@ export class Call {
   readonly source: TaskSource;
   readonly signal?: AbortSignal;
   readonly transfer?: TransferListItem[];
+  readonly onStart?: () => void;
   queuedAt = 0;
   /** Split out of a batch that failed as a whole: from then on it travels alone. */
   solo = false;
@@ -52,6 +55,7 @@ export class Call {
     this.done = init.done;
     this.signal = init.signal;
     this.transfer = init.transfer;
+    this.onStart = init.onStart;
   }
 
   /**

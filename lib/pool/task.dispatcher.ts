@@ -58,6 +58,11 @@ export class TaskDispatcher {
     this.events = new DispatchEvents(sink);
   }
 
+  /** Worker threads the pool runs: how many calls can be in flight at once. */
+  get threads(): number {
+    return this.pool.size;
+  }
+
   /** Room for a new producer right now (parked producers come first). */
   get freeRoom(): number {
     return this.queue.free;
@@ -173,7 +178,10 @@ export class TaskDispatcher {
     this.inflight.add(dispatch);
     this.stats.sent(dispatch);
     this.deadlines.watch(dispatch);
-    if (dispatch.calls) this.events.started(dispatch.calls);
+    if (dispatch.calls) {
+      for (const call of dispatch.calls) call.onStart?.();
+      this.events.started(dispatch.calls);
+    }
     this.pool.run(dispatch.request, dispatch.controller?.signal, dispatch.transfer).then(
       (reply) => this.onReply(dispatch, reply),
       (error: unknown) => this.onRejected(dispatch, error),
