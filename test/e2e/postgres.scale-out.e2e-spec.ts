@@ -1,9 +1,10 @@
 /**
  * Scale-out on PostgreSQL: 3 processes of the same app share one queue, one
  * of them is killed with SIGKILL mid-run. Every task must complete; what the
- * dead process held comes back once its lease (2 s) runs out. Delivery is
- * at-least-once, so tasks that ran twice are counted and reported, not
- * asserted away.
+ * dead process held comes back once its lease (2 s) runs out, charged an
+ * attempt only if it had started there. Delivery is at-least-once, so tasks
+ * that ran twice are counted and reported, not asserted away; so are wait
+ * times (two shared cores).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -53,15 +54,26 @@ describe('PostgresTaskClient scale-out', { skip: url ? false : 'PG_URL is not se
     );
     assert.equal(rows[0]!.right, TASKS, 'every stored result is the right one');
     for (const [pid, done] of report.donePerProcess) assert.ok(done > 0, `process ${pid} did some work`);
-    // The victim held claimed tasks when it died: they came back after their lease, as attempt 2.
-    assert.ok(rows[0]!.retaken > 0, 'tasks of the killed process were taken back after their lease');
+
     assert.deepEqual(
       report.killedUnfinished.filter((id) => !report.rerunElsewhere.includes(id)),
       [],
       'what the killed process started and did not finish was re-run by another process',
     );
     t.diagnostic(
-      `${rows[0]!.retaken} task(s) taken back from the killed process after its lease; ${report.duplicateIds.length} ran twice (${report.extraExecutions} extra executions)`,
+      `${rows[0]!.retaken} task(s) carry a lost-lease error (an attempt charged); ${report.duplicateIds.length} ran twice (${report.extraExecutions} extra executions)`,
     );
+    // What the kill cost. Only what had reached a thread may be charged an
+    // attempt (a few more: a task handed to its thread whose ledger line the
+    // kill beat); and the loop prefetches only what it can start soon, so
+    // little is stranded. Times are reported, not asserted (shared cores).
+    const { kill } = report;
+    t.diagnostic(
+      `kill -9 cost: ${kill.affected} task(s) held by the killed process ran elsewhere, ${kill.started} of them had started; ` +
+        `${kill.charged} charged an attempt; they waited ${kill.waitMedianMs} ms (median), ${kill.waitMaxMs} ms (max) to start again`,
+    );
+    assert.ok(kill.affected > 0, 'the killed process held tasks');
+    assert.ok(kill.charged <= kill.started + 4, `${kill.charged} charged, ${kill.started} started`);
+    assert.ok(kill.affected < 200, `${kill.affected} tasks stranded by the kill: prefetch is not bounded by the lease`);
   });
 });
