@@ -111,7 +111,7 @@ export const Messages = {
   redisDataLost: (queue: string, held: number, ids: readonly string[]) =>
     `Redis lost the data of queue "${logText(queue)}": its consumer group and marker are gone or new (a restart without persistence, a FLUSHALL or FLUSHDB, a failover to a replica that had not caught up, keys deleted by hand). Lost with it: every task that was queued, delayed or running there, the records with their results and errors, the dead letters, and the completed and failed counts. ${held > 0 ? `This process held ${held} of those tasks (${logList(ids)}): they still run, but their outcomes cannot be recorded.` : 'This process held none of its tasks.'} Turn persistence on (appendonly yes) for a queue that must survive a restart.`,
   redisResultNotJson: (task: string, id: string, reason: string) =>
-    `Task "${logText(task)}" (id "${logText(id)}") completed, but its result cannot be stored as JSON (${reason}); the record keeps no result. Return JSON-compatible data from tasks run through RedisTaskClient.`,
+    `Task "${logText(task)}" (id "${logText(id)}") completed, but its result cannot be stored as JSON (${logText(reason, 500)}); the record keeps no result. Return JSON-compatible data from tasks run through RedisTaskClient.`,
   redisConnectionError: (role: string, reason: string) =>
     `RedisTaskClient ${role} connection: ${logText(reason, 500)}. ioredis reconnects on its own. Tasks held by this process stay valid if the server keeps its data (unfinished ones are taken back once their lease runs out); a server that comes back without its data is reported once reconnected.`,
   pgOption: (option: string, problem: string, fix: string) =>
