@@ -14,16 +14,14 @@ import { describe, it } from 'node:test';
 import type { LoggerService } from '@nestjs/common';
 import { RedisTaskClient } from '../../lib/redis.js';
 import { taskClientConformance } from '../../lib/testing.js';
+import { redisSkip } from '../support/services.js';
 
 const url = process.env.REDIS_URL;
+const skip = redisSkip();
 const quiet: LoggerService = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
-if (!url) {
-  describe(
-    'TaskClient conformance: RedisTaskClient',
-    { skip: 'REDIS_URL is not set (run through npm test)' },
-    () => {},
-  );
+if (!url || skip) {
+  describe('TaskClient conformance: RedisTaskClient', { skip }, () => {});
 } else {
   taskClientConformance({
     name: 'RedisTaskClient',

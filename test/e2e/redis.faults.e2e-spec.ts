@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisTaskClient } from '../../lib/redis.js';
-import { startRedis } from '../support/services.js';
+import { redisServerSkip, redisSkip, startRedis } from '../support/services.js';
 import { FaultProxy } from './postgres.fault-proxy.js';
 import { CaptureLogger, complete, REDIS_URL, standalone, take, uniquePrefix, withClients } from './redis.helpers.js';
 
@@ -17,7 +17,7 @@ const manyFields = (base: Record<string, string>, count: number) => [
   ...Array.from({ length: count }, (_, i) => [`f${i}`, `v${i}`]).flat(),
 ];
 
-describe('RedisTaskClient and entries of thousands of fields', () => {
+describe('RedisTaskClient and entries of thousands of fields', { skip: redisSkip() }, () => {
   it('dead-letters an entry of 5,000 fields as invalid and goes on delivering', async () => {
     const log = new CaptureLogger();
     const client = standalone({ prefix: uniquePrefix(), logger: log });
@@ -94,7 +94,7 @@ describe('RedisTaskClient and entries of thousands of fields', () => {
   });
 });
 
-describe('RedisTaskClient and another producer reusing a task id', () => {
+describe('RedisTaskClient and another producer reusing a task id', { skip: redisSkip() }, () => {
   it('retries and releases what the foreign entry delivered, not the older task’s payload', async () => {
     const client = standalone({ prefix: uniquePrefix() });
     await withClients([client], async () => {
@@ -126,7 +126,7 @@ describe('RedisTaskClient and another producer reusing a task id', () => {
   });
 });
 
-describe('RedisTaskClient logs and errors', () => {
+describe('RedisTaskClient logs and errors', { skip: redisSkip() }, () => {
   it('tells an outcome recorded by a try whose reply was lost from a stale one', async () => {
     const proxy = await FaultProxy.start(Number(new URL(REDIS_URL).port));
     const log = new CaptureLogger();
@@ -153,7 +153,9 @@ describe('RedisTaskClient logs and errors', () => {
     }
   });
 
-  it('says that Redis lost its data, and what this process held of it, instead of "nothing is lost"', async () => {
+  it('says that Redis lost its data, and what this process held of it, instead of "nothing is lost"', async (t) => {
+    const skip = redisServerSkip();
+    if (skip) return t.skip(skip);
     const server = await startRedis(); // no persistence: a restart empties it
     const log = new CaptureLogger();
     const client = new RedisTaskClient({ url: server.url, prefix: uniquePrefix(), logger: log, blockMs: 100 });

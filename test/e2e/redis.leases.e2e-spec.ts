@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { redisSkip } from '../support/services.js';
 import { Redis } from 'ioredis';
 import type { TaskEnvelope } from '../../lib/index.js';
 import type { RedisTaskClient } from '../../lib/redis.js';
@@ -36,7 +37,7 @@ async function silent(admin: Redis, holder: RedisTaskClient, tasks: readonly Tas
   await idle(admin, holder, tasks, ms);
 }
 
-describe('RedisTaskClient extendLeases()', () => {
+describe('RedisTaskClient extendLeases()', { skip: redisSkip() }, () => {
   it('resolves with the deliveries whose lease was lost, counts and logs each once, and not the ones it settled', async () => {
     const prefix = uniquePrefix();
     const log = new CaptureLogger();
@@ -82,7 +83,7 @@ describe('RedisTaskClient extendLeases()', () => {
   });
 });
 
-describe('RedisTaskClient markStarted()', () => {
+describe('RedisTaskClient markStarted()', { skip: redisSkip() }, () => {
   it('charges a lost lease only to deliveries that started, and hands unstarted ones over after half the lease', async () => {
     const prefix = uniquePrefix();
     const options = { prefix, leaseMs: 10_000, blockMs: 100 };

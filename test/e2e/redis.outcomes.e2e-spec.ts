@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { redisSkip } from '../support/services.js';
 import { Redis } from 'ioredis';
 import { serializeError } from '../../lib/boundary/error.serializer.js';
 import { MAX_STORED_ERROR_BYTES } from '../../lib/clients/kit/json.encoder.js';
@@ -21,7 +22,7 @@ import {
   withClients,
 } from './redis.helpers.js';
 
-describe('RedisTaskClient outcomes that JSON cannot hold as they are', () => {
+describe('RedisTaskClient outcomes that JSON cannot hold as they are', { skip: redisSkip() }, () => {
   it('publishes a handler error with a self-referencing own property, and the outcomes after it', async () => {
     const client = standalone({ prefix: uniquePrefix() });
     await withClients([client], async () => {
@@ -92,7 +93,7 @@ describe('RedisTaskClient outcomes that JSON cannot hold as they are', () => {
   });
 });
 
-describe('RedisTaskClient lease expiry and attempt limits', () => {
+describe('RedisTaskClient lease expiry and attempt limits', { skip: redisSkip() }, () => {
   it('dead-letters a taken-over task by its registered @Task limit, not the client default', async () => {
     const prefix = uniquePrefix();
     const log = new CaptureLogger();
@@ -158,7 +159,7 @@ describe('RedisTaskClient lease expiry and attempt limits', () => {
   });
 });
 
-describe('RedisTaskClient scripts', () => {
+describe('RedisTaskClient scripts', { skip: redisSkip() }, () => {
   it('runs its scripts after the server lost its script cache (SCRIPT FLUSH, a restart)', async () => {
     const client = standalone({ prefix: uniquePrefix() });
     const admin = new Redis(REDIS_URL);

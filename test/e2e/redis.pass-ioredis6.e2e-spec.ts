@@ -10,10 +10,11 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { RedisTaskClient } from '../../lib/redis.js';
 import { sleep } from '../support/app.js';
+import { redisSkip } from '../support/services.js';
 import { CaptureLogger, uniquePrefix } from './redis.helpers.js';
 import { redisSpecs } from './redis.suites.js';
 
-describe('on ioredis 6', async () => {
+describe('on ioredis 6', { skip: redisSkip() }, async () => {
   it('loads ioredis 6, which speaks RESP3', async () => {
     const require = createRequire(import.meta.url);
     assert.match((require('ioredis/package.json') as { version: string }).version, /^6\./);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { InvalidRedisTaskClientOptionsError, RedisTaskClient, type RedisTaskClientOptions } from '../../lib/redis.js';
 import { sleep, until, type BootedApp } from '../support/app.js';
-import { startRedis } from '../support/services.js';
+import { redisServerSkip, redisSkip, startRedis } from '../support/services.js';
 import {
   bootRedisApp,
   CaptureLogger,
@@ -27,7 +27,7 @@ import {
   withClients,
 } from './redis.helpers.js';
 
-describe('RedisTaskClient through a Nest app', () => {
+describe('RedisTaskClient through a Nest app', { skip: redisSkip() }, () => {
   it('runs enqueued tasks (client from useFactory + inject) and closes only its own connections', async () => {
     const prefix = uniquePrefix();
     const booted = await bootRedisApp({ url: REDIS_URL, prefix });
@@ -233,7 +233,7 @@ describe('RedisTaskClient through a Nest app', () => {
   });
 });
 
-describe('RedisTaskClient consumers', () => {
+describe('RedisTaskClient consumers', { skip: redisSkip() }, () => {
   it('never gives one entry to two consumers', async () => {
     const prefix = uniquePrefix();
     const [a, b] = [standalone({ prefix }), standalone({ prefix })];
@@ -498,8 +498,10 @@ describe('RedisTaskClient consumers', () => {
   });
 });
 
-describe('RedisTaskClient and a failing server', () => {
+describe('RedisTaskClient and a failing server', { skip: redisSkip() }, () => {
   it('goes on after the server restarts mid-run (append-only file), losing nothing', async (t: TestContext) => {
+    const skip = redisServerSkip();
+    if (skip) return t.skip(skip);
     const server = await startRedis({ persistent: true });
     const prefix = uniquePrefix();
     let booted: (BootedApp & { client: RedisTaskClient }) | undefined;
@@ -561,7 +563,7 @@ describe('RedisTaskClient and a failing server', () => {
   });
 });
 
-describe('RedisTaskClient options and packaging', () => {
+describe('RedisTaskClient options and packaging', { skip: redisSkip() }, () => {
   it('validates options with errors that name the fix', () => {
     const cases: Array<[RedisTaskClientOptions, RegExp]> = [
       [{ leaseMs: 10 }, /"leaseMs" must be an integer from 100 to 86400000, got 10\. Use a number of milliseconds/],

