@@ -71,7 +71,7 @@ describe('npm test without redis-server', () => {
   it('reports every Redis spec as skipped, with the reason, and none as failed', async () => {
     assert.ok(redisSpecFiles.length >= 8, redisSpecFiles.join(', '));
     const { skip } = await startRedisOrSkip({ REDIS_SERVER_BIN: MISSING });
-    const env = { ...process.env, [REDIS_SKIP_ENV]: skip, REDIS_SERVER_BIN: MISSING };
+    const env: NodeJS.ProcessEnv = { ...process.env, [REDIS_SKIP_ENV]: skip, REDIS_SERVER_BIN: MISSING };
     delete env.REDIS_URL;
     const { code, output } = await runSpecs(redisSpecFiles, env);
     assert.equal(count(output, 'fail'), 0, output);
