@@ -18,6 +18,7 @@ import { ExtendBatcher } from './extend.batcher.js';
 import { FetchCoordinator } from './fetch.coordinator.js';
 import { GRPC_TASK_SERVER_OPTIONS, type GrpcTaskServerOptions } from './grpc-task-server-options.interface.js';
 import { LeaseKeepingStore } from './lease-keeping.store.js';
+import { StoreCallBatcher } from './store-call.batcher.js';
 import { taskServiceHandlers } from './task-service.handlers.js';
 import { WatchBroadcaster } from './watch.broadcaster.js';
 
@@ -162,6 +163,8 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
         leaseMs: this.leaseMs,
         fetches: this.fetches,
         extensions: new ExtendBatcher(this.worker),
+        outcomes: new StoreCallBatcher((outcomes) => this.worker.publish(outcomes)),
+        startMarks: new StoreCallBatcher(async (tasks) => this.worker.markStarted?.(tasks)),
         watchers: this.watchers,
         auth: this.auth,
         maxFetchWaitMs: this.settings.maxFetchWaitMs,

@@ -21,6 +21,7 @@ import {
 import type { CallAuthenticator } from './call.authenticator.js';
 import type { ExtendBatcher } from './extend.batcher.js';
 import type { FetchCoordinator } from './fetch.coordinator.js';
+import type { StoreCallBatcher } from './store-call.batcher.js';
 import type { WatchBroadcaster } from './watch.broadcaster.js';
 
 /** What the handlers work with; the server assembles it. */
@@ -32,6 +33,8 @@ export interface ServiceParts {
   readonly leaseMs: number;
   readonly fetches: FetchCoordinator;
   readonly extensions: ExtendBatcher;
+  readonly outcomes: StoreCallBatcher<TaskOutcome>;
+  readonly startMarks: StoreCallBatcher<TaskEnvelope>;
   readonly watchers: WatchBroadcaster;
   readonly auth: CallAuthenticator;
   readonly maxFetchWaitMs: number;
@@ -110,7 +113,7 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
         const outcome = outcomeFromWire(wire, deliveryFromWorker(wire.task));
         if (outcome) outcomes.push(outcome);
       }
-      await p.worker.publish(outcomes);
+      await p.outcomes.submit(outcomes);
       if (outcomes.some((o) => o.status === 'released' || (o.status === 'retry' && o.delayMs <= 0))) p.wake();
       return {};
     }),
@@ -120,7 +123,7 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
     })),
 
     MarkStarted: unary<{ tasks: WireDelivery[] }, unknown>('MarkStarted', async (request) => {
-      await p.worker.markStarted?.(request.tasks.map(deliveryFromWorker));
+      await p.startMarks.submit(request.tasks.map(deliveryFromWorker));
       return {};
     }),
 
