@@ -38,6 +38,8 @@ export class InProcessPool implements ManagedTaskPool {
   /** Executions whose dispatch was stopped but whose handler still runs: task name by execution. */
   private readonly abandoned = new Map<Promise<unknown>, string>();
   private closed = false;
+  /** Dispatches not answered yet. */
+  private readonly running = new Set<RunningDispatch>();
 
   constructor(
     private readonly settings: InProcessPoolSettings,
@@ -82,24 +84,23 @@ export class InProcessPool implements ManagedTaskPool {
       return Promise.reject(error);
     }
     const execution = runAsInProcessTask(() => this.runtime.execute(sent));
-    const answered = execution.then(cloneReply);
-    if (!signal) return answered;
     return new Promise<DispatchReply>((resolve, reject) => {
-      const onAbort = () => {
-        this.abandon(execution, request);
-        reject(stopped());
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      answered.then(
-        (reply) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(reply);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+      const run: RunningDispatch = {
+        stop: (error) => {
+          this.abandon(execution, request);
           reject(error);
         },
-      );
+      };
+      const onAbort = () => run.stop(stopped());
+      this.running.add(run);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      execution
+        .then(cloneReply)
+        .then(resolve, reject)
+        .finally(() => {
+          this.running.delete(run);
+          signal?.removeEventListener('abort', onAbort);
+        });
     });
   }
 
@@ -110,6 +111,9 @@ export class InProcessPool implements ManagedTaskPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // As piscina does when it is destroyed: what still runs is rejected.
+    for (const run of this.running) run.stop(new Error('Terminating worker thread'));
+    this.running.clear();
     if (this.abandoned.size > 0) {
       const names = [...new Set(this.abandoned.values())];
       this.logger.warn(Messages.inProcessStillRunning(this.abandoned.size, names));
@@ -122,6 +126,11 @@ export class InProcessPool implements ManagedTaskPool {
     const forget = () => this.abandoned.delete(execution);
     execution.then(forget, forget);
   }
+}
+
+interface RunningDispatch {
+  /** Answers the dispatch with `error` now; its handler runs on, abandoned. */
+  stop(error: Error): void;
 }
 
 /** What piscina rejects a task with when its signal aborts (the dispatcher knows why it aborted). */
