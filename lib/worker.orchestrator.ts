@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { describeFunctionTask, type ThreadTaskInfo } from './boundary/dispatch.protocol.js';
+import { InMemoryTaskClient } from './clients/in-memory.task-client.js';
 import { TaskExplorer, type DiscoveredTask } from './discovery/task.explorer.js';
 import { Messages } from './errors/error-messages.js';
 import { WorkerBootError } from './errors/worker.errors.js';
@@ -124,6 +125,17 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
     return this.closing;
   }
 
+  private get inMemory(): boolean {
+    return this.client instanceof InMemoryTaskClient;
+  }
+
+  /** What the in-memory queue still holds dies with the process: say how much, and what of it this shutdown handed back. */
+  private reportLostInMemory(loop: TaskLoop): void {
+    if (!(this.client instanceof InMemoryTaskClient)) return;
+    const { queued, delayed } = this.client.counts();
+    if (queued + delayed > 0) this.logger.warn(Messages.inMemoryLostAtExit(queued, delayed, loop.released));
+  }
+
   /**
    * The order that loses nothing: stop fetching; hand queued loop tasks back
    * to the client; let running tasks (and queued `run()` calls) finish until
@@ -138,10 +150,8 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
     loop.releaseQueued();
     const idle = await dispatcher.whenIdle(deadline);
     if (!idle) {
-      this.logger.warn(
-        `${dispatcher.snapshot().running} task(s) still running after ${options.shutdownTimeoutMs} ms (shutdownTimeoutMs); stopping their threads. Unfinished loop tasks are released to the task client.`,
-      );
-      dispatcher.stop();
+      const { stopped, unstarted } = dispatcher.stop(options.shutdownTimeoutMs);
+      this.logger.warn(Messages.shutdownDeadline(options.shutdownTimeoutMs, stopped, unstarted, this.inMemory));
     }
     // Closing the pool rejects whatever still runs, which settles it as 'shutdown'.
     await pool.close(idle ? 5000 : 1000);
@@ -152,6 +162,7 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
         `${unpublished} outcome(s) could not be published to the task client before shutdown. A durable client delivers those tasks again once their lease expires.`,
       );
     }
+    this.reportLostInMemory(loop);
     this.sink.complete();
   }
 }

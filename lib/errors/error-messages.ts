@@ -65,7 +65,49 @@ export const Messages = {
     `Task "${task}" lost its worker thread (${reason}); the thread was replaced.`,
   queueFull: (task: string, size: number) =>
     `Task "${task}" was refused: the queue is full (${size} tasks). Wait and retry, raise "queueSize", or set "whenQueueFull" to "wait".`,
-  shuttingDown: (task: string) => `Task "${task}" was not run: the worker pool is shutting down.`,
+  shuttingDown: (task: string, stage: 'refused' | 'unstarted' | 'stopped', ms?: number) => {
+    const deadline =
+      ms === undefined
+        ? 'the shutdown deadline (shutdownTimeoutMs)'
+        : `the shutdown deadline (shutdownTimeoutMs, ${ms} ms)`;
+    if (stage === 'stopped')
+      return `Task "${task}" was stopped at ${deadline}: it was still running, so its worker thread was stopped and the task did not complete.`;
+    if (stage === 'unstarted') return `Task "${task}" was not started: it was still queued at ${deadline}.`;
+    return `Task "${task}" was not started: the worker pool is shutting down and takes no new tasks.`;
+  },
+  shutdownDeadline: (
+    ms: number,
+    stopped: { client: number; callers: number },
+    unstarted: { client: number; callers: number },
+    inMemory: boolean,
+  ) => {
+    const parts = [
+      `Shutdown deadline (shutdownTimeoutMs, ${ms} ms): stopping ${stopped.client + stopped.callers} task(s) still running, and their worker threads.`,
+    ];
+    const released = stopped.client + unstarted.client;
+    if (released > 0) {
+      const whose = inMemory
+        ? 'InMemoryTaskClient puts them back in its queue, which is lost when this process exits'
+        : 'the task client delivers them again';
+      parts.push(
+        `${released} task(s) from the task client (${stopped.client} stopped, ${unstarted.client} not started) are released to it unfinished: ${whose}.`,
+      );
+    }
+    if (stopped.callers > 0) parts.push(`${stopped.callers} run()/map() call(s) fail with WorkerShutdownError.`);
+    if (unstarted.callers > 0)
+      parts.push(
+        `${unstarted.callers} run()/map() call(s) still queued fail with WorkerShutdownError without having started.`,
+      );
+    return parts.join(' ');
+  },
+  inMemoryLostAtExit: (queued: number, delayed: number, released: { unstarted: number; stopped: number }) => {
+    const handedBack = released.unstarted + released.stopped;
+    const detail =
+      handedBack > 0
+        ? ` (of them ${handedBack} handed back at this shutdown: ${released.unstarted} before they started, ${released.stopped} stopped at the shutdown deadline)`
+        : '';
+    return `InMemoryTaskClient: ${queued + delayed} unfinished task(s) stay in its queue and are lost when this process exits: ${queued} queued${detail}, ${delayed} delayed (retries, delayed tasks). Use PostgresTaskClient or RedisTaskClient to keep tasks across restarts.`;
+  },
   aborted: (task: string) => `Task "${task}" was aborted by its caller.`,
   inProcessPoolClosed: () =>
     `The in-process worker pool (nestjs-worker/testing) is closed: the application is shutting down.`,

@@ -139,9 +139,22 @@ export class QueueFullError extends WorkerError {
   }
 }
 
+/**
+ * Where shutdown found the task: `refused` (asked for once shutdown had
+ * begun), `unstarted` (still queued at the shutdown deadline), `stopped`
+ * (still running at the shutdown deadline: stopped, with its thread).
+ */
+export type ShutdownStage = 'refused' | 'unstarted' | 'stopped';
+
+/** The task did not complete because the pool shut down; `stage` says whether it had started. */
 export class WorkerShutdownError extends WorkerError {
-  constructor(readonly taskName: string) {
-    super('ERR_WORKER_SHUTTING_DOWN', Messages.shuttingDown(taskName));
+  constructor(
+    readonly taskName: string,
+    readonly stage: ShutdownStage = 'refused',
+    /** `shutdownTimeoutMs`, for `unstarted` and `stopped`. */
+    readonly shutdownTimeoutMs?: number,
+  ) {
+    super('ERR_WORKER_SHUTTING_DOWN', Messages.shuttingDown(taskName, stage, shutdownTimeoutMs));
   }
 }
 

@@ -47,9 +47,19 @@ export interface TaskFailedEvent extends TaskEventBase {
   readonly reason: TaskFailureReason | 'aborted' | 'shutdown';
   readonly error: SerializedTaskError;
 }
-/** The task was handed back to the task client unfinished (shutdown). */
+/**
+ * The task was handed back to the task client unfinished, at shutdown (or
+ * fetched while pausing). A durable client delivers it again; the in-memory
+ * client puts it back in its queue, which is lost when the process exits.
+ */
 export interface TaskReleasedEvent extends TaskEventBase {
   readonly type: 'task.released';
+  /**
+   * `false`: it had not started (still queued here when shutdown began).
+   * `true`: it was running and was stopped at the shutdown deadline
+   * (`shutdownTimeoutMs`), its thread with it; the attempt did not complete.
+   */
+  readonly started: boolean;
 }
 /**
  * The task client reported this delivery's lease lost: its lease ran out

@@ -63,6 +63,8 @@ export class TaskLoop {
   fetched = 0;
   /** Deliveries whose lease the client reported lost. */
   leasesLost = 0;
+  /** Deliveries handed back to the client unfinished: before they started, or stopped at the shutdown deadline. */
+  readonly released = { unstarted: 0, stopped: 0 };
   // Read once: per-task lines are only built when someone asked for them.
   private readonly debug = Logger.isLevelEnabled('debug');
 
@@ -401,12 +403,15 @@ export class TaskLoop {
 
   /** The single exit of every fetched delivery: one outcome, then it is no longer held. */
   private report(task: TaskEnvelope, outcome: TaskOutcome): void {
+    const started = this.started.has(task);
     if (!this.forget(task)) {
       this.logger.error(
         `Task ${logText(task.name)}#${logText(task.id)} (attempt ${task.attempt}) was reported twice; the second outcome (${outcome.status}) is dropped.`,
       );
       return;
     }
+    // Released after it started: only the shutdown deadline stops a running delivery.
+    if (outcome.status === 'released') this.released[started ? 'stopped' : 'unstarted']++;
     if (this.events.enabled && outcome.status !== 'completed' && outcome.status !== 'retry') {
       const base = {
         taskId: task.id,
@@ -417,7 +422,7 @@ export class TaskLoop {
       };
       this.events.emit(
         outcome.status === 'released'
-          ? { ...base, type: 'task.released' }
+          ? { ...base, type: 'task.released', started }
           : { ...base, type: 'task.failed', reason: outcome.reason, error: outcome.error },
       );
     }

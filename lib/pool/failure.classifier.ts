@@ -18,6 +18,8 @@ export interface FailedSubject {
   readonly root: 'payload' | 'items';
   /** Why the caller aborted, when it did. */
   readonly abortReason?: unknown;
+  /** Set once shutdown passed its deadline. */
+  readonly shutdownTimeoutMs?: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export function classifyRejection(
     case 'aborted':
       return abortedFailure(subject.name, subject.abortReason);
     case 'shutdown':
-      return taskFailure('shutdown', new WorkerShutdownError(subject.name));
+      return taskFailure('shutdown', new WorkerShutdownError(subject.name, 'stopped', subject.shutdownTimeoutMs));
   }
   if (isDataCloneError(rejection)) {
     const bad = findUncloneable(subject.sent, subject.root);

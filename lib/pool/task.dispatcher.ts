@@ -10,6 +10,7 @@ import { DispatchEvents } from './dispatch.events.js';
 import { DispatchStats, type DispatchCounts } from './dispatch.stats.js';
 import type { EventSink } from './event.sink.js';
 import { classifyRejection } from './failure.classifier.js';
+import { ShutdownTally, type ShutdownSummary } from './shutdown.tally.js';
 import type { TaskPool } from './task-pool.interface.js';
 import { TaskTiming } from './task.timing.js';
 
@@ -46,6 +47,8 @@ export class TaskDispatcher {
   private readonly idleWaiters: Array<() => void> = [];
   private pumping = false;
   private stopping = false;
+  /** `shutdownTimeoutMs` once `stop()` was called, for the errors that name the deadline. */
+  private shutdownTimeoutMs?: number;
 
   constructor(
     private readonly pool: TaskPool,
@@ -142,14 +145,28 @@ export class TaskDispatcher {
 
   /**
    * Shutdown past its deadline: everything queued or parked fails with
-   * reason 'shutdown' now; dispatches in flight are stopped and settle as
-   * 'shutdown' when their rejection comes back.
+   * reason 'shutdown' now, as not started; dispatches in flight are stopped
+   * and settle as 'shutdown' (stopped) when their rejection comes back.
+   * Returns what it found, for the shutdown log.
    */
-  stop(): void {
+  stop(shutdownTimeoutMs?: number): ShutdownSummary {
     this.stopping = true;
-    for (const entry of this.queue.removeWhere(() => true)) this.shutDown(entry);
-    for (const entry of this.queue.takeParked((e) => new WorkerShutdownError(e.name))) this.shutDown(entry);
-    for (const dispatch of this.inflight) dispatch.abort('shutdown');
+    this.shutdownTimeoutMs = shutdownTimeoutMs;
+    const tally = new ShutdownTally();
+    for (const entry of this.queue.removeWhere(() => true)) {
+      tally.add('unstarted', entry);
+      this.shutDown(entry);
+    }
+    const parked = this.queue.takeParked((e) => new WorkerShutdownError(e.name, 'unstarted', shutdownTimeoutMs));
+    for (const entry of parked) {
+      tally.add('unstarted', entry);
+      this.shutDown(entry);
+    }
+    for (const dispatch of this.inflight) {
+      for (const entry of dispatch.calls ?? [dispatch.chunk!]) tally.add('stopped', entry);
+      dispatch.abort('shutdown');
+    }
+    return tally.summary();
   }
 
   private pump(): void {
@@ -246,13 +263,14 @@ export class TaskDispatcher {
         sent: chunk.items,
         root: 'items' as const,
         abortReason: chunk.signal?.reason,
+        shutdownTimeoutMs: this.shutdownTimeoutMs,
       };
       this.settleChunk(chunk, classifyRejection(cause, error, subject), index);
     } else {
       const calls = dispatch.calls!;
       if (cause === 'timeout') {
         const culprit = calls[dispatch.culprit]!;
-        this.settle(culprit, classifyRejection(cause, error, subjectOf(culprit)));
+        this.settle(culprit, classifyRejection(cause, error, this.subjectOf(culprit)));
         // The calls before the culprit ran, but their results died with the
         // thread; the calls after it never started. All run again, alone.
         this.requeue(calls.filter((c) => c !== culprit));
@@ -261,7 +279,7 @@ export class TaskDispatcher {
         // each call runs again on its own, so that only the culprit fails.
         this.requeue(calls);
       } else {
-        for (const call of calls) this.settle(call, classifyRejection(cause, error, subjectOf(call)));
+        for (const call of calls) this.settle(call, classifyRejection(cause, error, this.subjectOf(call)));
       }
     }
     this.pump();
@@ -283,9 +301,20 @@ export class TaskDispatcher {
   }
 
   private shutDown(entry: QueueEntry): void {
-    const failure = taskFailure('shutdown', new WorkerShutdownError(entry.name));
+    const failure = taskFailure('shutdown', new WorkerShutdownError(entry.name, 'unstarted', this.shutdownTimeoutMs));
     if (entry instanceof Call) this.settle(entry, failure);
     else this.settleChunk(entry, failure, 0);
+  }
+
+  private subjectOf(call: Call) {
+    return {
+      name: call.name,
+      timeoutMs: call.timeoutMs,
+      sent: call.payload,
+      root: 'payload' as const,
+      abortReason: call.signal?.reason,
+      shutdownTimeoutMs: this.shutdownTimeoutMs,
+    };
   }
 
   private requeue(calls: readonly Call[]): void {
@@ -301,14 +330,4 @@ export class TaskDispatcher {
     if (this.idleWaiters.length === 0) return;
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
-}
-
-function subjectOf(call: Call) {
-  return {
-    name: call.name,
-    timeoutMs: call.timeoutMs,
-    sent: call.payload,
-    root: 'payload' as const,
-    abortReason: call.signal?.reason,
-  };
 }

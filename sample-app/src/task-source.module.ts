@@ -1,12 +1,4 @@
-import {
-  Global,
-  Inject,
-  Injectable,
-  Logger,
-  Module,
-  type BeforeApplicationShutdown,
-  type DynamicModule,
-} from '@nestjs/common';
+import { Global, Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { availableParallelism } from 'node:os';
 import {
   InMemoryTaskClient,
@@ -94,7 +86,7 @@ export interface TaskView {
 
 /** Enqueue and look up tasks on whichever client runs. */
 @Injectable()
-export class TaskStore implements BeforeApplicationShutdown {
+export class TaskStore {
   constructor(
     @Inject(TASK_CLIENT) private readonly client: AppTaskClient,
     @Inject(TASKS_BACKEND) readonly backend: Backend,
@@ -121,18 +113,6 @@ export class TaskStore implements BeforeApplicationShutdown {
       return await Promise.race([Promise.resolve(this.client.counts()).catch(() => undefined), late]);
     } finally {
       clearTimeout(timer);
-    }
-  }
-
-  /** Runs after the worker pool has stopped and handed its unstarted tasks back. */
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.backend !== 'memory') return;
-    const counts = await this.counts();
-    const left = (counts?.queued ?? 0) + (counts?.delayed ?? 0);
-    if (left > 0) {
-      new Logger(TaskStore.name).warn(
-        `${left} background task(s) had not started and are lost with the in-memory queue. Set TASKS_URL (postgres:// or redis://) to keep them across restarts.`,
-      );
     }
   }
 }
