@@ -16,11 +16,27 @@ import latency from './latency.mjs';
 import memory from './memory.mjs';
 import postgres from './postgres.mjs';
 import redis from './redis.mjs';
+import grpc from './grpc.mjs';
 import scaleout from './scaleout.mjs';
 import http from './http.mjs';
 import idle from './idle.mjs';
 
-export const workloads = [run, loop, seed, map, cpu, alloc, latency, memory, postgres, redis, scaleout, http, idle];
+export const workloads = [
+  run,
+  loop,
+  seed,
+  map,
+  cpu,
+  alloc,
+  latency,
+  memory,
+  postgres,
+  redis,
+  grpc,
+  scaleout,
+  http,
+  idle,
+];
 
 export const subjects = collectSubjects();
 
