@@ -64,9 +64,10 @@ subjectMain(async ({ url, count, warmupCount, rounds, workers = 2, concurrency =
             concurrentJobs: concurrency,
             maxPoolSize: Math.min(concurrency + 1, 25),
             pollInterval: 500,
-            localQueue: { size: localQueue },
-            completeJobBatchDelay: 0,
-            failJobBatchDelay: 0,
+            // localQueue 0: graphile-worker's defaults (one job per fetch, one completion per statement).
+            ...(localQueue > 0
+              ? { localQueue: { size: localQueue }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
+              : {}),
           },
         };
         const utils = await graphile.makeWorkerUtils({ preset, logger });
