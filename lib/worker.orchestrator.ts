@@ -18,6 +18,7 @@ import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
 import type { WorkerModuleOptions } from './interfaces/worker-module-options.interface.js';
 import { TaskLoop } from './loop/task.loop.js';
 import { unconfiguredModuleError } from './module-import.checker.js';
+import { ClassInstanceWarnings } from './pool/class-instance.warnings.js';
 import { EventSink } from './pool/event.sink.js';
 import { TaskDispatcher } from './pool/task.dispatcher.js';
 import { WORKER_POOL, type ManagedTaskPool, type TaskCode, type TaskPoolFactory } from './pool/task-pool.factory.js';
@@ -94,7 +95,12 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
     const registry = new TaskRegistry(reported, declaredTasks(discovered, code), options);
     const dispatcher = new TaskDispatcher(
       pool,
-      { queueSize: options.queueSize, timeoutGraceMs: options.timeoutGraceMs, batching: options.batching },
+      {
+        queueSize: options.queueSize,
+        timeoutGraceMs: options.timeoutGraceMs,
+        batching: options.batching,
+        classInstances: process.env.NODE_ENV === 'production' ? undefined : new ClassInstanceWarnings(this.logger),
+      },
       this.sink,
     );
     const loop = new TaskLoop(

@@ -55,6 +55,8 @@ export const Messages = {
     `No task was found. Declare @Task() methods on providers of the module given as "tasksModule", or list plain functions in "functions".`,
   unknownTask: (name: string, known: readonly string[]) =>
     `Unknown task "${logText(name)}". ${known.length ? `Known tasks: ${list(known)}.` : 'No task is registered.'}`,
+  classInstancePayload: (task: string, path: string, className: string) =>
+    `Task "${logText(task)}": ${path} is a ${className} instance. Only its data crosses to the worker thread: the handler receives ${className === 'Buffer' ? "a plain Uint8Array, without Buffer's methods" : `a plain object, without ${className}'s prototype and methods`}. Send plain data and rebuild the instance in the handler (e.g. ${className}.from(payload)), or give the task a schema that builds it (e.g. zod's .transform()): the handler receives the schema's output. (Said once per task and class, outside production.)`,
   notCloneable: (task: string, what: 'payload' | 'result', path: string, type: string) =>
     `Task "${task}": the ${what} cannot be sent between threads: ${path} is ${type}. Only structured-cloneable data (plain objects, arrays, primitives, Date, Map, Set, typed arrays, ...) crosses a thread; pass ids or plain data and rebuild the rest in the handler.`,
   invalidPayload: (task: string, issues: string) =>

@@ -7,11 +7,13 @@ import type {
   ThreadStatusMessage,
   ThreadTaskInfo,
 } from '../boundary/dispatch.protocol.js';
+import { findNestedLostClass } from '../boundary/class-instance.finder.js';
 import { deserializeError } from '../boundary/error.serializer.js';
 import { Messages } from '../errors/error-messages.js';
 import { runAsInProcessTask } from '../thread/in-process.scope.js';
 import type { LoadedHandlers } from '../thread/task-handlers.loader.js';
 import { WorkerRuntime } from '../thread/worker.runtime.js';
+import { ClassInstanceWarnings } from './class-instance.warnings.js';
 import type { ManagedTaskPool } from './task-pool.factory.js';
 
 export interface InProcessPoolSettings {
@@ -38,6 +40,7 @@ export class InProcessPool implements ManagedTaskPool {
   /** Executions whose dispatch was stopped but whose handler still runs: task name by execution. */
   private readonly abandoned = new Map<Promise<unknown>, string>();
   private closed = false;
+  private readonly classInstances: ClassInstanceWarnings;
   /** Dispatches not answered yet. */
   private readonly running = new Set<RunningDispatch>();
 
@@ -45,6 +48,7 @@ export class InProcessPool implements ManagedTaskPool {
     private readonly settings: InProcessPoolSettings,
     private readonly logger: LoggerService,
   ) {
+    this.classInstances = new ClassInstanceWarnings(logger);
     const id = randomUUID();
     this.runtime = new WorkerRuntime(
       { pool: id, channel: '', functions: [], reportHeap: false, logLevels: [] },
@@ -73,6 +77,7 @@ export class InProcessPool implements ManagedTaskPool {
   run(request: DispatchRequest, signal?: AbortSignal, transfer?: TransferListItem[]): Promise<DispatchReply> {
     if (this.closed) return Promise.reject(new Error(Messages.inProcessPoolClosed()));
     if (signal?.aborted) return Promise.reject(stopped());
+    this.inspectPayloads(request);
     let sent: DispatchRequest;
     try {
       // What postMessage does to the request: a DataCloneError for what cannot
@@ -117,6 +122,19 @@ export class InProcessPool implements ManagedTaskPool {
     if (this.abandoned.size > 0) {
       const names = [...new Set(this.abandoned.values())];
       this.logger.warn(Messages.inProcessStillRunning(this.abandoned.size, names));
+    }
+  }
+
+  /**
+   * Class instances below the payload's top level, which the dispatcher does
+   * not look for (a walk per call): here, in tests, the walk is affordable.
+   */
+  private inspectPayloads({ n: names, p: payloads, o: offset }: DispatchRequest): void {
+    if (ArrayBuffer.isView(payloads)) return;
+    for (let i = 0; i < payloads.length; i++) {
+      const root = offset === undefined ? 'payload' : `items[${offset + i}]`;
+      const found = findNestedLostClass(payloads[i], root);
+      if (found) this.classInstances.warn(typeof names === 'string' ? names : names[i]!, found.path, found.className);
     }
   }
 

@@ -3,6 +3,7 @@ import { abortedFailure, taskFailure, type TaskFailure } from '../boundary/task.
 import { WorkerShutdownError } from '../errors/worker.errors.js';
 import { BoundedQueue } from './bounded.queue.js';
 import { CallBatcher, type BatchingSettings } from './call.batcher.js';
+import type { ClassInstanceWarnings } from './class-instance.warnings.js';
 import { Call, MapChunk, type QueueEntry } from './call.record.js';
 import { DeadlineWatch } from './deadline.watch.js';
 import { Dispatch } from './dispatch.record.js';
@@ -18,6 +19,8 @@ export interface DispatcherSettings {
   queueSize: number;
   timeoutGraceMs: number;
   batching: BatchingSettings;
+  /** Warns about class-instance payloads (outside production). */
+  classInstances?: ClassInstanceWarnings;
 }
 
 /** What `WorkerManager.stats()` reports from the dispatcher. */
@@ -44,6 +47,7 @@ export class TaskDispatcher {
   private readonly deadlines: DeadlineWatch;
   private readonly events: DispatchEvents;
   private readonly inflight = new Set<Dispatch>();
+  private readonly classInstances?: ClassInstanceWarnings;
   private readonly idleWaiters: Array<() => void> = [];
   private pumping = false;
   private stopping = false;
@@ -59,6 +63,7 @@ export class TaskDispatcher {
     this.batcher = new CallBatcher(settings.batching, this.timing, pool.size);
     this.deadlines = new DeadlineWatch(settings.timeoutGraceMs, (dispatch, index) => this.overdue(dispatch, index));
     this.events = new DispatchEvents(sink);
+    this.classInstances = settings.classInstances;
   }
 
   /** Worker threads the pool runs: how many calls can be in flight at once. */
@@ -79,6 +84,7 @@ export class TaskDispatcher {
   /** Queues `entry` if there is room; the caller decides what a full queue means. */
   offer(entry: QueueEntry): boolean {
     entry.queuedAt = performance.now();
+    this.classInstances?.inspect(entry);
     if (!this.queue.offer(entry)) return false;
     this.pump();
     return true;
@@ -87,6 +93,7 @@ export class TaskDispatcher {
   /** Queues `entry` now or, in arrival order, when room appears (backpressure). Rejects when `signal` aborts first. */
   async admit(entry: QueueEntry, signal?: AbortSignal): Promise<void> {
     entry.queuedAt = performance.now();
+    this.classInstances?.inspect(entry);
     await this.queue.admit(entry, signal);
     this.pump();
   }
