@@ -11,6 +11,8 @@ import {
 } from 'nestjs-worker';
 import { PostgresTaskClient } from 'nestjs-worker/postgres';
 import { RedisTaskClient } from 'nestjs-worker/redis';
+import { GrpcTaskClient } from 'nestjs-worker/grpc';
+import { grpcServing } from './grpc/grpc-serving.module.js';
 import { tasksModuleRef } from './tasks.module.js';
 
 /**
@@ -19,12 +21,13 @@ import { tasksModuleRef } from './tasks.module.js';
  *   (unset)                       in this process's memory (the default; lost on restart)
  *   TASKS_URL=postgres://...      PostgreSQL (schema nestjs_worker, created on first start)
  *   TASKS_URL=redis://...         Redis
+ *   TASKS_URL=grpc://host:port    another instance's store, over gRPC (that one sets GRPC_LISTEN; see grpc/)
  *
  * Everything else in the app is the same on every backend: it enqueues and
  * reads tasks through `TaskStore`, and the worker loop pulls them from the
  * same client.
  */
-export type Backend = 'memory' | 'postgres' | 'redis';
+export type Backend = 'memory' | 'postgres' | 'redis' | 'grpc';
 
 export const TASKS_BACKEND = Symbol('TASKS_BACKEND');
 
@@ -33,8 +36,9 @@ export function backendOf(url: string | undefined): Backend {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
   if (scheme === 'redis' || scheme === 'rediss') return 'redis';
+  if (scheme === 'grpc' || scheme === 'grpcs') return 'grpc';
   throw new Error(
-    `TASKS_URL must start with postgres://, postgresql://, redis:// or rediss:// (or be unset for in-memory), got "${redact(url)}".`,
+    `TASKS_URL must start with postgres://, postgresql://, redis://, rediss://, grpc:// or grpcs:// (or be unset for in-memory), got "${redact(url)}".`,
   );
 }
 
@@ -49,15 +53,19 @@ export function redact(url: string): string {
   }
 }
 
-/** The three clients share what the HTTP API needs: enqueue(), get() and counts(). */
-export type AppTaskClient = InMemoryTaskClient | PostgresTaskClient | RedisTaskClient;
+/** The clients share what the HTTP API needs: enqueue(), get() and counts(). */
+export type AppTaskClient = InMemoryTaskClient | PostgresTaskClient | RedisTaskClient | GrpcTaskClient;
 
 /**
  * The client for TASKS_URL. The durable ones load `pg` / `ioredis` (optional
  * peer dependencies of nestjs-worker) only when constructed, so an in-memory
  * run needs neither installed.
  */
-function createTaskClient(backend: Backend, url: string): AppTaskClient {
+function createTaskClient(
+  backend: Backend,
+  url: string,
+  env: NodeJS.ProcessEnv,
+): AppTaskClient | Promise<AppTaskClient> {
   switch (backend) {
     case 'memory':
       return new InMemoryTaskClient({ maxFinished: 10_000 });
@@ -66,6 +74,9 @@ function createTaskClient(backend: Backend, url: string): AppTaskClient {
       return new PostgresTaskClient({ connectionString: url, migrate: true });
     case 'redis':
       return new RedisTaskClient({ url });
+    case 'grpc':
+      // Waits for the server's answer (its lease) before the worker loop starts.
+      return GrpcTaskClient.connect({ url, token: env.GRPC_TOKEN || undefined });
   }
 }
 
@@ -158,8 +169,9 @@ export class TaskSourceModule {
       imports: [
         WorkerModule.forRootAsync({
           useFactory: () => workerOptions(env),
-          client: { useFactory: (): AppTaskClient => createTaskClient(backend, url) },
+          client: { useFactory: () => createTaskClient(backend, url, env) },
         }),
+        ...grpcServing(env),
       ],
       providers: [{ provide: TASKS_BACKEND, useValue: backend }, TaskStore],
       exports: [TASKS_BACKEND, TaskStore],
