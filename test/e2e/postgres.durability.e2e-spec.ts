@@ -247,6 +247,39 @@ describe('PostgresTaskClient durability', { skip: url ? false : 'PG_URL is not s
     assert.equal(survivor.stats.unchargedExpiries, 97);
   });
 
+  it('takes back the prefetched deliveries of a dead consumer after half of its lease, the started ones after all of it', async () => {
+    const queue = queueName();
+    // Leases long enough that nothing runs out by itself: time passes by moving the leases back.
+    const victim = client({ queue, leaseMs: 60_000 });
+    // A consumer looks for expired leases every quarter lease: a fresh one looks at once.
+    const survivor = () => client({ queue, leaseMs: 60_000 });
+    await victim.enqueueMany(Array.from({ length: 8 }, (_, i) => ({ name: 'noop', payload: i })));
+    const held = await victim.fetch(8, never);
+    await victim.markStarted(held.slice(0, 2));
+    await victim.close();
+    const pass = (share: number) =>
+      admin.query(
+        `UPDATE nestjs_worker.tasks SET leased_at = leased_at - (lease_until - leased_at) * $2::float8,
+                                        lease_until = lease_until - (lease_until - leased_at) * $2::float8
+         WHERE queue = $1 AND state = 'running'`,
+        [queue, share],
+      );
+    await pass(0.4);
+    assert.deepEqual(await survivor().fetch(10, never), [], 'nothing back before half a lease');
+    await pass(0.2); // 0.6 of the lease without an extension
+    const second = survivor();
+    const early = await second.fetch(10, never);
+    assert.deepEqual(early.map((t) => t.payload).sort(), [2, 3, 4, 5, 6, 7], 'the unstarted ones, after half a lease');
+    assert.ok(early.every((t) => t.attempt === 1));
+    await second.publish(early.map((task) => ({ status: 'completed' as const, task, result: null, durationMs: 1 })));
+    await pass(0.5); // the whole lease is over for the started ones
+    const late = await survivor().fetch(10, never);
+    assert.deepEqual(late.map((t) => [t.payload, t.attempt]).sort(), [
+      [0, 2],
+      [1, 2],
+    ]);
+  });
+
   it(`forgives ${FREE_UNSTARTED_EXPIRIES} unstarted expiries per attempt, not more: a task that kills its process before its start mark still dies`, async () => {
     const queue = queueName();
     const consumer = client({ queue, leaseMs: 200 });

@@ -48,8 +48,8 @@ export class PostgresMaintenance {
    * attempt, dead-lettered with reason 'crash' (see AttemptLimits for whose
    * limit counts). So a task that kills its process every time ends up dead
    * instead of taking the fleet down one process at a time, forever. One
-   * that never started goes back as it was (see the takeBack statement for
-   * the bound on that).
+   * that never started goes back as it was, and already once nobody extended
+   * it for half a lease (see the takeBack statement for the bound on that).
    *
    * Read first without locks, then an update fenced by the token read: if
    * the holder extended or settled the row in between, nothing happens.
@@ -60,7 +60,7 @@ export class PostgresMaintenance {
     const { leaseMs, keepFailedMs, queue } = this.settings;
     this.nextReapAt = now + Math.min(5000, Math.max(100, Math.floor(leaseMs / 4)));
     try {
-      const { rows } = await this.query<ExpiredRow>(this.sql.expired, [queue, REAP_BATCH]);
+      const { rows } = await this.query<ExpiredRow>(this.sql.expired, [queue, REAP_BATCH, leaseMs / 2]);
       if (rows.length === 0) return;
       const ids = rows.map((row) => row.id);
       const tokens = rows.map((row) => row.token);

@@ -80,7 +80,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   {
     version: 2,
-    name: 'start marks, unstarted lease expiries, statistics kept fresh on a queue table',
+    name: 'start marks, unstarted lease expiries, a claim independent of statistics, dead-letter index',
     sql: (schema) => `
       -- Set by markStarted() for the current claim (cleared by the next one):
       -- a lease that runs out on a delivery that never reached a thread does
@@ -90,6 +90,10 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       -- Bounded (see the take-back statement), so that a task that kills its
       -- process before its start is recorded still ends dead-lettered.
       ALTER TABLE "${schema}".tasks ADD COLUMN unstarted_expiries integer NOT NULL DEFAULT 0;
+      -- When the current lease was taken or last extended: with lease_until,
+      -- the holder's own lease length, by which a delivery that never started
+      -- is taken back after half of it.
+      ALTER TABLE "${schema}".tasks ADD COLUMN leased_at timestamptz;
       -- A queue table changes wholesale within minutes (100k rows in, 100k
       -- out); the default thresholds (20% of the table) leave the planner
       -- with statistics of a table that no longer exists. Claim plans must
@@ -126,7 +130,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       SET enable_sort = off
       AS $fn$
         UPDATE "${schema}".tasks t
-        SET state = 'running', lease_token = gen_random_uuid(),
+        SET state = 'running', lease_token = gen_random_uuid(), leased_at = now(),
             lease_until = now() + p_lease_ms * interval '1 millisecond', started_at = NULL
         WHERE t.ctid = ANY(ARRAY(
                 SELECT r.ctid FROM "${schema}".tasks r

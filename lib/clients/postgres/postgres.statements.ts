@@ -20,6 +20,17 @@ const settled = 'lease_until = NULL';
 /** Lease expiries before a start mark, per attempt, that are not charged; the next one is. */
 export const FREE_UNSTARTED_EXPIRIES = 2;
 /**
+ * A lease that is over: it ran out, or there is none; or the delivery never
+ * reached a thread and nobody extended it for half of its lease (measured by
+ * the holder's own lease, `leased_at` to `lease_until`, so processes with
+ * different `leaseMs` judge each other right). A live holder extends a third
+ * of a lease apart, so this never takes from one; a holder that died
+ * strands its prefetched deliveries for half a lease instead of a whole one
+ * (they go back uncharged either way).
+ */
+const expiredLease = (t: string) =>
+  `(${t}lease_until < now() OR ${t}lease_until IS NULL OR (${t}started_at IS NULL AND ${t}leased_at + (${t}lease_until - ${t}leased_at) / 2 < now()))`;
+/**
  * Outcome fencing: only the claim that holds the current token may settle a
  * row. A process whose lease ran out and was taken back (new token, or none)
  * updates nothing, and the caller counts that as a stale outcome. Repeated in
@@ -82,7 +93,7 @@ export class PostgresStatements {
   /** $2 ids, $3 tokens, $4 lease (ms). Returns the 1-based positions of the deliveries whose lease was extended. */
   get extend(): string {
     return `
-      UPDATE ${this.table} t SET lease_until = now() + ${millis('$4')}
+      UPDATE ${this.table} t SET lease_until = now() + ${millis('$4')}, leased_at = now()
       FROM unnest($2::text[], $3::uuid[]) WITH ORDINALITY AS v(id, token, ord)
       WHERE ${fenced('t', 'v')}
       RETURNING v.ord::int AS ord`;
@@ -150,15 +161,18 @@ export class PostgresStatements {
   }
 
   /**
-   * $2 limit. Leases that ran out: their holder died or stalled. A row
-   * `running` without a lease (written so by another tool) counts as one
-   * that ran out: nobody holds it, and nobody else would ever take it.
+   * $2 limit, $3 half a lease (ms). Leases that are over (see
+   * expiredLease): their holder died or stalled. Only leases with less than
+   * $3 left are read, which the index keeps to the few that may be over (a
+   * live holder's leases have two thirds of a lease left or more); one of a
+   * process with a longer lease is found later, still before it runs out.
    * Read without locks; the update below is fenced.
    */
   get expired(): string {
     return `
       SELECT id, name, attempt, lease_token::text AS token FROM ${this.table}
-      WHERE queue = $1 AND state = 'running' AND (lease_until < now() OR lease_until IS NULL)
+      WHERE queue = $1 AND state = 'running' AND (lease_until IS NULL OR lease_until < now() + ${millis('$3')})
+        AND ${expiredLease('')}
       ORDER BY lease_until NULLS FIRST
       LIMIT $2`;
   }
@@ -185,7 +199,7 @@ export class PostgresStatements {
     const t = this.table;
     // Fenced like every other write, with IS NOT DISTINCT FROM for a row that never had a token.
     const expiredRow = `t.queue = $1 AND t.id = v.id AND t.lease_token IS NOT DISTINCT FROM v.token
-        AND t.state = 'running' AND (t.lease_until < now() OR t.lease_until IS NULL)`;
+        AND t.state = 'running' AND ${expiredLease('t.')}`;
     return `
       WITH v AS (SELECT * FROM unnest($2::text[], $3::uuid[], $4::text[]) AS v(id, token, error)),
       limits AS (SELECT * FROM unnest($5::text[], $6::int[]) AS l(name, max_attempts)),
@@ -205,7 +219,7 @@ export class PostgresStatements {
         failure_reason = CASE WHEN d.dead THEN 'crash' END,
         finished_at = CASE WHEN d.dead THEN now() END,
         expires_at = CASE WHEN d.dead THEN now() + ${millis('$8')} END,
-        started_at = NULL, lease_token = NULL, lease_until = NULL
+        started_at = NULL, lease_token = NULL, lease_until = NULL, leased_at = NULL
       FROM v JOIN decided d ON d.id = v.id
       WHERE ${expiredRow}
       RETURNING t.id, t.state, d.charged`;
