@@ -15,8 +15,11 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outDir = join(root, process.env.DIST_DIR ?? 'dist');
-const work = join(root, '.tmp/build-cjs');
+const finalDir = join(root, process.env.DIST_DIR ?? 'dist');
+// Built next to dist/ and swapped in at the end, so a process reading dist/
+// (a test, a sample app, another build) never sees it half-written.
+const outDir = join(root, `.dist-next-${process.pid}`);
+const work = join(root, `.tmp/build-cjs-${process.pid}`);
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 function compile(project, extra) {
@@ -33,6 +36,10 @@ function walk(dir) {
 
 rmSync(outDir, { recursive: true, force: true });
 rmSync(work, { recursive: true, force: true });
+process.on('exit', () => {
+  rmSync(outDir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
 
 compile('tsconfig.build.json', ['--outDir', join(outDir, 'esm')]);
 
@@ -65,7 +72,7 @@ compile(join(work, 'tsconfig.json'), []);
 for (const file of walk(join(outDir, 'cjs'))) {
   if (!file.endsWith('.map')) continue;
   const map = JSON.parse(readFileSync(file, 'utf8'));
-  map.sources = map.sources.map((source) => source.replace('.tmp/build-cjs/lib/', 'lib/'));
+  map.sources = map.sources.map((source) => source.replace(`.tmp/build-cjs-${process.pid}/lib/`, 'lib/'));
   writeFileSync(file, JSON.stringify(map));
 }
 writeFileSync(join(outDir, 'cjs/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
@@ -76,3 +83,7 @@ for (const file of walk(join(root, 'lib'))) {
   for (const build of ['esm', 'cjs']) cpSync(file, join(outDir, build, relative(join(root, 'lib'), file)));
 }
 rmSync(work, { recursive: true, force: true });
+const old = `${finalDir}.old-${process.pid}`;
+if (existsSync(finalDir)) renameSync(finalDir, old);
+renameSync(outDir, finalDir);
+rmSync(old, { recursive: true, force: true });
