@@ -190,9 +190,10 @@ export class ConformanceContext {
   /**
    * Extends the leases of `tasks` every `leaseMs / 3` for the rest of the
    * case, finished ones included: the worker loop does the same until their
-   * outcomes are published, so a client must take it.
+   * outcomes are published, so a client must take it. take() and takeIds()
+   * do it for what they take; for tasks fetched by hand.
    */
-  private keepAlive(client: ConformanceClient, tasks: readonly TaskEnvelope[]): void {
+  keepAlive(client: ConformanceClient, tasks: readonly TaskEnvelope[]): void {
     if (!this.features.leases || typeof client.extendLeases !== 'function' || tasks.length === 0) return;
     let held = this.extended.get(client);
     if (!held) this.extended.set(client, (held = new Set()));

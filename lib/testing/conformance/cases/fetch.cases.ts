@@ -81,6 +81,8 @@ export const FETCH_CASES: ConformanceGroup = {
               const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(250)]);
               const batch = await consumer.fetch(8, signal);
               assert.ok(batch.length <= 8);
+              // Held until the end of the case: their leases must not run out meanwhile.
+              ctx.keepAlive(consumer, batch);
               taken[k]!.push(...batch);
               if (batch.length === 0) await new Promise((r) => setTimeout(r, 20));
             }
