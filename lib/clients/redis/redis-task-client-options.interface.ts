@@ -35,8 +35,8 @@ export interface RedisTaskClientOptions {
    * this long (its process died or stalled) is taken over by another
    * consumer and run again; that counts as an attempt only if the task had
    * started (reached a worker thread). A delivery that never started is
-   * taken over sooner, once its consumer has been silent (no fetch, no
-   * extension, no outcome) for `max(leaseMs / 2, 2 * blockMs)`.
+   * taken over sooner, after `leaseMs / 2`, from a consumer that extends its
+   * leases (as the worker loop does) and has extended none for that long.
    * @default 30000
    */
   leaseMs?: number;

@@ -17,10 +17,10 @@ const FORGET_CONSUMERS_IDLE_MS = 3_600_000;
 const FORGET_CONSUMERS_EVERY_MS = 600_000;
 /**
  * Part of the lease after which a delivery that never started is taken over
- * from a consumer silent that long (no fetch round, no extension, no
- * outcome). The worker loop extends every lease each leaseMs / 3, so a live
- * consumer is never that silent; a silent one died or stalled, and as
- * nothing of the delivery ran, nothing is lost by moving it early.
+ * from a consumer that extends its leases and has extended none that long.
+ * The worker loop extends every leaseMs / 3, so a live one is never that
+ * late; a late one died or stalled, and as nothing of the delivery ran,
+ * nothing is lost by moving it early.
  */
 const UNSTARTED_CLAIM_FRACTION = 0.5;
 
@@ -51,8 +51,7 @@ export class RedisFetcher {
     private readonly settings: { leaseMs: number; blockMs: number },
   ) {
     this.claimEveryMs = Math.min(5000, Math.max(50, Math.floor(settings.leaseMs / 4)));
-    // A consumer waiting in its blocking read runs a fetch round every blockMs: silence must be longer.
-    this.unstartedClaimMs = Math.max(Math.floor(settings.leaseMs * UNSTARTED_CLAIM_FRACTION), 2 * settings.blockMs);
+    this.unstartedClaimMs = Math.floor(settings.leaseMs * UNSTARTED_CLAIM_FRACTION);
   }
 
   /**

@@ -26,7 +26,7 @@ export class RedisKeys {
   readonly recordPrefix: string;
   /** Hash of the deliveries that reached a worker thread: `<band>:<entry id>` → delivery count. */
   readonly started: string;
-  /** Hash of when each consumer last ran a fetch round or an APPLY (server ms): who is alive. */
+  /** Hash of when each consumer last extended its leases (server ms): which of those that extend went silent. */
   readonly heartbeats: string;
   /**
    * A random token the first consumer writes and every consumer remembers:

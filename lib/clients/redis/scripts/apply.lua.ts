@@ -213,9 +213,16 @@ local function quarantine(key, b, eid, id, problem)
   redis.call('HINCRBY', KEYS[6], 'failed', 1)
 end
 
-heartbeat()
 local out = {}
 local count = tonumber(ARGV[a])
+-- A consumer that extends is expected to go on every leaseMs / 3 while it
+-- holds tasks: when it stops, FETCH may take its unstarted deliveries early.
+for i = 0, count - 1 do
+  if ARGV[a + 1 + 9 * i] == 'extend' then
+    redis.call('HSET', KEYS[8], consumer, nowS)
+    break
+  end
+end
 a = a + 1
 for _ = 1, count do
   local op, b, eid, d, id, attempt, x, y, z = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]

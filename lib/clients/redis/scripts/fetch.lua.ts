@@ -13,7 +13,6 @@ export const FETCH_SCRIPT = {
   name: 'fetch',
   numberOfKeys: SCRIPT_KEYS,
   lua: `${PRELUDE}
-heartbeat()
 local want = tonumber(ARGV[4])
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
 for _, id in ipairs(due) do
@@ -40,10 +39,11 @@ if ARGV[6] == '1' then
     end
   end
   -- A delivery that never reached a worker thread (no started note for its
-  -- delivery count), held by a consumer that has run neither a fetch nor an
-  -- APPLY for part of a lease: that consumer died or is stalled, and nothing
-  -- of the delivery ran, so it is taken over without waiting out the lease.
-  -- A consumer that never wrote a heartbeat (another version) is left alone.
+  -- delivery count), held by a consumer that extends its leases (as the
+  -- worker loop does, every leaseMs / 3) and has extended none for part of
+  -- a lease: that consumer died or is stalled, and nothing of the delivery
+  -- ran, so it is taken over without waiting out the lease. A consumer that
+  -- never extended keeps its deliveries for the whole lease.
   local early = tonumber(ARGV[11])
   local silent = {}
   local function isSilent(owner)

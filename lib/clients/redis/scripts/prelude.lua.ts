@@ -8,8 +8,8 @@
  * KEYS of every script (see RedisKeys.scriptKeys): 1-3 the high, normal and
  * low streams, 4 the delayed set, 5 the dead-letter stream, 6 the counters,
  * 7 the started deliveries (field `<band>:<entry id>`, value the delivery
- * count that reached a worker thread), 8 when each consumer last ran a
- * fetch or an APPLY (field the consumer, value server ms).
+ * count that reached a worker thread), 8 when each consumer last extended
+ * its leases (field the consumer, value server ms).
  * ARGV 1-3: consumer group, this consumer's name, record key prefix.
  *
  * Times come from the server's clock (TIME), never from the caller's: delays,
@@ -36,9 +36,6 @@ local function band(priority)
   local p = tonumber(priority) or 0
   if p > 0 then return 1 elseif p < 0 then return 3 else return 2 end
 end
--- A live consumer runs a fetch round at least every blockMs while it waits
--- and an APPLY every leaseMs / 3 while it holds tasks (extensions).
-local function heartbeat() redis.call('HSET', KEYS[8], consumer, nowS) end
 local function field(f, k)
   for i = 1, #f - 1, 2 do if f[i] == k then return f[i + 1] end end
   return nil
