@@ -70,6 +70,8 @@ export class WorkerManager {
         source: 'run',
         signal: options.signal,
         transfer: options.transfer,
+        // The caller's trace context, while it is active: the attempt's span is its child.
+        parent: this.orchestrator.sink.instrumentation?.capture(),
         done: (result) =>
           result.ok ? resolve(result.value as R) : reject(this.rejection(name, id, 'run', result.failure)),
       });

@@ -32,6 +32,12 @@ export interface DispatchRequest {
   b?: number;
   /** Stop at the first failing call (`map()` fails fast, like `Pool.map`). */
   s?: boolean;
+  /**
+   * Trace context per call (W3C `traceparent`, see TraceContextText): the
+   * handler runs inside it, so the spans it opens in the thread are children
+   * of its attempt's span in the main thread. Only sent while telemetry is on.
+   */
+  tc?: Array<string | undefined>;
 }
 
 /** Why a call can fail inside a thread (the thread never sees its own crash, an abort or a shutdown). */

@@ -17,6 +17,13 @@ export interface TaskEnvelope<P = unknown> {
   /** Epoch milliseconds when the task was first enqueued. */
   readonly enqueuedAt?: number;
   /**
+   * The trace context of the code that enqueued the task, when telemetry
+   * (nestjs-worker/otel) was on there: the W3C `traceparent`, then a line
+   * feed and the `tracestate` when there is one. Stored with the task by the
+   * clients; each attempt's span is a child of it.
+   */
+  readonly traceContext?: string;
+  /**
    * Client-private delivery data (a lease token, a stream entry id, ...).
    * The loop never reads it and hands it back in the outcome.
    */

@@ -258,6 +258,8 @@ export class TaskLoop {
       timeoutMs: definition.timeoutMs,
       batchable: definition.batch,
       source: 'client',
+      // The trace context stored with the task by whoever enqueued it.
+      parent: this.events.instrumentation?.extract(task),
       done: (result) => this.onResult(task, result),
       onStart: () => this.onStarted(task),
     });
@@ -410,6 +412,7 @@ export class TaskLoop {
       );
       return;
     }
+    this.events.instrumentation?.loopOutcome(task, outcome.status);
     // Released after it started: only the shutdown deadline stops a running delivery.
     if (outcome.status === 'released') this.released[started ? 'stopped' : 'unstarted']++;
     if (this.events.enabled && outcome.status !== 'completed' && outcome.status !== 'retry') {

@@ -24,6 +24,8 @@ export interface CallInit {
   /** Aborts the call: dropped while queued, its thread stopped while running. */
   readonly signal?: AbortSignal;
   readonly transfer?: TransferListItem[];
+  /** Telemetry's parent context for the attempt (opaque; see WorkerInstrumentation). */
+  readonly parent?: unknown;
 }
 
 /** One task execution waiting for, or running in, a thread. */
@@ -38,6 +40,9 @@ export class Call {
   readonly signal?: AbortSignal;
   readonly transfer?: TransferListItem[];
   readonly onStart?: () => void;
+  readonly parent?: unknown;
+  /** Telemetry's span of the attempt in flight (opaque). */
+  span?: unknown;
   queuedAt = 0;
   /** Split out of a batch that failed as a whole: from then on it travels alone. */
   solo = false;
@@ -56,6 +61,7 @@ export class Call {
     this.signal = init.signal;
     this.transfer = init.transfer;
     this.onStart = init.onStart;
+    this.parent = init.parent;
   }
 
   /**

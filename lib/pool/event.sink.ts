@@ -1,5 +1,6 @@
 import { Subject } from 'rxjs';
 import type { WorkerEvent } from '../interfaces/worker-event.interface.js';
+import type { WorkerInstrumentation } from './worker.instrumentation.js';
 
 /**
  * Where the pool, the dispatcher and the loop report lifecycle events. Cheap
@@ -7,6 +8,8 @@ import type { WorkerEvent } from '../interfaces/worker-event.interface.js';
  */
 export class EventSink {
   readonly subject = new Subject<WorkerEvent>();
+  /** Telemetry, when nestjs-worker/otel is in use (see WorkerInstrumentation). */
+  instrumentation?: WorkerInstrumentation;
 
   get enabled(): boolean {
     return this.subject.observed;

@@ -1,4 +1,5 @@
 import type { DispatchReply } from '../boundary/dispatch.protocol.js';
+import { isDataCloneError } from '../boundary/crash.reason.js';
 import { abortedFailure, taskFailure, type TaskFailure } from '../boundary/task.failure.js';
 import { WorkerShutdownError } from '../errors/worker.errors.js';
 import { BoundedQueue } from './bounded.queue.js';
@@ -57,7 +58,7 @@ export class TaskDispatcher {
   constructor(
     private readonly pool: TaskPool,
     settings: DispatcherSettings,
-    sink: EventSink,
+    private readonly sink: EventSink,
   ) {
     this.queue = new BoundedQueue(settings.queueSize);
     this.batcher = new CallBatcher(settings.batching, this.timing, pool.size);
@@ -205,6 +206,7 @@ export class TaskDispatcher {
     if (dispatch.calls) {
       for (const call of dispatch.calls) call.onStart?.();
       this.events.started(dispatch.calls);
+      if (this.sink.instrumentation) this.traceStarted(dispatch);
     }
     this.pool.run(dispatch.request, dispatch.controller?.signal, dispatch.transfer).then(
       (reply) => this.onReply(dispatch, reply),
@@ -237,6 +239,11 @@ export class TaskDispatcher {
         this.settleChunk(chunk, failures[index]!, index);
       } else {
         this.stats.completed += dispatch.size;
+        this.sink.instrumentation?.items(chunk.name, dispatch.size, {
+          outcome: 'completed',
+          ms: reply.t,
+          threadId: reply.tid,
+        });
         chunk.settle({ ok: true, values: reply.v });
       }
     } else {
@@ -251,6 +258,7 @@ export class TaskDispatcher {
         } else {
           this.stats.completed++;
           this.events.completed(call, ms, reply.tid);
+          this.sink.instrumentation?.ended(call, { outcome: 'completed', ms, threadId: reply.tid });
           call.settle({ ok: true, value: reply.v[i], ms, tid: reply.tid });
         }
       }
@@ -261,6 +269,11 @@ export class TaskDispatcher {
   private onRejected(dispatch: Dispatch, error: unknown): void {
     this.finish(dispatch);
     const cause = dispatch.cause ?? (this.stopping ? 'shutdown' : undefined);
+    if (this.sink.instrumentation) {
+      // The pool replaces a thread it stopped (timeout, abort) or that died; not one that refused to clone the request.
+      if (cause === 'timeout' || cause === 'aborted') this.sink.instrumentation.threadRestarted(cause);
+      else if (cause === undefined && !isDataCloneError(error)) this.sink.instrumentation.threadRestarted('crash');
+    }
     if (dispatch.chunk) {
       const chunk = dispatch.chunk;
       const index = dispatch.culprit >= 0 ? dispatch.culprit : Math.max(0, dispatch.currentIndex());
@@ -295,6 +308,7 @@ export class TaskDispatcher {
   private settle(call: Call, failure: TaskFailure, ms?: number, tid?: number): void {
     this.stats.failedWith(failure.reason);
     this.events.failed(call, failure);
+    this.sink.instrumentation?.ended(call, { outcome: failure.reason, ms, threadId: tid, error: failure.error });
     call.settle({ ok: false, failure, ms, tid });
   }
 
@@ -304,6 +318,7 @@ export class TaskDispatcher {
     this.stats.failedWith(failure.reason);
     const { name, timeoutMs } = chunk;
     this.events.failed({ id: `${chunk.idPrefix}:${item}`, name, attempt: 1, source: 'map', timeoutMs }, failure);
+    this.sink.instrumentation?.items(name, 1, { outcome: failure.reason, error: failure.error });
     chunk.settle({ ok: false, failure, index: item });
   }
 
@@ -324,8 +339,21 @@ export class TaskDispatcher {
     };
   }
 
+  /** Starts each call's span; the thread gets the context its handler runs in. */
+  private traceStarted(dispatch: Dispatch): void {
+    const instrumentation = this.sink.instrumentation!;
+    const calls = dispatch.calls!;
+    let contexts: Array<string | undefined> | undefined;
+    for (let i = 0; i < calls.length; i++) {
+      const context = instrumentation.started(calls[i]!);
+      if (context !== undefined) (contexts ??= new Array<string | undefined>(calls.length))[i] = context;
+    }
+    if (contexts) dispatch.request.tc = contexts;
+  }
+
   private requeue(calls: readonly Call[]): void {
     for (const call of calls) call.solo = true;
+    if (this.sink.instrumentation) for (const call of calls) this.sink.instrumentation.requeued(call);
     this.queue.returnToFront(calls);
   }
 

@@ -123,6 +123,7 @@ export class ThreadPool implements TaskPool {
         return;
       }
       this.logger.error(`A worker thread died while idle: ${error?.message ?? error}`, error?.stack);
+      this.events.instrumentation?.threadRestarted('crash');
       this.events.emit({ type: 'worker.crashed', at: Date.now(), error: error?.message ?? String(error) });
     });
   }
@@ -189,6 +190,7 @@ export class ThreadPool implements TaskPool {
     ) {
       if (!this.retiring.has(reply.tid)) {
         this.retiring.add(reply.tid);
+        this.events.instrumentation?.threadRestarted('recycled');
         this.events.emit({
           type: 'worker.recycled',
           threadId: reply.tid,
@@ -259,6 +261,7 @@ export class ThreadPool implements TaskPool {
       // fail with reason 'boot' and are retried; retire it after a pause so
       // that a lasting failure does not spin threads up in a tight loop.
       this.logger.error(`Worker thread ${message.tid} could not boot: ${message.error.message}`, message.error.stack);
+      this.events.instrumentation?.threadRestarted('boot-failed');
       setTimeout(() => {
         this.retiring.add(message.tid);
         this.closeIdleRetiring();

@@ -10,6 +10,7 @@ import type {
   ThreadStatusMessage,
 } from '../boundary/dispatch.protocol.js';
 import { serializeError } from '../boundary/error.serializer.js';
+import { traceContextHooks } from '../common/trace-context.hooks.js';
 import { taskFailure } from '../boundary/task.failure.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import { InvalidPayloadError, NotCloneableError, TaskTimeoutError, UnknownTaskError } from '../errors/worker.errors.js';
@@ -134,8 +135,9 @@ export class WorkerRuntime {
     const timeoutMs = typeof req.to === 'number' ? req.to : (req.to?.[index] ?? 0);
     const id = typeof req.i === 'string' ? `${req.i}:${(req.o ?? 0) + index}` : req.i[index]!;
     const ctx = new CallContext(id, name, attempt, threadId, timeoutMs, startedAt);
-    if (task.schema) return this.validateThenRun(task, payload, ctx, index, values);
-    return this.run(task, payload, ctx, index, values);
+    const trace = req.tc?.[index];
+    if (task.schema) return this.validateThenRun(task, payload, ctx, index, values, trace);
+    return this.run(task, payload, ctx, index, values, trace);
   }
 
   private run(
@@ -144,10 +146,15 @@ export class WorkerRuntime {
     ctx: CallContext,
     index: number,
     values: unknown[],
+    trace?: string,
   ): ThreadFailure | undefined | Promise<ThreadFailure | undefined> {
     let result: unknown;
     try {
-      result = task.fn(input, ctx);
+      // The attempt's span lives in the main thread; the handler runs inside
+      // its context here (when this thread registered telemetry), so the spans
+      // it opens are that span's children and its async work stays in it.
+      const within = trace === undefined ? undefined : traceContextHooks()?.runWithin;
+      result = within ? within(trace!, () => task.fn(input, ctx)) : task.fn(input, ctx);
     } catch (error) {
       ctx.dispose();
       return this.failure(task, ctx, error);
@@ -174,6 +181,7 @@ export class WorkerRuntime {
     ctx: CallContext,
     index: number,
     values: unknown[],
+    trace?: string,
   ): Promise<ThreadFailure | undefined> {
     let checked;
     try {
@@ -188,7 +196,7 @@ export class WorkerRuntime {
       }));
       return taskFailure('invalid-payload', new InvalidPayloadError(task.info.name, issues));
     }
-    return this.run(task, checked.value, ctx, index, values);
+    return this.run(task, checked.value, ctx, index, values, trace);
   }
 
   private settle(task: TaskHandler, result: unknown, index: number, values: unknown[]): ThreadFailure | undefined {
