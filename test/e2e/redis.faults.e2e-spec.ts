@@ -200,9 +200,16 @@ describe('RedisTaskClient logs and errors', { skip: redisSkip() }, () => {
       const ids = await client.enqueueMany([forged, long, forged, long].map((name, n) => ({ name, payload: n })));
       const tasks = await take(client, 4);
       assert.deepEqual(new Set(tasks.map((t) => t.id)), new Set(ids));
-      // A result JSON cannot hold, named in a warning.
+      // Results JSON cannot hold, named in a warning with the reason, which may come from the result itself.
+      const hostile = {
+        toJSON() {
+          throw new Error('no\n[Nest] 1 - ERROR forged by toJSON \u001b[2J');
+        },
+      };
       await client.publish(
-        tasks.slice(0, 2).map((task) => ({ status: 'completed' as const, task, result: 10n, durationMs: 1 })),
+        tasks
+          .slice(0, 2)
+          .map((task, i) => ({ status: 'completed' as const, task, result: i ? hostile : 10n, durationMs: 1 })),
       );
       // Leases lost on the last attempt: the other consumer dead-letters them and says so.
       await client.markStarted(tasks.slice(2));

@@ -43,7 +43,8 @@ if ARGV[6] == '1' then
   -- worker loop does, every leaseMs / 3) and has extended none for part of
   -- a lease: that consumer died or is stalled, and nothing of the delivery
   -- ran, so it is taken over without waiting out the lease. A consumer that
-  -- never extended keeps its deliveries for the whole lease.
+  -- never extended keeps its deliveries for the whole lease, and a stalled
+  -- one does not take its own back.
   local early = tonumber(ARGV[11])
   local silent = {}
   local function isSilent(owner)
@@ -57,7 +58,7 @@ if ARGV[6] == '1' then
     if want <= 0 or early >= tonumber(ARGV[7]) then break end
     for _, p in ipairs(redis.call('XPENDING', KEYS[b], group, 'IDLE', early, '-', '+', want + 100)) do
       if want <= 0 then break end
-      if isSilent(p[2]) and redis.call('HGET', KEYS[7], b .. ':' .. p[1]) ~= tostring(p[4]) then
+      if p[2] ~= consumer and isSilent(p[2]) and redis.call('HGET', KEYS[7], b .. ':' .. p[1]) ~= tostring(p[4]) then
         local c = redis.call('XCLAIM', KEYS[b], group, consumer, early, p[1])
         if c[1] and type(c[1][2]) == 'table' then
           out[#out + 1] = {b, p[1], p[4] + 1, c[1][2]}
