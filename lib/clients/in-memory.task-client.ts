@@ -11,6 +11,7 @@ import type {
   TaskStore,
 } from '../interfaces/task-store.interface.js';
 import { MAX_TIMER_MS } from '../common/backoff.js';
+import { captureTraceContext } from '../common/trace-context.hooks.js';
 import { checkEnqueue, type CheckedTask } from './kit/enqueue.validator.js';
 import { MinHeap } from './min-heap.js';
 
@@ -40,6 +41,8 @@ interface MutableRecord {
   finishedAt?: number;
   /** Number of the current delivery: an outcome must carry it (see `publish()`). */
   delivery: number;
+  /** Trace context of the enqueuing code (see TaskEnvelope.traceContext). */
+  traceContext?: string;
 }
 
 /**
@@ -149,6 +152,27 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
     return out;
   }
 
+  /**
+   * Puts a dead letter back in the queue, as attempt 1 with every attempt
+   * anew (its errors so far are kept). Returns false when `id` is not a dead
+   * letter (unknown, evicted, or not failed).
+   */
+  retryDeadLetter(id: string): boolean {
+    const record = this.records.get(id);
+    if (record?.state !== 'failed') return false;
+    const at = this.finished.lastIndexOf(id);
+    if (at >= this.finishedHead) this.finished.splice(at, 1);
+    record.state = 'queued';
+    record.attempt = 1;
+    record.runAt = Date.now();
+    record.seq = this.seq++;
+    delete record.failureReason;
+    delete record.finishedAt;
+    this.ready.push(record);
+    this.notify();
+    return true;
+  }
+
   async fetch(max: number): Promise<readonly TaskEnvelope[]> {
     this.promoteDue(Date.now());
     const out: TaskEnvelope[] = [];
@@ -166,6 +190,7 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
         maxAttempts: record.maxAttempts,
         enqueuedAt: record.enqueuedAt,
         receipt: record.delivery,
+        ...(record.traceContext !== undefined ? { traceContext: record.traceContext } : {}),
       });
     }
     return out;
@@ -238,6 +263,8 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
       errors: [],
       delivery: 0,
     };
+    const traceContext = captureTraceContext();
+    if (traceContext !== undefined) record.traceContext = traceContext;
     this.records.set(id, record);
     if (task.delayMs > 0) this.schedule(record);
     else this.ready.push(record);
@@ -311,6 +338,6 @@ function duplicateId(id: string): Error {
 }
 
 function snapshot<R>(record: MutableRecord): TaskRecord<R> {
-  const { seq: _seq, delivery: _delivery, ...rest } = record;
+  const { seq: _seq, delivery: _delivery, traceContext: _traceContext, ...rest } = record;
   return { ...rest, errors: [...record.errors] } as TaskRecord<R>;
 }

@@ -102,4 +102,12 @@ export interface TaskStore {
   counts(): MaybePromise<TaskCounts>;
   /** The newest dead letters first, at most `limit` (default 100). */
   deadLetters(limit?: number): MaybePromise<readonly DeadLetter[]>;
+  /**
+   * Puts a dead letter back in the queue to run again: as attempt 1, with
+   * every attempt anew; the errors of its earlier attempts are kept. Returns
+   * false when `id` is not a dead letter (unknown, removed after its
+   * retention, or not failed). Optional: a store without it cannot retry
+   * dead letters (the dashboard hides the action).
+   */
+  retryDeadLetter?(id: string): MaybePromise<boolean>;
 }
