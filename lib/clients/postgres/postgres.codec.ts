@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SerializedTaskError } from '../../interfaces/serialized-error.interface.js';
 import type { TaskEnvelope, TaskFailureReason, TaskOutcome } from '../../interfaces/task-client.interface.js';
 import type { DeadLetter, TaskRecord, TaskState } from '../../interfaces/task-store.interface.js';
+import { captureTraceContext } from '../../common/trace-context.hooks.js';
 import { checkEnqueue, payloadJson } from '../kit/enqueue.validator.js';
 import { encodeJson, errorJson } from '../kit/json.encoder.js';
 import type { PostgresEnqueueOptions } from './postgres-task-client-options.interface.js';
@@ -22,6 +23,8 @@ export interface ClaimedRow {
   enqueued_at: number;
   run_at: number;
   token: string;
+  /** Absent from a claim of schema version 2. */
+  trace_context?: string | null;
 }
 
 /** A row as `get` returns it. */
@@ -81,6 +84,7 @@ export function toEnvelope(row: ClaimedRow, payload: unknown): TaskEnvelope {
     ...(row.max_attempts !== null ? { maxAttempts: row.max_attempts } : {}),
     enqueuedAt: row.enqueued_at,
     receipt: row.token,
+    ...(typeof row.trace_context === 'string' ? { traceContext: row.trace_context } : {}),
   };
 }
 
@@ -132,7 +136,7 @@ export function toDeadLetter(row: DeadLetterRow): DeadLetter {
 
 export type EnqueueInput = { name: string; payload?: unknown } & PostgresEnqueueOptions;
 
-/** One row for the enqueue statement: id, name, payload, priority, max attempts, delay. */
+/** One row for the enqueue statement: id, name, payload, priority, max attempts, delay, trace context. */
 export type EnqueueRow = [
   id: string,
   name: string,
@@ -140,6 +144,7 @@ export type EnqueueRow = [
   priority: number,
   maxAttempts: number | null,
   delayMs: number,
+  traceContext: string | null,
 ];
 
 /** Checks one task given to `enqueue()` (see checkEnqueue) and turns it into a row; throws before anything is written. */
@@ -147,12 +152,12 @@ export function encodeTask(task: EnqueueInput, index?: number): EnqueueRow {
   const checked = checkEnqueue('PostgresTaskClient', task, index);
   const payload = payloadJson('PostgresTaskClient', checked, index);
   const { id = randomUUID(), name, priority, maxAttempts, delayMs } = checked;
-  return [id, name, payload ?? null, priority, maxAttempts ?? null, delayMs];
+  return [id, name, payload ?? null, priority, maxAttempts ?? null, delayMs, captureTraceContext() ?? null];
 }
 
 /** The enqueue statement's array parameters (one per column), after the queue. */
 export function enqueueColumns(rows: readonly EnqueueRow[]): unknown[][] {
-  return [0, 1, 2, 3, 4, 5].map((column) => rows.map((row) => row[column]));
+  return [0, 1, 2, 3, 4, 5, 6].map((column) => rows.map((row) => row[column]));
 }
 
 /**

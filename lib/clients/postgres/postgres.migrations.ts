@@ -144,6 +144,38 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       $fn$;
     `,
   },
+  {
+    version: 3,
+    name: 'trace context of the enqueuing code',
+    sql: (schema) => `
+      -- W3C traceparent (a line feed, then tracestate) of the code that
+      -- enqueued the task, when it had telemetry on: every attempt's span is
+      -- a child of it, in whichever process it runs.
+      ALTER TABLE "${schema}".tasks ADD COLUMN trace_context text;
+      -- The claim returns it too. Processes of an older version select their
+      -- columns by name, so they keep working against the new function.
+      DROP FUNCTION "${schema}".claim(text, integer, float8);
+      CREATE FUNCTION "${schema}".claim(p_queue text, p_max integer, p_lease_ms float8)
+      RETURNS TABLE (id text, name text, payload text, encoding text, attempt integer, max_attempts integer,
+                     priority integer, seq float8, enqueued_at float8, run_at float8, token text, trace_context text)
+      LANGUAGE sql VOLATILE
+      SET enable_sort = off
+      AS $fn$
+        UPDATE "${schema}".tasks t
+        SET state = 'running', lease_token = gen_random_uuid(), leased_at = now(),
+            lease_until = now() + p_lease_ms * interval '1 millisecond', started_at = NULL
+        WHERE t.ctid = ANY(ARRAY(
+                SELECT r.ctid FROM "${schema}".tasks r
+                WHERE r.queue = p_queue AND r.state = 'queued' AND r.run_at <= now()
+                ORDER BY r.priority DESC, r.run_at, r.seq
+                LIMIT p_max
+                FOR UPDATE SKIP LOCKED))
+        RETURNING t.id, t.name, t.payload, t.payload_encoding, t.attempt, t.max_attempts, t.priority, t.seq::float8,
+                  floor(extract(epoch FROM t.enqueued_at) * 1000)::float8, floor(extract(epoch FROM t.run_at) * 1000)::float8,
+                  t.lease_token::text, t.trace_context
+      $fn$;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

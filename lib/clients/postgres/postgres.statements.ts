@@ -54,13 +54,16 @@ export class PostgresStatements {
     return `LISTEN "${this.channel}"`;
   }
 
-  /** $2 ids, $3 names, $4 payloads, $5 priorities, $6 max attempts, $7 delays (ms). Existing ids are kept as they are. */
+  /**
+   * $2 ids, $3 names, $4 payloads, $5 priorities, $6 max attempts, $7 delays (ms), $8 trace contexts.
+   * Existing ids are kept as they are.
+   */
   get enqueue(): string {
     return `
-      INSERT INTO ${this.table} (queue, id, name, payload, priority, max_attempts, run_at)
-      SELECT $1, v.id, v.name, v.payload, v.priority, v.max_attempts, now() + ${millis('v.delay_ms')}
-      FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[])
-           WITH ORDINALITY AS v(id, name, payload, priority, max_attempts, delay_ms, ord)
+      INSERT INTO ${this.table} (queue, id, name, payload, priority, max_attempts, run_at, trace_context)
+      SELECT $1, v.id, v.name, v.payload, v.priority, v.max_attempts, now() + ${millis('v.delay_ms')}, v.trace_context
+      FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[], $8::text[])
+           WITH ORDINALITY AS v(id, name, payload, priority, max_attempts, delay_ms, trace_context, ord)
       ORDER BY v.ord
       ON CONFLICT (queue, id) DO NOTHING`;
   }
@@ -75,7 +78,7 @@ export class PostgresStatements {
   get claim(): string {
     return `
       SELECT c.id, c.name, c.payload, c.encoding, c.attempt, c.max_attempts, c.priority, c.seq,
-             c.enqueued_at, c.run_at, c.token
+             c.enqueued_at, c.run_at, c.token, c.trace_context
       FROM "${this.schema}".claim($1, $2, $3::float8) AS c`;
   }
 
@@ -243,6 +246,20 @@ export class PostgresStatements {
              ${ms('enqueued_at')} AS enqueued_at, ${ms('run_at')} AS run_at, result, errors::text AS errors, failure_reason,
              ${ms('finished_at')} AS finished_at
       FROM ${this.table} WHERE queue = $1 AND id = $2`;
+  }
+
+  /**
+   * $2 id. A dead letter back in the queue as attempt 1 (its errors kept),
+   * ahead of nothing: it runs after what is queued now (a fresh seq).
+   */
+  get retryDeadLetter(): string {
+    return `
+      UPDATE ${this.table} SET state = 'queued', attempt = 1, run_at = now(),
+             seq = DEFAULT,
+             failure_reason = NULL, finished_at = NULL, expires_at = NULL, unstarted_expiries = 0,
+             started_at = NULL, lease_token = NULL, lease_until = NULL, leased_at = NULL
+      WHERE queue = $1 AND id = $2 AND state = 'failed'
+      RETURNING id`;
   }
 
   /** $2 limit. Dead letters, newest first (tasks_failed_idx). */

@@ -213,6 +213,16 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     return rows.map(toDeadLetter);
   }
 
+  /**
+   * Puts a dead letter back in the queue as attempt 1 (its errors kept);
+   * resolves false when `id` is not a dead letter of this queue.
+   */
+  async retryDeadLetter(id: string): Promise<boolean> {
+    this.assertOpen('retryDeadLetter');
+    const { rows } = await this.db.query(this.sql.retryDeadLetter, [this.queue, id]);
+    return rows.length > 0;
+  }
+
   fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
     if (this.closing || signal.aborted || !(max > 0)) return Promise.resolve([]);
     return this.fetcher.fetch(max, signal);

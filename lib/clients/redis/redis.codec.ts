@@ -3,6 +3,7 @@ import type { TaskEnvelope, TaskFailureReason, TaskOutcome } from '../../interfa
 import type { TaskRecord, TaskState } from '../../interfaces/task-store.interface.js';
 import { checkEnqueue, payloadJson } from '../kit/enqueue.validator.js';
 import { logText } from '../../common/log-text.js';
+import { captureTraceContext } from '../../common/trace-context.hooks.js';
 import { Messages } from '../../errors/error-messages.js';
 import { encodeJson, errorJson } from '../kit/json.encoder.js';
 import type { RedisDeadLetter, RedisEnqueueOptions } from './redis-task-client-options.interface.js';
@@ -33,6 +34,9 @@ export type Decoded =
  * more than Lua can pass to one command if copied whole).
  */
 export const MAX_ENTRY_FIELDS = 1000;
+
+/** A traceparent and a W3C-sized tracestate fit; anything longer is not a trace context. */
+const MAX_TRACE_CONTEXT = 600;
 
 export function fieldMap(flat: readonly string[]): Record<string, string> {
   const fields: Record<string, string> = {};
@@ -76,6 +80,8 @@ export function decodeEntry([band, entryId, deliveries, flat]: RawEntry): Decode
       attempt: entryAttempt,
       ...(maxAttempts !== undefined ? { maxAttempts } : {}),
       ...(Number.isFinite(enqueuedAt) ? { enqueuedAt } : {}),
+      // Read as text only; telemetry checks it is a trace context (a foreign producer may write anything).
+      ...(fields.trace !== undefined && fields.trace.length <= MAX_TRACE_CONTEXT ? { traceContext: fields.trace } : {}),
       receipt,
     },
   };
@@ -140,14 +146,15 @@ export type EnqueueInput = { name: string; payload?: unknown } & RedisEnqueueOpt
 
 /**
  * ENQUEUE's values for one task (see scripts/enqueue.lua.ts): id, name,
- * payload JSON, maxAttempts ('' for none), priority, delay. Throws before
+ * payload JSON, maxAttempts ('' for none), priority, delay, trace context
+ * ('' for none). Throws before
  * anything is written when the task is not valid (see checkEnqueue).
  */
 export function enqueueArgs(task: EnqueueInput, newId: () => string, index?: number): Array<string | number> {
   const checked = checkEnqueue('RedisTaskClient', task, index);
   const payload = payloadJson('RedisTaskClient', checked, index) ?? 'null';
   const { id = newId(), name, maxAttempts, priority, delayMs } = checked;
-  return [id, name, payload, maxAttempts ?? '', priority, Math.round(delayMs)];
+  return [id, name, payload, maxAttempts ?? '', priority, Math.round(delayMs), captureTraceContext() ?? ''];
 }
 
 /** One fenced operation on a delivered entry, as APPLY takes it (see scripts/apply.lua.ts). */

@@ -47,9 +47,11 @@ local function entryFields(key, eid)
 end
 -- The record notes the entry it was last queued as ('entry'): a delivered
 -- entry it does not name was written by someone else (see adopt in APPLY).
-local function addEntry(rk, b, id, name, payload, attempt, maxAttempts, enqueuedAt)
+-- 'trace': the enqueuing code's trace context, when it had one.
+local function addEntry(rk, b, id, name, payload, attempt, maxAttempts, enqueuedAt, trace)
   local f = {'id', id, 'name', name, 'payload', payload, 'attempt', attempt, 'enqueuedAt', enqueuedAt}
   if maxAttempts and maxAttempts ~= '' then f[#f + 1] = 'maxAttempts'; f[#f + 1] = maxAttempts end
+  if trace and trace ~= '' then f[#f + 1] = 'trace'; f[#f + 1] = trace end
   local eid = redis.call('XADD', KEYS[b], '*', unpack(f))
   redis.call('HSET', rk, 'entry', eid)
   return eid
@@ -58,14 +60,14 @@ end
 -- record, or from its current entry when a foreign producer's task has none
 -- (the fields a task is made of, not every field the producer wrote).
 local function requeue(rk, id, b, attempt, key, eid)
-  local r = redis.call('HMGET', rk, 'name', 'payload', 'maxAttempts', 'enqueuedAt')
+  local r = redis.call('HMGET', rk, 'name', 'payload', 'maxAttempts', 'enqueuedAt', 'trace')
   if not r[1] then
     if not key then return false end
     local f = entryFields(key, eid)
     if #f == 0 then return false end
-    r = {field(f, 'name') or '', field(f, 'payload'), field(f, 'maxAttempts'), field(f, 'enqueuedAt')}
+    r = {field(f, 'name') or '', field(f, 'payload'), field(f, 'maxAttempts'), field(f, 'enqueuedAt'), field(f, 'trace')}
   end
-  addEntry(rk, b, id, r[1], r[2] or 'null', attempt, r[3], r[4] or nowS)
+  addEntry(rk, b, id, r[1], r[2] or 'null', attempt, r[3], r[4] or nowS, r[5])
   redis.call('HSET', rk, 'state', 'queued', 'attempt', attempt, 'runAt', nowS)
   return true
 end
