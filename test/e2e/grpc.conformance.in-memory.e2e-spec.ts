@@ -1,7 +1,7 @@
 /**
  * The TaskClient conformance suite on GrpcTaskClient, against a
  * GrpcTaskServer over loopback serving an InMemoryTaskClient. The in-memory
- * store has no leases: the server keeps them (leaseMs 500 here), so every
+ * store has no leases: the server keeps them (leaseMs 1000 here), so every
  * case runs, those of several consumers and of leases included. Each case
  * gets a store and a server of its own; its consumers are further clients
  * of that server, as other worker machines would be, and a killed consumer
@@ -16,7 +16,7 @@ taskClientConformance<GrpcTaskClient>({
   name: 'GrpcTaskClient (in-memory store)',
   open: async () => {
     const store = new InMemoryTaskClient({ maxFinished: 100_000 });
-    const served = await serve(store, { leaseMs: 500 });
+    const served = await serve(store, { leaseMs: 1000 });
     const clients: GrpcTaskClient[] = [];
     const make = async () => {
       const client = await GrpcTaskClient.connect({ url: served.url, fetchWaitMs: 200, logger: quiet });

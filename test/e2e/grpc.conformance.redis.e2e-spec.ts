@@ -2,8 +2,8 @@
  * The TaskClient conformance suite on GrpcTaskClient, against a
  * GrpcTaskServer over loopback serving a RedisTaskClient (the runner's
  * redis-server, REDIS_URL): a key prefix, a store client and a server of
- * their own per case, the store's short lease, further consumers as further
- * clients of the server. Unlike the Redis client itself, GrpcTaskClient has
+ * their own per case, the store's lease (1000 ms, see the PostgreSQL spec),
+ * further consumers as further clients of the server. Unlike the Redis client itself, GrpcTaskClient has
  * watch(): the server wakes its workers on enqueues made through it.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,7 +28,7 @@ if (!url) {
     it,
     open: async () => {
       const prefix = `grpc-conformance-${randomUUID().slice(0, 8)}`;
-      const store = new RedisTaskClient({ url, prefix, leaseMs: 500, blockMs: 100, logger: quiet });
+      const store = new RedisTaskClient({ url, prefix, leaseMs: 1000, blockMs: 100, logger: quiet });
       const served = await serve(store);
       const clients: GrpcTaskClient[] = [];
       const make = async () => {

@@ -64,8 +64,10 @@ export class GrpcChannel {
 
   /**
    * One unary call. Resolves with the reply, or with CANCELLED when `signal`
-   * aborted it; the reply of a call the server had answered before the
-   * cancel landed still comes back (a fetched batch must not go missing).
+   * aborted it. Once the server has sent its headers (a fetch does when
+   * tasks are assigned to it), an abort no longer cancels: the reply is
+   * already on its way, and its tasks must reach the caller rather than go
+   * missing until their lease runs out.
    */
   async unary<T>(
     method: string,
@@ -82,7 +84,11 @@ export class GrpcChannel {
         if (error.code === this.runtime.grpc.status.CANCELLED && signal?.aborted) return resolve(CANCELLED);
         reject(this.error(method, error, timeoutMs));
       });
-      const cancel = () => call.cancel();
+      let answering = false;
+      call.on('metadata', () => (answering = true));
+      const cancel = () => {
+        if (!answering) call.cancel();
+      };
       signal?.addEventListener('abort', cancel, { once: true });
     });
   }

@@ -171,6 +171,7 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
         maxMessageBytes: this.settings.maxMessageBytes,
         logger: this.logger,
         status: grpc.status,
+        Metadata: grpc.Metadata,
         register: (tasks) => this.register(tasks),
         wake: () => this.wake(),
         release: (tasks) => this.release(tasks),

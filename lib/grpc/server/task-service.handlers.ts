@@ -41,6 +41,7 @@ export interface ServiceParts {
   readonly maxMessageBytes: number;
   readonly logger: LoggerService;
   readonly status: typeof Grpc.status;
+  readonly Metadata: typeof Grpc.Metadata;
   register(tasks: readonly RegisteredTask[]): void;
   /** Tasks may be ready: wake waiting fetches and idle workers. */
   wake(): void;
@@ -104,6 +105,11 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
         if (tasks.length > 0) p.release(tasks);
         return { tasks: [], lease_ms: p.leaseMs };
       }
+      // Headers now, before the batch is encoded and sent: they tell the
+      // worker that tasks are on their way, so an abort from now on waits
+      // for them instead of cancelling (a large batch on a slow link would
+      // otherwise be released and fetched again after every abort, for ever).
+      if (tasks.length > 0) call.sendMetadata(new p.Metadata());
       return { tasks: encodeDeliveries(p, tasks), lease_ms: p.leaseMs };
     }),
 
