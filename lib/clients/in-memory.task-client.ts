@@ -127,7 +127,7 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
 
   /** Tasks per state. */
   counts(): TaskCounts {
-    const counts: TaskCounts = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0 };
+    const counts: TaskCounts = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
     for (const record of this.records.values()) counts[record.state]++;
     return counts;
   }

@@ -165,6 +165,7 @@ export function outcomeToWire(outcome: TaskOutcome, warn: (message: string) => v
         run_at: outcome.runAt,
       };
     case 'released':
+    case 'cancelled':
       return base;
   }
 }

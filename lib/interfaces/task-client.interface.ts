@@ -24,6 +24,12 @@ export interface TaskEnvelope<P = unknown> {
    */
   readonly traceContext?: string;
   /**
+   * `enqueue(..., { concurrencyKey })`: with `@Task({ concurrencyPerKey })`,
+   * at most that many deliveries of this task name and key run at once,
+   * across every process.
+   */
+  readonly concurrencyKey?: string;
+  /**
    * Client-private delivery data (a lease token, a stream entry id, ...).
    * The loop never reads it and hands it back in the outcome.
    */
@@ -85,9 +91,61 @@ export interface RetryOutcome extends OutcomeBase {
  */
 export interface ReleasedOutcome extends OutcomeBase {
   readonly status: 'released';
+  /**
+   * Make it available again no earlier than this many milliseconds from now
+   * (a task over its rate limit or its key's concurrency waits, uncharged).
+   * @default 0
+   */
+  readonly delayMs?: number;
 }
 
-export type TaskOutcome = CompletedOutcome | FailedOutcome | RetryOutcome | ReleasedOutcome;
+/**
+ * The loop stopped this delivery because the task was cancelled
+ * (`cancel(id)`, here or in another process): dropped before it started, or
+ * aborted while running. The store has already marked the task cancelled;
+ * this closes the delivery (its lease, its concurrency permit) and changes
+ * nothing else. Fenced like every outcome.
+ */
+export interface CancelledOutcome extends OutcomeBase {
+  readonly status: 'cancelled';
+  /** It had reached a thread. */
+  readonly started: boolean;
+}
+
+export type TaskOutcome = CompletedOutcome | FailedOutcome | RetryOutcome | ReleasedOutcome | CancelledOutcome;
+
+/** `@Task({ rateLimit })`: at most `max` starts per `intervalMs` for the task name, across every process. */
+export interface RateLimit {
+  /** Starts allowed per interval; an integer >= 1. */
+  readonly max: number;
+  /** Length of the (sliding) interval in milliseconds; an integer >= 1. */
+  readonly intervalMs: number;
+}
+
+/**
+ * Asked by the loop before it starts a delivery whose task has a rate limit
+ * or whose `concurrencyKey` is limited. Granted as a whole or not at all.
+ */
+export interface PermitRequest {
+  readonly task: TaskEnvelope;
+  /** Consumes one start of the task name's window when granted. */
+  readonly rateLimit?: RateLimit;
+  /**
+   * At most this many deliveries of `task.name` with `task.concurrencyKey`
+   * hold a permit at once. The permit is the delivery's until its outcome is
+   * published (any status) or its lease is lost; it is kept with the lease.
+   */
+  readonly concurrencyPerKey?: number;
+}
+
+/** Answer to a {@link PermitRequest}: when denied, how long to wait before trying again. */
+export type PermitAnswer = { readonly granted: true } | { readonly granted: false; readonly retryAfterMs: number };
+
+/** The latest `ctx.progress(value)` of a running delivery (JSON-compatible, or it is dropped with a warning). */
+export interface ProgressUpdate {
+  readonly task: TaskEnvelope;
+  readonly value: unknown;
+}
 
 /**
  * A task the worker threads can run, with the policy the loop resolved for it
@@ -98,6 +156,10 @@ export interface RegisteredTask {
   readonly name: string;
   /** Attempts in all, the first included: `@Task({ maxAttempts })`, else the module's `retry.maxAttempts`. */
   readonly maxAttempts: number;
+  /** `@Task({ rateLimit })`. */
+  readonly rateLimit?: RateLimit;
+  /** `@Task({ concurrencyPerKey })`. */
+  readonly concurrencyPerKey?: number;
 }
 
 /**
@@ -178,6 +240,35 @@ export interface TaskClient {
    * `maxAttempts`, instead of a default of its own.
    */
   registerTasks?(tasks: readonly RegisteredTask[]): void;
+
+  /**
+   * Lets the loop stop deliveries it holds when their task is cancelled
+   * (`TaskStore.cancel(id)`) in any process: call `onCancel` with the ids of
+   * cancelled tasks that were running (a `NOTIFY`, a pub/sub message, ...).
+   * The loop drops those it has not started and aborts those running (their
+   * `ctx.signal` aborts; `timeoutGraceMs` later the thread is stopped),
+   * then publishes a `cancelled` outcome for each. Returns a function that
+   * stops the watching. A missed notice costs only CPU: the cancelled
+   * delivery's outcome is fenced, and its next lease extension reports it lost.
+   */
+  watchCancels?(onCancel: (ids: readonly string[]) => void): () => void;
+
+  /**
+   * Stores the latest progress of running deliveries (`ctx.progress()`), so
+   * `get(id)` shows it. Called in batches, already throttled by the loop
+   * (latest value per delivery); fenced like outcomes (a delivery that lost
+   * its lease changes nothing). Best effort: a rejection is logged, not retried.
+   */
+  reportProgress?(updates: readonly ProgressUpdate[]): Promise<void>;
+
+  /**
+   * Rate limits and concurrency keys, enforced across processes: one answer
+   * per request, in order, each granted or denied atomically. A denied
+   * delivery is given back with a `released` outcome whose `delayMs` is the
+   * answer's `retryAfterMs` (it waits; no attempt is charged). Required when
+   * a registered task has `rateLimit` or `concurrencyPerKey`.
+   */
+  acquirePermits?(requests: readonly PermitRequest[]): Promise<readonly PermitAnswer[]>;
 }
 
 /** A value, or a promise of it: the in-memory client answers synchronously, the durable ones asynchronously. */

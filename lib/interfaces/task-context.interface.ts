@@ -9,7 +9,9 @@ export interface TaskContext {
   /** `threadId` of the worker thread running the handler. */
   readonly threadId: number;
   /**
-   * Aborted when the task's `timeoutMs` has elapsed. Async handlers that
+   * Aborted when the task's `timeoutMs` has elapsed, or when the task is
+   * cancelled (`WorkerManager.cancel(id)` or the store's `cancel(id)`, in any
+   * process); `signal.reason` says which. Async handlers that
    * listen to it can stop cleanly before the thread is stopped for them
    * (`timeoutGraceMs` later).
    */
@@ -20,4 +22,11 @@ export interface TaskContext {
    * stop cleanly before the thread is terminated for it.
    */
   readonly timedOut: boolean;
+  /**
+   * Reports progress (a number, or any JSON-compatible value): throttled in
+   * the thread, it reaches `events$` (`task.progress`) and the task client's
+   * store (`get(id).progress`). Cheap to call often; nothing is sent when
+   * unused.
+   */
+  progress(value: unknown): void;
 }

@@ -1,3 +1,4 @@
+import type { RateLimit } from './task-client.interface.js';
 import type { RetryBackoffOptions } from './worker-module-options.interface.js';
 
 /**
@@ -59,4 +60,43 @@ export interface TaskOptions {
    * @default true
    */
   batch?: boolean;
+  /**
+   * At most `max` starts per `intervalMs` of this task, across every process
+   * of the task client's store (worker loop only). Tasks over the limit
+   * wait, uncharged. Needs a client with `acquirePermits` (all built-in ones).
+   * @default no limit
+   */
+  rateLimit?: RateLimit;
+  /**
+   * At most this many tasks of this name with the same
+   * `enqueue(..., { concurrencyKey })` run at once, across every process;
+   * the others wait, uncharged, and other keys go first (worker loop only).
+   * @default no limit
+   */
+  concurrencyPerKey?: number;
+  /**
+   * Enqueue this task on a cron schedule (one fire per tick across all
+   * processes, see {@link TaskSchedule}).
+   * @default not scheduled
+   */
+  schedule?: TaskSchedule;
+}
+
+/** A cron schedule: `@Task(name, { schedule })` or the module's `schedules` option. */
+export interface TaskSchedule {
+  /** Five fields (minute hour day-of-month month day-of-week), or six with seconds first. */
+  cron: string;
+  /** IANA time zone the cron expression is read in. @default 'UTC' */
+  timezone?: string;
+  /** Payload of every fire. @default undefined */
+  payload?: unknown;
+  /**
+   * After downtime, `'latest'` fires the most recent missed tick once (never
+   * the earlier ones); `'none'` waits for the next tick. A schedule the store
+   * has never seen starts at its next tick either way.
+   * @default 'latest'
+   */
+  catchUp?: 'latest' | 'none';
+  /** Name of the schedule's marker in the store. @default the task name */
+  key?: string;
 }

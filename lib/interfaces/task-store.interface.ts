@@ -3,9 +3,10 @@ import type { MaybePromise, TaskFailureReason } from './task-client.interface.js
 
 /**
  * Where a task is: waiting (`queued`, or `delayed` until its run time),
- * held by a worker loop (`running`: fetched, started or not), or finished.
+ * held by a worker loop (`running`: fetched, started or not), or finished
+ * (`completed`, `failed` — a dead letter — or `cancelled`).
  */
-export type TaskState = 'queued' | 'delayed' | 'running' | 'completed' | 'failed';
+export type TaskState = 'queued' | 'delayed' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 /** What a store knows about one task. The same shape on every client. */
 export interface TaskRecord<R = unknown> {
@@ -25,7 +26,14 @@ export interface TaskRecord<R = unknown> {
   /** Every failed attempt's error, oldest first. */
   readonly errors: readonly SerializedTaskError[];
   readonly failureReason?: TaskFailureReason;
+  /** Epoch ms when it completed, failed for good or was cancelled. */
   readonly finishedAt?: number;
+  /** The latest `ctx.progress(value)` of the running (or last) attempt. */
+  readonly progress?: unknown;
+  /** `enqueue(..., { uniqueKey })`. */
+  readonly uniqueKey?: string;
+  /** `enqueue(..., { concurrencyKey })`. */
+  readonly concurrencyKey?: string;
 }
 
 /** Tasks per state. */
@@ -46,6 +54,30 @@ export interface EnqueueOptions {
    * @default a generated id
    */
   id?: string;
+  /**
+   * At most one task of this name and key is waiting (queued or delayed) or
+   * running at a time. A second enqueue with the key in use does what
+   * `onDuplicate` says and returns the existing task's id. The key is free
+   * again once that task completes, fails for good or is cancelled.
+   * @default no key
+   */
+  uniqueKey?: string;
+  /**
+   * With `uniqueKey`: `'keep'` leaves the existing task as it is; `'replace'`
+   * gives a waiting one this enqueue's payload and options (same id; its
+   * place follows the new `delayMs` and `priority`). A running task is
+   * always kept.
+   * @default 'keep'
+   */
+  onDuplicate?: 'keep' | 'replace';
+  /**
+   * Groups tasks of one name (a tenant, a user, an account) so that at most
+   * `@Task({ concurrencyPerKey })` of them run at once, across processes;
+   * the others wait, uncharged. Without a limit on the task it is stored and
+   * shown, nothing more.
+   * @default no key
+   */
+  concurrencyKey?: string;
 }
 
 /** One task of `enqueueMany()`. */
@@ -69,6 +101,24 @@ export interface DeadLetter {
 }
 
 /**
+ * One tick of a schedule, offered by every process that runs the schedule;
+ * the store fires it (enqueues `task`) at most once per `key` and `tick`.
+ */
+export interface ScheduleFire {
+  /** The schedule's name (by default the task name); one marker per key and store. */
+  readonly key: string;
+  /** Epoch ms of the tick. */
+  readonly tick: number;
+  readonly task: EnqueueTask;
+  /**
+   * When the store has no marker for `key` yet: `'fire'` fires and records
+   * the tick; `'record'` only records it (a new schedule does not fire for a
+   * tick that passed before it existed).
+   */
+  readonly whenNew: 'fire' | 'record';
+}
+
+/**
  * The producer's and operator's side of a task client: put tasks in, look at
  * them. `InMemoryTaskClient`, `PostgresTaskClient` and `RedisTaskClient`
  * implement it next to `TaskClient` (the worker loop's side), so code that
@@ -83,8 +133,8 @@ export interface DeadLetter {
  * durable client refuses what JSON cannot carry: BigInt, cycles). A bad
  * task in `enqueueMany()` leaves the store as it was.
  *
- * Members added later (cancel, progress, retrying a dead letter) will be
- * optional here first, so a store written against this version keeps
+ * Members added after the first release (cancel, schedules, retrying a dead letter) are
+ * optional, so a store written against an earlier version keeps
  * compiling; the conformance suite (`nestjs-worker/testing`) runs their
  * cases on the stores that have them.
  */
@@ -110,4 +160,19 @@ export interface TaskStore {
    * dead letters (the dashboard hides the action).
    */
   retryDeadLetter?(id: string): MaybePromise<boolean>;
+  /**
+   * Cancels a task: a waiting one never runs; a running one is marked
+   * cancelled now (its late outcome is fenced) and its holder, in whichever
+   * process, is told to abort it (`TaskClient.watchCancels`). Returns false
+   * when the task is unknown or already finished.
+   */
+  cancel?(id: string): MaybePromise<boolean>;
+  /**
+   * Atomically: if `fire.tick` is later than the tick recorded for
+   * `fire.key`, records it and enqueues `fire.task` (unless the marker was
+   * missing and `whenNew` is `'record'`), returning the new task's id;
+   * otherwise changes nothing and returns undefined. N processes offering
+   * the same tick fire it once.
+   */
+  fireSchedule?(fire: ScheduleFire): MaybePromise<string | undefined>;
 }

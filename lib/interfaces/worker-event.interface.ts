@@ -73,6 +73,17 @@ export interface TaskLeaseLostEvent extends TaskEventBase {
   readonly started: boolean;
 }
 
+/** The task was cancelled while this process held it: dropped before it started, or aborted while running. */
+export interface TaskCancelledEvent extends TaskEventBase {
+  readonly type: 'task.cancelled';
+  readonly started: boolean;
+}
+/** The handler reported progress (`ctx.progress(value)`), throttled. */
+export interface TaskProgressEvent extends TaskEventBase {
+  readonly type: 'task.progress';
+  readonly value: unknown;
+}
+
 interface WorkerEventBase {
   readonly at: number;
 }
@@ -107,6 +118,8 @@ export type WorkerEvent =
   | TaskFailedEvent
   | TaskReleasedEvent
   | TaskLeaseLostEvent
+  | TaskCancelledEvent
+  | TaskProgressEvent
   | WorkerStartedEvent
   | WorkerExitedEvent
   | WorkerCrashedEvent

@@ -1,6 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Type } from '@nestjs/common';
 import type { RedactErrorHook } from './error-redaction.interface.js';
+import type { TaskSchedule } from './task-options.interface.js';
 
 /** A module class, and the file that exports it, for the worker threads to boot. */
 export interface TasksModuleRef {
@@ -173,4 +174,11 @@ export interface WorkerModuleOptions {
   batching?: BatchingOptions;
   /** The worker loop over the task client. */
   loop?: WorkerLoopOptions;
+  /**
+   * Cron schedules besides `@Task({ schedule })`: each fire enqueues the
+   * named task on the task client, once per tick across every process that
+   * shares its store. Needs a client with `fireSchedule` (all built-in ones).
+   * @default []
+   */
+  schedules?: ReadonlyArray<TaskSchedule & { task: string }>;
 }

@@ -22,6 +22,8 @@ export interface WorkerStats {
     readonly alive: number;
     /** Share of the pool's time spent running tasks since start, 0..1. */
     readonly utilization: number;
+    /** Replacement threads that could not boot their Nest context since start (a database down, say). */
+    readonly bootFailures: number;
   };
   /** State of the worker loop. */
   readonly loop: 'idle' | 'running' | 'paused' | 'stopping' | 'stopped';

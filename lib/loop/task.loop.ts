@@ -426,7 +426,9 @@ export class TaskLoop {
       this.events.emit(
         outcome.status === 'released'
           ? { ...base, type: 'task.released', started }
-          : { ...base, type: 'task.failed', reason: outcome.reason, error: outcome.error },
+          : outcome.status === 'cancelled'
+            ? { ...base, type: 'task.cancelled', started }
+            : { ...base, type: 'task.failed', reason: outcome.reason, error: outcome.error },
       );
     }
     this.publisher.push(outcome);

@@ -38,6 +38,8 @@ export class CallContext implements TaskContext {
     return this.controller?.signal.aborted === true || performance.now() - this.startedAt >= this.timeoutMs;
   }
 
+  progress(_value: unknown): void {}
+
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
   }

@@ -198,7 +198,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
 
   /** Tasks of the queue per state (a scan of the queue's rows; for monitoring, not for hot paths). */
   async counts(): Promise<PostgresTaskCounts> {
-    const counts: PostgresTaskCounts = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0 };
+    const counts: PostgresTaskCounts = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
     const { rows } = await this.db.query<{ state: keyof PostgresTaskCounts; n: number }>(this.sql.counts, [this.queue]);
     for (const row of rows) counts[row.state] = row.n;
     return counts;

@@ -81,7 +81,7 @@ export interface RedisEnqueueOptions {
   id?: string;
 }
 
-export type RedisTaskCounts = Record<'queued' | 'delayed' | 'running' | 'completed' | 'failed', number>;
+export type RedisTaskCounts = Record<'queued' | 'delayed' | 'running' | 'completed' | 'failed' | 'cancelled', number>;
 
 /** One entry of the dead-letter stream `<prefix>:<queue>:dead`. */
 export interface RedisDeadLetter {

@@ -154,7 +154,7 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
       this.keys.scriptKeys,
       [GROUP],
     )) as number[];
-    return { queued: queued!, delayed: delayed!, running: running!, completed: completed!, failed: failed! };
+    return { queued: queued!, delayed: delayed!, running: running!, completed: completed!, failed: failed!, cancelled: 0 };
   }
 
   /** The newest dead letters first (stream `<prefix>:<queue>:dead`, trimmed after `keepFailedMs`). */

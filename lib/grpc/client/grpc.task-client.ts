@@ -179,8 +179,8 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
   }
 
   async counts(): Promise<TaskCounts> {
-    const { queued, delayed, running, completed, failed } = await this.call<TaskCounts>('Counts', {});
-    return { queued, delayed, running, completed, failed };
+    const { queued, delayed, running, completed, failed, cancelled } = await this.call<TaskCounts>('Counts', {});
+    return { queued, delayed, running, completed, failed, cancelled: cancelled ?? 0 };
   }
 
   async deadLetters(limit = 100): Promise<readonly DeadLetter[]> {
