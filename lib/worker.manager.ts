@@ -146,7 +146,12 @@ export class WorkerManager {
       timedOut: now.timedOut,
       crashed: now.crashed,
       batched: now.batched,
-      workers: { size: pool.size, alive: pool.alive, utilization: now.utilization },
+      workers: {
+        size: pool.size,
+        alive: pool.alive,
+        utilization: now.utilization,
+        bootFailures: pool.bootFailures ?? 0,
+      },
       loop: loop.state,
     };
   }

@@ -11,6 +11,8 @@ export interface TaskPool {
   readonly size: number;
   /** Threads alive now (fewer while a replacement starts). */
   readonly alive: number;
+  /** Replacement threads that could not boot their Nest context, since start. */
+  readonly bootFailures?: number;
   /**
    * Runs one dispatch on an idle thread. Rejects when the request cannot be
    * cloned, when the thread dies, or when `signal` aborts; the thread is

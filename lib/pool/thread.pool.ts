@@ -60,6 +60,8 @@ export class ThreadPool implements TaskPool {
   private bootFailed?: (error: Error) => void;
   private tasks?: ThreadTaskInfo[];
   private destroyed = false;
+  /** Replacement threads that could not boot (see onThreadMessage). */
+  bootFailures = 0;
 
   constructor(
     private readonly settings: ThreadPoolSettings,
@@ -261,6 +263,7 @@ export class ThreadPool implements TaskPool {
       // fail with reason 'boot' and are retried; retire it after a pause so
       // that a lasting failure does not spin threads up in a tight loop.
       this.logger.error(`Worker thread ${message.tid} could not boot: ${message.error.message}`, message.error.stack);
+      this.bootFailures++;
       this.events.instrumentation?.threadRestarted('boot-failed');
       setTimeout(() => {
         this.retiring.add(message.tid);
