@@ -1,12 +1,15 @@
 /**
- * Every TypeScript snippet of the README is compiled, as a user would:
- * against the built package (dist/, through its `exports`), with the
- * compiler options the README recommends. A snippet that stops compiling
- * fails this test, so the README cannot rot.
+ * Every TypeScript snippet of the README and of docs/*.md is compiled, as a
+ * user would: against the built package (dist/, through its `exports`),
+ * with the compiler options the README recommends. A snippet that stops
+ * compiling fails this test, so the documentation cannot rot. A fence
+ * marked `commonjs` (```ts file=cjs/x.ts commonjs) is compiled as a
+ * CommonJS file, as in a Nest 11 project: its top folder gets a
+ * package.json of type commonjs.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -16,6 +19,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 export interface Snippet {
   lang: string;
   file?: string;
+  commonjs: boolean;
   code: string;
   line: number;
 }
@@ -25,9 +29,30 @@ export function snippetsOf(markdown: string): Snippet[] {
   const fence = /^```(\w+)([^\n]*)\n([\s\S]*?)^```$/gm;
   for (let match = fence.exec(markdown); match; match = fence.exec(markdown)) {
     const file = /file=(\S+)/.exec(match[2]!)?.[1];
-    out.push({ lang: match[1]!, file, code: match[3]!, line: markdown.slice(0, match.index).split('\n').length });
+    out.push({
+      lang: match[1]!,
+      file,
+      commonjs: /(^|\s)commonjs(\s|$)/.test(match[2]!),
+      code: match[3]!,
+      line: markdown.slice(0, match.index).split('\n').length,
+    });
   }
   return out;
+}
+
+/** The README's snippets, then each docs/*.md page's, their files under a folder named after the page. */
+function documentedSnippets(): Array<Snippet & { doc: string }> {
+  const docs = readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md'));
+  return [
+    ...snippetsOf(readFileSync(join(root, 'README.md'), 'utf8')).map((s) => ({ ...s, doc: 'README.md' })),
+    ...docs.flatMap((name) =>
+      snippetsOf(readFileSync(join(root, 'docs', name), 'utf8')).map((s) => ({
+        ...s,
+        doc: `docs/${name}`,
+        file: s.file && `docs-${name.replace(/\.md$/, '')}/${s.file}`,
+      })),
+    ),
+  ];
 }
 
 describe('README', () => {
@@ -42,10 +67,10 @@ describe('README', () => {
     assert.match(first.code, /npm test/);
   });
 
-  it('compiles every TypeScript snippet against the built package', () => {
+  it('compiles every TypeScript snippet of the README and docs/ against the built package', () => {
     const dir = join(root, '.tmp/readme-snippets');
     rmSync(dir, { recursive: true, force: true });
-    const ts = snippets.filter((s) => s.lang === 'ts');
+    const ts = documentedSnippets().filter((s) => s.lang === 'ts');
     assert.ok(ts.length >= 10, `${ts.length} snippets`);
     const names = new Set<string>();
     for (const [i, s] of ts.entries()) {
@@ -53,7 +78,12 @@ describe('README', () => {
       assert.ok(!names.has(name), `two snippets named ${name}`);
       names.add(name);
       mkdirSync(dirname(join(dir, name)), { recursive: true });
-      writeFileSync(join(dir, name), `// README.md line ${s.line}\n${s.code}`);
+      if (s.commonjs) {
+        const top = name.split('/')[0]!;
+        assert.ok(top !== name, `${s.doc} line ${s.line}: a commonjs snippet needs a folder of its own (file=cjs/...)`);
+        writeFileSync(join(dir, top, 'package.json'), '{ "type": "commonjs" }\n');
+      }
+      writeFileSync(join(dir, name), `// ${s.doc} line ${s.line}\n${s.code}`);
     }
     writeFileSync(
       join(dir, 'tsconfig.json'),
