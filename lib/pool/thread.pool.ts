@@ -266,6 +266,8 @@ export class ThreadPool implements TaskPool {
       this.bootFailures++;
       this.events.instrumentation?.threadRestarted('boot-failed');
       setTimeout(() => {
+        // The pool may have closed meanwhile (its channel with it).
+        if (this.destroyed) return;
         this.retiring.add(message.tid);
         this.closeIdleRetiring();
       }, 1000).unref();
