@@ -8,6 +8,10 @@ const list = (items: readonly string[]): string => items.map((i) => `"${i}"`).jo
 
 export const Messages = {
   invalidOption: (path: string, problem: string, fix: string) => `WorkerModule option "${path}" ${problem}. ${fix}`,
+  invalidHealthOption: (path: string, problem: string, fix: string) =>
+    `WorkerHealthIndicator.isHealthy() option "${path}" ${problem}. ${fix}`,
+  invalidDashboardOption: (path: string, problem: string, fix: string) =>
+    `WorkerDashboardModule.forRoot() option "${path}" ${problem}. ${fix}`,
   moduleNotConfigured: (importers: readonly string[], configuredElsewhere: boolean) => {
     const by = importers.length ? importers.join(', ') : 'the root module';
     return configuredElsewhere

@@ -348,3 +348,17 @@ export class GrpcConnectTimeoutError extends WorkerError {
     super('ERR_WORKER_GRPC_CONNECT_TIMEOUT', Messages.grpcConnectTimeout(address, ms, reason), options);
   }
 }
+
+/** A threshold given to `WorkerHealthIndicator.isHealthy()` is invalid. */
+export class InvalidWorkerHealthOptionsError extends WorkerError {
+  constructor(path: string, problem: string, fix: string) {
+    super('ERR_WORKER_INVALID_HEALTH_OPTIONS', Messages.invalidHealthOption(path, problem, fix));
+  }
+}
+
+/** An option of `WorkerDashboardModule.forRoot()` is invalid: thrown at bootstrap, naming the option and the fix. */
+export class InvalidWorkerDashboardOptionsError extends WorkerError {
+  constructor(path: string, problem: string, fix: string) {
+    super('ERR_WORKER_INVALID_DASHBOARD_OPTIONS', Messages.invalidDashboardOption(path, problem, fix));
+  }
+}
