@@ -1,10 +1,19 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
-import type { TaskClient, TaskEnvelope, TaskFailureReason, TaskOutcome } from '../interfaces/task-client.interface.js';
+import type {
+  PermitAnswer,
+  PermitRequest,
+  ProgressUpdate,
+  TaskClient,
+  TaskEnvelope,
+  TaskFailureReason,
+  TaskOutcome,
+} from '../interfaces/task-client.interface.js';
 import type {
   DeadLetter,
   EnqueueOptions,
   EnqueueTask,
+  ScheduleFire,
   TaskCounts,
   TaskRecord,
   TaskState,
@@ -14,6 +23,9 @@ import { MAX_TIMER_MS } from '../common/backoff.js';
 import { captureTraceContext } from '../common/trace-context.hooks.js';
 import { checkEnqueue, type CheckedTask } from './kit/enqueue.validator.js';
 import { MinHeap } from './min-heap.js';
+import { InMemoryPermits } from './in-memory/in-memory.permits.js';
+import { InMemorySchedules } from './in-memory/in-memory.schedules.js';
+import { UniqueKeys } from './in-memory/unique-keys.index.js';
 
 export type { EnqueueOptions, TaskRecord, TaskState } from '../interfaces/task-store.interface.js';
 
@@ -43,6 +55,9 @@ interface MutableRecord {
   delivery: number;
   /** Trace context of the enqueuing code (see TaskEnvelope.traceContext). */
   traceContext?: string;
+  progress?: unknown;
+  uniqueKey?: string;
+  concurrencyKey?: string;
 }
 
 /**
@@ -63,7 +78,11 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
   private readonly finished: string[] = [];
   private finishedHead = 0;
   private readonly listeners = new Set<() => void>();
+  private readonly cancelWatchers = new Set<(ids: readonly string[]) => void>();
+  private readonly uniqueKeys = new UniqueKeys<MutableRecord>();
   private readonly waiters = new Map<string, Array<(record: TaskRecord) => void>>();
+  private readonly permits = new InMemoryPermits();
+  private readonly scheduleMarkers = new InMemorySchedules();
   private readonly maxFinished: number;
   private delayTimer?: NodeJS.Timeout;
   private delayTimerAt = Infinity;
@@ -102,12 +121,12 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
     return record ? snapshot<R>(record) : undefined;
   }
 
-  /** Resolves with the record once the task has completed or failed for good. */
+  /** Resolves with the record once the task has completed, failed for good or been cancelled. */
   waitFor<R = unknown>(id: string, signal?: AbortSignal): Promise<TaskRecord<R>> {
     const record = this.records.get(id);
     if (!record)
       return Promise.reject(new Error(`Unknown task id "${id}" (never enqueued, or evicted after maxFinished).`));
-    if (record.state === 'completed' || record.state === 'failed') return Promise.resolve(snapshot<R>(record));
+    if (isFinal(record.state)) return Promise.resolve(snapshot<R>(record));
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       const onAbort = () => {
@@ -168,6 +187,9 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
     record.seq = this.seq++;
     delete record.failureReason;
     delete record.finishedAt;
+    // Its key again, unless another task took it meanwhile (then it runs without one).
+    if (record.uniqueKey !== undefined && !this.uniqueKeys.claim(record.name, record.uniqueKey, record))
+      delete record.uniqueKey;
     this.ready.push(record);
     this.notify();
     return true;
@@ -191,6 +213,7 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
         enqueuedAt: record.enqueuedAt,
         receipt: record.delivery,
         ...(record.traceContext !== undefined ? { traceContext: record.traceContext } : {}),
+        ...(record.concurrencyKey !== undefined ? { concurrencyKey: record.concurrencyKey } : {}),
       });
     }
     return out;
@@ -204,6 +227,8 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
   async publish(outcomes: readonly TaskOutcome[]): Promise<void> {
     let requeued = false;
     for (const outcome of outcomes) {
+      // Any outcome ends its delivery for the holder, fenced or not: its concurrency permit is free.
+      this.permits.release(outcome.task);
       const record = this.records.get(outcome.task.id);
       if (
         !record ||
@@ -224,20 +249,45 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
           break;
         case 'retry':
           record.errors.push(outcome.error);
+          delete record.progress;
           record.attempt = outcome.nextAttempt;
           record.runAt = outcome.runAt;
           record.state = 'delayed';
           this.schedule(record);
           break;
         case 'released':
+          if (outcome.delayMs !== undefined && outcome.delayMs > 0) {
+            // Over a rate limit or its key's concurrency: it waits, uncharged.
+            record.runAt = Date.now() + outcome.delayMs;
+            record.state = 'delayed';
+            // Behind the tasks that waited meanwhile (a new seq): that is what lets other keys go first.
+            record.seq = this.seq++;
+            this.schedule(record);
+            break;
+          }
           // Back in line ahead of younger tasks of its priority (it keeps its seq).
           record.state = 'queued';
           this.ready.push(record);
           requeued = true;
           break;
+        case 'cancelled':
+          // cancel() marked it already, which fenced this delivery; reaching
+          // here means a loop cancelled it without the store: finish it so.
+          this.finish(record, 'cancelled');
+          break;
       }
     }
     if (requeued) this.notify();
+  }
+
+  /** Rate limits and concurrency keys, for the worker loops sharing this instance (see in-memory.permits.ts). */
+  acquirePermits(requests: readonly PermitRequest[]): Promise<readonly PermitAnswer[]> {
+    return Promise.resolve(this.permits.acquire(requests));
+  }
+
+  /** One fire per schedule tick among the WorkerModules sharing this instance (see in-memory.schedules.ts). */
+  fireSchedule(fire: ScheduleFire): string | undefined {
+    return this.scheduleMarkers.offer(fire, (task) => this.enqueueMany([task])[0]!);
   }
 
   watch(onAvailable: () => void): () => void {
@@ -245,7 +295,59 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
     return () => this.listeners.delete(onAvailable);
   }
 
+  /**
+   * Cancels a task: a queued or delayed one (a retry waiting included) never
+   * runs; a running one is marked cancelled now, its delivery's late outcome
+   * is ignored, and `watchCancels()` listeners are told so that its worker
+   * loop aborts it. False when the task is unknown or already finished.
+   */
+  cancel(id: string): boolean {
+    const record = this.records.get(id);
+    if (!record || isFinal(record.state)) return false;
+    const running = record.state === 'running';
+    // The heaps drop it lazily (they skip what is no longer queued or delayed).
+    this.finish(record, 'cancelled');
+    if (running) {
+      // A new delivery number fences the holder's outcome and progress.
+      record.delivery++;
+      for (const onCancel of [...this.cancelWatchers]) {
+        try {
+          onCancel([id]);
+        } catch {
+          // A listener's failure is its own; the others are told all the same.
+        }
+      }
+    }
+    return true;
+  }
+
+  watchCancels(onCancel: (ids: readonly string[]) => void): () => void {
+    this.cancelWatchers.add(onCancel);
+    return () => this.cancelWatchers.delete(onCancel);
+  }
+
+  /** Keeps the latest progress of each running delivery (fenced like outcomes) for `get(id).progress`. */
+  async reportProgress(updates: readonly ProgressUpdate[]): Promise<void> {
+    for (const { task, value } of updates) {
+      const record = this.records.get(task.id);
+      if (
+        record?.state === 'running' &&
+        record.attempt === task.attempt &&
+        (task.receipt === undefined || task.receipt === record.delivery)
+      )
+        record.progress = value;
+    }
+  }
+
   private add(task: CheckedTask): string {
+    if (task.uniqueKey !== undefined) {
+      const holder = this.uniqueKeys.holder(task.name, task.uniqueKey);
+      if (holder) {
+        if (task.onDuplicate === 'replace' && (holder.state === 'queued' || holder.state === 'delayed'))
+          this.replace(holder, task);
+        return holder.id;
+      }
+    }
     const id = task.id ?? `${this.idPrefix}-${++this.seq}`;
     if (this.records.has(id)) throw duplicateId(id);
     const now = Date.now();
@@ -265,10 +367,43 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
     };
     const traceContext = captureTraceContext();
     if (traceContext !== undefined) record.traceContext = traceContext;
+    if (task.concurrencyKey !== undefined) record.concurrencyKey = task.concurrencyKey;
+    if (task.uniqueKey !== undefined) {
+      record.uniqueKey = task.uniqueKey;
+      this.uniqueKeys.claim(task.name, task.uniqueKey, record);
+    }
     this.records.set(id, record);
     if (task.delayMs > 0) this.schedule(record);
     else this.ready.push(record);
     return id;
+  }
+
+  /**
+   * `onDuplicate: 'replace'`: the waiting holder of the key takes the new
+   * payload and options under its id. A fresh record takes its place, so
+   * that the heaps' entries of the old one (dropped lazily, as a cancelled
+   * task's are) can never deliver it twice; it keeps its enqueue time and
+   * its place among tasks of its priority, attempts and errors.
+   */
+  private replace(old: MutableRecord, task: CheckedTask): void {
+    const now = Date.now();
+    const record: MutableRecord = {
+      ...old,
+      payload: task.payload,
+      maxAttempts: task.maxAttempts,
+      priority: task.priority,
+      state: task.delayMs > 0 ? 'delayed' : 'queued',
+      runAt: now + task.delayMs,
+      errors: old.errors,
+    };
+    if (task.concurrencyKey !== undefined) record.concurrencyKey = task.concurrencyKey;
+    else delete record.concurrencyKey;
+    // Detached: no longer in `records`; its heap entries are skipped.
+    old.state = 'cancelled';
+    this.records.set(record.id, record);
+    this.uniqueKeys.claim(record.name, record.uniqueKey!, record);
+    if (task.delayMs > 0) this.schedule(record);
+    else this.ready.push(record);
   }
 
   private schedule(record: MutableRecord): void {
@@ -309,9 +444,10 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
     return promoted;
   }
 
-  private finish(record: MutableRecord, state: 'completed' | 'failed'): void {
+  private finish(record: MutableRecord, state: 'completed' | 'failed' | 'cancelled'): void {
     record.state = state;
     record.finishedAt = Date.now();
+    if (record.uniqueKey !== undefined) this.uniqueKeys.release(record.name, record.uniqueKey, record);
     this.finished.push(record.id);
     const waiting = this.waiters.get(record.id);
     if (waiting) {
@@ -335,6 +471,10 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
 
 function duplicateId(id: string): Error {
   return new Error(`InMemoryTaskClient.enqueue(): a task with id "${id}" already exists.`);
+}
+
+function isFinal(state: TaskState): boolean {
+  return state === 'completed' || state === 'failed' || state === 'cancelled';
 }
 
 function snapshot<R>(record: MutableRecord): TaskRecord<R> {

@@ -14,6 +14,9 @@ export interface EnqueueFields {
   delayMs?: number;
   priority?: number;
   maxAttempts?: number;
+  uniqueKey?: string;
+  onDuplicate?: 'keep' | 'replace';
+  concurrencyKey?: string;
 }
 
 /** One task as `enqueue()` / `enqueueMany()` were given it, after `checkEnqueue()`. */
@@ -25,7 +28,15 @@ export interface CheckedTask {
   readonly delayMs: number;
   readonly priority: number;
   readonly maxAttempts: number | undefined;
+  /** `undefined`: no key. */
+  readonly uniqueKey: string | undefined;
+  /** `'keep'` unless given (only meaningful with `uniqueKey`). */
+  readonly onDuplicate: 'keep' | 'replace';
+  readonly concurrencyKey: string | undefined;
 }
+
+/** Longest `uniqueKey` / `concurrencyKey`, in UTF-16 units: a key is an index entry, not a payload. */
+export const MAX_KEY_LENGTH = 512;
 
 /**
  * Checks one task given to `<client>.enqueue()` before anything is written,
@@ -38,7 +49,17 @@ export function checkEnqueue(client: string, task: unknown, index?: number): Che
   if (task === null || typeof task !== 'object') {
     throw refuse(`each task must be an object with a "name", got ${shown(task)}`);
   }
-  const { name, payload, id, delayMs = 0, priority = 0, maxAttempts } = task as Record<string, unknown>;
+  const {
+    name,
+    payload,
+    id,
+    delayMs = 0,
+    priority = 0,
+    maxAttempts,
+    uniqueKey,
+    onDuplicate,
+    concurrencyKey,
+  } = task as Record<string, unknown>;
   if (typeof name !== 'string' || name === '') {
     throw refuse(`the task name must be a non-empty string, got ${shown(name)}`);
   }
@@ -59,6 +80,18 @@ export function checkEnqueue(client: string, task: unknown, index?: number): Che
   ) {
     throw bad('maxAttempts', `a whole number of attempts from 1 to ${INT4_MAX}`, maxAttempts);
   }
+  const key = `a non-empty string of at most ${MAX_KEY_LENGTH} characters (or left out)`;
+  const badKey = (value: unknown) =>
+    value !== undefined && (typeof value !== 'string' || value === '' || value.length > MAX_KEY_LENGTH);
+  if (badKey(uniqueKey)) throw bad('uniqueKey', key, uniqueKey);
+  if (badKey(concurrencyKey)) throw bad('concurrencyKey', key, concurrencyKey);
+  if (onDuplicate !== undefined) {
+    if (onDuplicate !== 'keep' && onDuplicate !== 'replace')
+      throw bad('onDuplicate', `'keep' or 'replace'`, onDuplicate);
+    if (uniqueKey === undefined) {
+      throw refuse(`task ${shown(name)}: "onDuplicate" only applies with a "uniqueKey"; give the task a uniqueKey`);
+    }
+  }
   return {
     name,
     payload,
@@ -66,6 +99,9 @@ export function checkEnqueue(client: string, task: unknown, index?: number): Che
     delayMs,
     priority,
     maxAttempts: maxAttempts as number | undefined,
+    uniqueKey: uniqueKey as string | undefined,
+    onDuplicate: (onDuplicate as 'keep' | 'replace' | undefined) ?? 'keep',
+    concurrencyKey: concurrencyKey as string | undefined,
   };
 }
 

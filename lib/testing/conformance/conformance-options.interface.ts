@@ -52,6 +52,25 @@ export interface ConformanceFeatures {
   startMarks?: boolean;
   /** `watch()`: a sleeping consumer is woken when work arrives. @default true */
   watch?: boolean;
+  /**
+   * `acquirePermits()` and `enqueue(..., { concurrencyKey })`: at most K
+   * deliveries per task name and key hold a permit, across consumers; at
+   * most `max` grants per sliding interval; `released` with `delayMs`.
+   * @default true
+   */
+  permits?: boolean;
+  /** `fireSchedule()`: one fire per schedule key and tick, however many consumers offer it. @default true */
+  schedules?: boolean;
+  /**
+   * `cancel(id)` and `watchCancels()`: a waiting task never runs, a running
+   * one is cancelled and its holder told, in whichever consumer.
+   * @default true
+   */
+  cancel?: boolean;
+  /** `reportProgress()`: the latest progress of a delivery shows in `get(id)`, fenced like outcomes. @default true */
+  progress?: boolean;
+  /** `enqueue(..., { uniqueKey, onDuplicate })`: one waiting or running task per task name and key. @default true */
+  uniqueKeys?: boolean;
 }
 
 /** A `describe()` as test runners have it (node:test, Jest, Vitest, Mocha). */

@@ -23,6 +23,18 @@ const FEATURE_CHECKS: Record<ConformanceFeature, (queue: ConformanceQueue) => st
   startMarks: ({ client }) =>
     typeof client.markStarted === 'function' ? undefined : 'the client has no markStarted()',
   watch: ({ client }) => (typeof client.watch === 'function' ? undefined : 'the client has no watch()'),
+  permits: ({ client }) =>
+    typeof client.acquirePermits === 'function' ? undefined : 'the client has no acquirePermits()',
+  schedules: ({ client }) =>
+    typeof client.fireSchedule === 'function' ? undefined : 'the client has no fireSchedule()',
+  cancel: ({ client }) =>
+    typeof client.cancel === 'function' && typeof client.watchCancels === 'function'
+      ? undefined
+      : 'the client has no cancel() and watchCancels()',
+  progress: ({ client }) =>
+    typeof client.reportProgress === 'function' ? undefined : 'the client has no reportProgress()',
+  // Nothing to look for: a client without unique keys fails the cases (a second task appears).
+  uniqueKeys: () => undefined,
 };
 
 /** Why the case cannot run on this client; names the feature to turn off. */

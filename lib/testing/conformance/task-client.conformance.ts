@@ -12,6 +12,11 @@ import { FETCH_CASES } from './cases/fetch.cases.js';
 import { HOSTILE_DATA_CASES } from './cases/hostile-data.cases.js';
 import { LEASE_CASES } from './cases/leases.cases.js';
 import { OUTCOME_CASES } from './cases/outcomes.cases.js';
+import { PERMIT_CASES } from './cases/permits.cases.js';
+import { SCHEDULE_CASES } from './cases/schedules.cases.js';
+import { CANCEL_CASES } from './cases/cancel.cases.js';
+import { PROGRESS_CASES } from './cases/progress.cases.js';
+import { UNIQUE_KEY_CASES } from './cases/unique-keys.cases.js';
 
 /** Every group of the suite, in the order they run. A new group is one more file under cases/. */
 export const CONFORMANCE_GROUPS: readonly ConformanceGroup[] = [
@@ -20,9 +25,24 @@ export const CONFORMANCE_GROUPS: readonly ConformanceGroup[] = [
   LEASE_CASES,
   HOSTILE_DATA_CASES,
   DELAY_CASES,
+  PERMIT_CASES,
+  SCHEDULE_CASES,
+  CANCEL_CASES,
+  PROGRESS_CASES,
+  UNIQUE_KEY_CASES,
 ];
 
-const ALL_FEATURES: Required<ConformanceFeatures> = { consumers: true, leases: true, startMarks: true, watch: true };
+const ALL_FEATURES: Required<ConformanceFeatures> = {
+  consumers: true,
+  leases: true,
+  startMarks: true,
+  watch: true,
+  permits: true,
+  schedules: true,
+  cancel: true,
+  progress: true,
+  uniqueKeys: true,
+};
 
 /**
  * Registers the TaskClient conformance suite with your test runner: what
