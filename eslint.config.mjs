@@ -70,4 +70,12 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
     },
   },
+  {
+    // The dashboard's page script runs in the browser, as a classic script.
+    files: ['lib/dashboard/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', window: 'readonly', EventSource: 'readonly' },
+    },
+  },
 );

@@ -77,9 +77,11 @@ for (const file of walk(join(outDir, 'cjs'))) {
 }
 writeFileSync(join(outDir, 'cjs/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
 writeFileSync(join(outDir, 'esm/package.json'), JSON.stringify({ type: 'module' }) + '\n');
-// Files tsc does not emit that both builds ship: the gRPC service definition.
+// Files tsc does not emit that both builds ship: the gRPC service definition,
+// and the dashboard's page (static HTML, script and style: no build step).
+const pageDir = join(root, 'lib/dashboard/page');
 for (const file of walk(join(root, 'lib'))) {
-  if (!file.endsWith('.proto')) continue;
+  if (!file.endsWith('.proto') && !file.startsWith(pageDir + '/')) continue;
   for (const build of ['esm', 'cjs']) cpSync(file, join(outDir, build, relative(join(root, 'lib'), file)));
 }
 rmSync(work, { recursive: true, force: true });
