@@ -44,7 +44,7 @@ describe('PostgresTaskClient scale-out', { skip: url ? false : 'PG_URL is not se
     t.diagnostic(describeScaleOut(report));
 
     const counts = await producer.counts();
-    assert.deepEqual(counts, { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0 });
+    assert.deepEqual(counts, { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0, cancelled: 0 });
     assert.deepEqual(report.missing, [], 'every task ran to completion somewhere');
     const { rows } = await producer.pool.query<{ right: number; retaken: number }>(
       `SELECT count(*) FILTER (WHERE result = ((payload::jsonb ->> 'n')::int * 2)::text)::int AS right,

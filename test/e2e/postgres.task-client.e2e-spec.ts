@@ -150,7 +150,14 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
           (r) => r.state === 'completed' && r.attempt === 1 && r.errors.length === 0 && r.finishedAt! >= r.enqueuedAt,
         ),
       );
-      assert.deepEqual(await producer.counts(), { queued: 0, delayed: 0, running: 0, completed: 200, failed: 0 });
+      assert.deepEqual(await producer.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: 200,
+        failed: 0,
+        cancelled: 0,
+      });
       await booted.close();
       assert.equal(app.pool.ended, true, 'the pool the client made is ended at shutdown');
     } finally {
@@ -372,7 +379,14 @@ describe('PostgresTaskClient', { skip: url ? false : 'PG_URL is not set (run thr
     assert.equal((await consumer.get(d!))?.state, 'delayed');
     const now = (await consumer.fetch(10, never)).map((task) => task.id);
     assert.deepEqual(now, [c, a, b]);
-    assert.deepEqual(await consumer.counts(), { queued: 0, delayed: 2, running: 3, completed: 0, failed: 0 });
+    assert.deepEqual(await consumer.counts(), {
+      queued: 0,
+      delayed: 2,
+      running: 3,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+    });
     await sleep(700);
     assert.deepEqual(
       (await consumer.fetch(10, never)).map((task) => task.id),

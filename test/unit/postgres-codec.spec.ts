@@ -72,11 +72,14 @@ describe('PostgresTaskClient codec', () => {
         { status: 'failed', task: task('f', 't3'), reason: 'unknown-task', error },
         { status: 'retry', task: task('r', 't4'), reason: 'error', error, nextAttempt: 2, delayMs: 250, runAt: 0 },
         { status: 'released', task: task('l', 't5') },
+        { status: 'released', task: task('l2', 't6'), delayMs: 1500 },
+        { status: 'released', task: task('l3', 't7'), delayMs: Number.NaN },
         { status: 'released', task: task('other', { entryId: '1-0' }) },
+        { status: 'cancelled', task: task('x', 't8'), started: true },
       ],
       (t) => notJson.push(t.id),
     );
-    assert.equal(sent, 5);
+    assert.equal(sent, 8);
     assert.deepEqual(notJson, ['c2']);
     assert.deepEqual(columns, [
       ['c1', 'c2'],
@@ -91,8 +94,11 @@ describe('PostgresTaskClient codec', () => {
       [JSON.stringify(error)],
       [2],
       [250],
-      ['l'],
-      ['t5'],
+      ['l', 'l2', 'l3'],
+      ['t5', 't6', 't7'],
+      [0, 1500, 0],
+      ['x'],
+      ['t8'],
     ]);
   });
 
@@ -120,6 +126,9 @@ describe('PostgresTaskClient codec', () => {
       errors: '[{"name":"Error","message":"x"}]',
       failure_reason: null,
       finished_at: null,
+      progress: null,
+      unique_key: null,
+      concurrency_key: null,
     };
     assert.deepEqual(toRecord(base), {
       id: 'i',
@@ -145,5 +154,17 @@ describe('PostgresTaskClient codec', () => {
     assert.equal(dead.state, 'failed');
     assert.equal(dead.maxAttempts, 4);
     assert.equal(dead.finishedAt, 3);
+    const cancelled = toRecord({
+      ...base,
+      state: 'cancelled',
+      progress: '{"pct":50}',
+      unique_key: 'u',
+      concurrency_key: 'k',
+    });
+    assert.equal(cancelled.state, 'cancelled', 'a cancelled row is cancelled, even if its run time is ahead');
+    assert.deepEqual(cancelled.progress, { pct: 50 });
+    assert.equal(cancelled.uniqueKey, 'u');
+    assert.equal(cancelled.concurrencyKey, 'k');
+    assert.equal(toRecord({ ...base, progress: 'not json' }).progress, 'not json');
   });
 });

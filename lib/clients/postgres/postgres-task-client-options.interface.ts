@@ -79,6 +79,23 @@ export interface PostgresEnqueueOptions {
   maxAttempts?: number;
   /** Your own id (a deduplication key): enqueueing an id whose row still exists adds nothing. @default a random UUID */
   id?: string;
+  /**
+   * At most one waiting or running task of this name and key in the queue,
+   * across every process (a partial unique index): a second enqueue returns
+   * the existing task's id and does what `onDuplicate` says. Free again once
+   * that task completes, fails for good or is cancelled.
+   * @default no key
+   */
+  uniqueKey?: string;
+  /**
+   * With `uniqueKey`: `'keep'` leaves the existing task as it is; `'replace'`
+   * gives a waiting one this payload and options (same id). A running task is
+   * always kept.
+   * @default 'keep'
+   */
+  onDuplicate?: 'keep' | 'replace';
+  /** Groups tasks for `@Task({ concurrencyPerKey })`; stored and shown otherwise. @default no key */
+  concurrencyKey?: string;
 }
 
 export type PostgresTaskCounts = TaskCounts;

@@ -25,6 +25,8 @@ export interface ClaimedRow {
   token: string;
   /** Absent from a claim of schema version 2. */
   trace_context?: string | null;
+  /** Absent from a claim of schema version 3. */
+  concurrency_key?: string | null;
 }
 
 /** A row as `get` returns it. */
@@ -44,6 +46,9 @@ export interface RecordRow {
   errors: string;
   failure_reason: TaskFailureReason | null;
   finished_at: number | null;
+  progress: string | null;
+  unique_key: string | null;
+  concurrency_key: string | null;
 }
 
 /** A row as `deadLetters` returns it. */
@@ -85,6 +90,7 @@ export function toEnvelope(row: ClaimedRow, payload: unknown): TaskEnvelope {
     enqueuedAt: row.enqueued_at,
     receipt: row.token,
     ...(typeof row.trace_context === 'string' ? { traceContext: row.trace_context } : {}),
+    ...(typeof row.concurrency_key === 'string' ? { concurrencyKey: row.concurrency_key } : {}),
   };
 }
 
@@ -116,7 +122,19 @@ export function toRecord<R>(row: RecordRow): TaskRecord<R> {
     errors: JSON.parse(row.errors) as SerializedTaskError[],
     ...(row.failure_reason !== null ? { failureReason: row.failure_reason } : {}),
     ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),
+    ...(row.progress !== null ? { progress: parseOr(row.progress) } : {}),
+    ...(row.unique_key !== null ? { uniqueKey: row.unique_key } : {}),
+    ...(row.concurrency_key !== null ? { concurrencyKey: row.concurrency_key } : {}),
   };
+}
+
+/** JSON text parsed, or the text itself when it is not JSON (written by another tool). */
+function parseOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 export function toDeadLetter(row: DeadLetterRow): DeadLetter {
@@ -136,7 +154,12 @@ export function toDeadLetter(row: DeadLetterRow): DeadLetter {
 
 export type EnqueueInput = { name: string; payload?: unknown } & PostgresEnqueueOptions;
 
-/** One row for the enqueue statement: id, name, payload, priority, max attempts, delay, trace context. */
+/**
+ * One row for the enqueue statements: id, name, payload, priority, max
+ * attempts, delay, trace context, unique key, concurrency key (the columns
+ * sent, in order); then whether a duplicate of its unique key replaces the
+ * waiting task.
+ */
 export type EnqueueRow = [
   id: string,
   name: string,
@@ -145,26 +168,45 @@ export type EnqueueRow = [
   maxAttempts: number | null,
   delayMs: number,
   traceContext: string | null,
+  uniqueKey: string | null,
+  concurrencyKey: string | null,
+  replace: boolean,
 ];
+
+/** Columns of EnqueueRow sent to the enqueue statements. */
+export const ENQUEUE_COLUMNS = 9;
 
 /** Checks one task given to `enqueue()` (see checkEnqueue) and turns it into a row; throws before anything is written. */
 export function encodeTask(task: EnqueueInput, index?: number): EnqueueRow {
   const checked = checkEnqueue('PostgresTaskClient', task, index);
   const payload = payloadJson('PostgresTaskClient', checked, index);
-  const { id = randomUUID(), name, priority, maxAttempts, delayMs } = checked;
-  return [id, name, payload ?? null, priority, maxAttempts ?? null, delayMs, captureTraceContext() ?? null];
+  const { id = randomUUID(), name, priority, maxAttempts, delayMs, uniqueKey, concurrencyKey, onDuplicate } = checked;
+  return [
+    id,
+    name,
+    payload ?? null,
+    priority,
+    maxAttempts ?? null,
+    delayMs,
+    captureTraceContext() ?? null,
+    uniqueKey ?? null,
+    concurrencyKey ?? null,
+    onDuplicate === 'replace',
+  ];
 }
 
-/** The enqueue statement's array parameters (one per column), after the queue. */
-export function enqueueColumns(rows: readonly EnqueueRow[]): unknown[][] {
-  return [0, 1, 2, 3, 4, 5, 6].map((column) => rows.map((row) => row[column]));
+/** The enqueue statements' array parameters (one per column), after the queue; `replace` too when asked. */
+export function enqueueColumns(rows: readonly EnqueueRow[], withReplace = false): unknown[][] {
+  const count = withReplace ? ENQUEUE_COLUMNS + 1 : ENQUEUE_COLUMNS;
+  return Array.from({ length: count }, (_, column) => rows.map((row) => row[column]));
 }
 
 /**
  * Outcomes as the settle statement's array parameters, column-wise per kind:
  * completed (id, token, result), failed (id, token, error, reason), retry
- * (id, token, error, next attempt, delay), released (id, token). Outcomes of
- * tasks not delivered by this client (no string receipt) are left out.
+ * (id, token, error, next attempt, delay), released (id, token, delay),
+ * cancelled (id, token). Outcomes of tasks not delivered by this client (no
+ * string receipt) are left out.
  */
 export function settleColumns(
   outcomes: readonly TaskOutcome[],
@@ -173,7 +215,8 @@ export function settleColumns(
   const c: unknown[][] = [[], [], []];
   const f: unknown[][] = [[], [], [], []];
   const r: unknown[][] = [[], [], [], [], []];
-  const l: unknown[][] = [[], []];
+  const l: unknown[][] = [[], [], []];
+  const x: unknown[][] = [[], []];
   const add = (columns: unknown[][], values: unknown[]) => values.forEach((value, i) => columns[i]!.push(value));
   let sent = 0;
   for (const outcome of outcomes) {
@@ -196,9 +239,18 @@ export function settleColumns(
         add(r, [task.id, task.receipt, errorJson(outcome.error), outcome.nextAttempt, Math.max(0, outcome.delayMs)]);
         break;
       case 'released':
-        add(l, [task.id, task.receipt]);
+        // Also a delay, not a time: over a rate limit, or its key busy.
+        add(l, [task.id, task.receipt, delayOf(outcome.delayMs)]);
+        break;
+      case 'cancelled':
+        add(x, [task.id, task.receipt]);
         break;
     }
   }
-  return { columns: [...c, ...f, ...r, ...l], sent };
+  return { columns: [...c, ...f, ...r, ...l, ...x], sent };
+}
+
+/** A delay the statements can add to now(): a finite number of milliseconds >= 0, anything else 0. */
+function delayOf(ms: number | undefined): number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : 0;
 }

@@ -9,7 +9,8 @@ const MAX_DUE = 1000;
 
 /**
  * The `LISTEN` side: one connection of the pool kept out of it for as long as
- * somebody watches, turning notifications for one queue into wake-ups.
+ * somebody watches, turning notifications for one queue into wake-ups, and
+ * cancel notices (a second channel on the same connection) into `onCancel`.
  *
  * A connection that breaks (server restart, network) is replaced with a
  * growing pause, and every (re)connect wakes the watchers once: tasks
@@ -36,6 +37,9 @@ export class PostgresListener {
     private readonly queue: string,
     private readonly wake: () => void,
     private readonly logger: LoggerService,
+    /** Channel of cancel notices (`{ queue, ids }`), and who hears them. */
+    private readonly cancelChannel?: string,
+    private readonly onCancel?: (ids: readonly string[]) => void,
   ) {}
 
   /** True while a connection is LISTENing. */
@@ -96,6 +100,10 @@ export class PostgresListener {
   }
 
   private readonly onNotification = (message: Notification): void => {
+    if (message.channel === this.cancelChannel && message.payload) {
+      this.onCancelNotice(message.payload);
+      return;
+    }
     if (message.channel !== this.channel || !message.payload) return;
     let note: { queue?: unknown; delayMs?: unknown };
     try {
@@ -116,6 +124,18 @@ export class PostgresListener {
     // little early).
     this.addDue(Date.now() + delayMs + 10);
   };
+
+  private onCancelNotice(payload: string): void {
+    let note: { queue?: unknown; ids?: unknown };
+    try {
+      note = JSON.parse(payload);
+    } catch {
+      return; // someone else's NOTIFY on our channel
+    }
+    if (note.queue !== this.queue || !Array.isArray(note.ids)) return;
+    const ids = note.ids.filter((id): id is string => typeof id === 'string');
+    if (ids.length > 0) this.onCancel?.(ids);
+  }
 
   /** Due times ahead (sorted, bounded; polling covers any dropped), with one timer armed for the first. */
   private addDue(at: number): void {

@@ -176,6 +176,163 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       $fn$;
     `,
   },
+  {
+    version: 4,
+    name: 'job control: cancelled state, progress, unique and concurrency keys, permits, rate windows, schedules',
+    sql: (schema) => `
+      -- cancel(id): a finished state of its own, kept and cleaned up like the others.
+      ALTER TABLE "${schema}".tasks DROP CONSTRAINT tasks_state_check;
+      ALTER TABLE "${schema}".tasks ADD CONSTRAINT tasks_state_check
+        CHECK (state IN ('queued', 'running', 'completed', 'failed', 'cancelled'));
+      -- ctx.progress(): the latest value of the current (or last) attempt, as JSON text.
+      ALTER TABLE "${schema}".tasks ADD COLUMN progress text;
+      -- enqueue(..., { uniqueKey }): at most one waiting or running task per
+      -- queue, name and key, enforced by the index below, so that producers
+      -- in any number of processes cannot both insert one (ON CONFLICT).
+      -- Finished and cancelled rows leave the index: their key is free again.
+      ALTER TABLE "${schema}".tasks ADD COLUMN unique_key text;
+      -- enqueue(..., { concurrencyKey }): the group @Task({ concurrencyPerKey }) limits.
+      ALTER TABLE "${schema}".tasks ADD COLUMN concurrency_key text;
+      CREATE UNIQUE INDEX tasks_unique_key_idx ON "${schema}".tasks (queue, name, unique_key)
+        WHERE unique_key IS NOT NULL AND state IN ('queued', 'running');
+
+      -- Concurrency permits: one row per delivery (lease token) that holds one.
+      -- A permit counts only while its delivery still holds its lease on the
+      -- task row (running, same token, lease not over), so a permit whose
+      -- outcome was published, whose lease ran out or whose task was
+      -- cancelled frees its slot without a write; rows are deleted when the
+      -- outcome is published, and stray ones by the next grant of the key
+      -- and by cleanup().
+      CREATE TABLE "${schema}".permits (
+        queue      text        NOT NULL,
+        token      uuid        NOT NULL,
+        name       text        NOT NULL,
+        key        text        NOT NULL,
+        task_id    text        NOT NULL,
+        granted_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (queue, token)
+      );
+      CREATE INDEX permits_key_idx ON "${schema}".permits (queue, name, key);
+      -- Rate limits: one row per grant, for the sliding window of its task
+      -- name; rows older than the window are deleted by the next grant.
+      CREATE TABLE "${schema}".rate_grants (
+        queue      text        NOT NULL,
+        name       text        NOT NULL,
+        granted_at timestamptz NOT NULL
+      );
+      CREATE INDEX rate_grants_idx ON "${schema}".rate_grants (queue, name, granted_at);
+
+      -- Schedules: the latest tick fired (or recorded) per schedule key, so
+      -- that N processes offering the same tick fire it once.
+      CREATE TABLE "${schema}".schedules (
+        queue      text        NOT NULL,
+        key        text        NOT NULL,
+        last_tick  bigint      NOT NULL,
+        fired_at   timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (queue, key)
+      );
+
+      -- Grants permits for a batch of deliveries, in order, each as a whole
+      -- or not at all. A transaction-scoped advisory lock per queue and task
+      -- name (taken for every name of the batch up front, in sorted order,
+      -- so two batches cannot deadlock) makes counting and granting one step
+      -- across processes: two grants of the same name never both see the
+      -- last free slot. The lock ends with the statement's transaction. The
+      -- clock is read after the locks, so a grant that waited for them is
+      -- dated when it is made.
+      CREATE FUNCTION "${schema}".acquire_permits(
+        p_queue text, p_ids text[], p_tokens uuid[], p_names text[], p_keys text[],
+        p_rate_max integer[], p_rate_ms float8[], p_per_key integer[], p_busy_ms float8)
+      RETURNS TABLE (ord integer, granted boolean, retry_after_ms float8)
+      LANGUAGE plpgsql VOLATILE
+      AS $fn$
+      DECLARE
+        v_name text;
+        v_now timestamptz;
+        v_count integer;
+        v_oldest timestamptz;
+        i integer;
+      BEGIN
+        FOR v_name IN SELECT DISTINCT n FROM unnest(p_names) AS n ORDER BY n LOOP
+          PERFORM pg_advisory_xact_lock(hashtextextended('nestjs-worker:permits:${schema}:' || p_queue || ':' || v_name, 0));
+        END LOOP;
+        v_now := clock_timestamp();
+        FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
+          ord := i;
+          granted := true;
+          retry_after_ms := 0;
+          IF p_per_key[i] IS NOT NULL AND p_keys[i] IS NOT NULL THEN
+            -- Permits of deliveries that no longer hold their lease go first.
+            DELETE FROM "${schema}".permits p
+            WHERE p.queue = p_queue AND p.name = p_names[i] AND p.key = p_keys[i]
+              AND NOT EXISTS (
+                SELECT 1 FROM "${schema}".tasks t
+                WHERE t.queue = p.queue AND t.id = p.task_id AND t.lease_token = p.token AND t.state = 'running'
+                  AND t.lease_until >= v_now
+                  AND NOT (t.started_at IS NULL AND t.leased_at + (t.lease_until - t.leased_at) / 2 < v_now));
+            SELECT count(*) INTO v_count FROM "${schema}".permits p
+            WHERE p.queue = p_queue AND p.name = p_names[i] AND p.key = p_keys[i] AND p.token <> p_tokens[i];
+            IF v_count >= p_per_key[i] THEN
+              granted := false;
+              retry_after_ms := p_busy_ms;
+            END IF;
+          END IF;
+          IF granted AND p_rate_max[i] IS NOT NULL THEN
+            DELETE FROM "${schema}".rate_grants g
+            WHERE g.queue = p_queue AND g.name = p_names[i]
+              AND g.granted_at <= v_now - p_rate_ms[i] * interval '1 millisecond';
+            SELECT count(*) INTO v_count FROM "${schema}".rate_grants g
+            WHERE g.queue = p_queue AND g.name = p_names[i];
+            IF v_count >= p_rate_max[i] THEN
+              -- Sliding window: the next slot frees when the grant that
+              -- would make room leaves the window.
+              SELECT g.granted_at INTO v_oldest FROM "${schema}".rate_grants g
+              WHERE g.queue = p_queue AND g.name = p_names[i]
+              ORDER BY g.granted_at OFFSET v_count - p_rate_max[i] LIMIT 1;
+              granted := false;
+              retry_after_ms := greatest(1, ceil(extract(epoch FROM (v_oldest + p_rate_ms[i] * interval '1 millisecond' - v_now)) * 1000));
+            END IF;
+          END IF;
+          IF granted THEN
+            IF p_rate_max[i] IS NOT NULL THEN
+              INSERT INTO "${schema}".rate_grants (queue, name, granted_at) VALUES (p_queue, p_names[i], v_now);
+            END IF;
+            IF p_per_key[i] IS NOT NULL AND p_keys[i] IS NOT NULL THEN
+              INSERT INTO "${schema}".permits (queue, token, name, key, task_id)
+              VALUES (p_queue, p_tokens[i], p_names[i], p_keys[i], p_ids[i])
+              ON CONFLICT (queue, token) DO NOTHING;
+            END IF;
+          END IF;
+          RETURN NEXT;
+        END LOOP;
+      END
+      $fn$;
+
+      -- The claim returns the concurrency key, and a new attempt starts
+      -- without the progress of the last one.
+      DROP FUNCTION "${schema}".claim(text, integer, float8);
+      CREATE FUNCTION "${schema}".claim(p_queue text, p_max integer, p_lease_ms float8)
+      RETURNS TABLE (id text, name text, payload text, encoding text, attempt integer, max_attempts integer,
+                     priority integer, seq float8, enqueued_at float8, run_at float8, token text, trace_context text,
+                     concurrency_key text)
+      LANGUAGE sql VOLATILE
+      SET enable_sort = off
+      AS $fn$
+        UPDATE "${schema}".tasks t
+        SET state = 'running', lease_token = gen_random_uuid(), leased_at = now(),
+            lease_until = now() + p_lease_ms * interval '1 millisecond', started_at = NULL, progress = NULL
+        WHERE t.ctid = ANY(ARRAY(
+                SELECT r.ctid FROM "${schema}".tasks r
+                WHERE r.queue = p_queue AND r.state = 'queued' AND r.run_at <= now()
+                ORDER BY r.priority DESC, r.run_at, r.seq
+                LIMIT p_max
+                FOR UPDATE SKIP LOCKED))
+        RETURNING t.id, t.name, t.payload, t.payload_encoding, t.attempt, t.max_attempts, t.priority, t.seq::float8,
+                  floor(extract(epoch FROM t.enqueued_at) * 1000)::float8, floor(extract(epoch FROM t.run_at) * 1000)::float8,
+                  t.lease_token::text, t.trace_context, t.concurrency_key
+      $fn$;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

@@ -44,26 +44,32 @@ export class PostgresStatements {
   readonly table: string;
   /** LISTEN channel; the trigger builds the same name from TG_TABLE_SCHEMA. */
   readonly channel: string;
+  /** LISTEN channel of cancel notices (`cancel()` of a running task): `{ queue, ids }`. */
+  readonly cancelChannel: string;
 
   constructor(readonly schema: string) {
     this.table = `"${schema}".tasks`;
     this.channel = `${schema}.tasks`;
+    this.cancelChannel = `${schema}.cancels`;
   }
 
+  /** Both channels, on the one LISTEN connection. */
   get listen(): string {
-    return `LISTEN "${this.channel}"`;
+    return `LISTEN "${this.channel}"; LISTEN "${this.cancelChannel}"`;
   }
 
   /**
-   * $2 ids, $3 names, $4 payloads, $5 priorities, $6 max attempts, $7 delays (ms), $8 trace contexts.
+   * $2 ids, $3 names, $4 payloads, $5 priorities, $6 max attempts, $7 delays (ms), $8 trace contexts,
+   * $9 unique keys (all null: rows with a key go through the unique statements), $10 concurrency keys.
    * Existing ids are kept as they are.
    */
   get enqueue(): string {
     return `
-      INSERT INTO ${this.table} (queue, id, name, payload, priority, max_attempts, run_at, trace_context)
-      SELECT $1, v.id, v.name, v.payload, v.priority, v.max_attempts, now() + ${millis('v.delay_ms')}, v.trace_context
-      FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[], $8::text[])
-           WITH ORDINALITY AS v(id, name, payload, priority, max_attempts, delay_ms, trace_context, ord)
+      INSERT INTO ${this.table} (queue, id, name, payload, priority, max_attempts, run_at, trace_context, unique_key, concurrency_key)
+      SELECT $1, v.id, v.name, v.payload, v.priority, v.max_attempts, now() + ${millis('v.delay_ms')}, v.trace_context,
+             v.unique_key, v.concurrency_key
+      FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[], $8::text[], $9::text[], $10::text[])
+           WITH ORDINALITY AS v(id, name, payload, priority, max_attempts, delay_ms, trace_context, unique_key, concurrency_key, ord)
       ORDER BY v.ord
       ON CONFLICT (queue, id) DO NOTHING`;
   }
@@ -78,7 +84,7 @@ export class PostgresStatements {
   get claim(): string {
     return `
       SELECT c.id, c.name, c.payload, c.encoding, c.attempt, c.max_attempts, c.priority, c.seq,
-             c.enqueued_at, c.run_at, c.token, c.trace_context
+             c.enqueued_at, c.run_at, c.token, c.trace_context, c.concurrency_key
       FROM "${this.schema}".claim($1, $2, $3::float8) AS c`;
   }
 
@@ -106,14 +112,15 @@ export class PostgresStatements {
    * $2 ids, $3 tokens. The 1-based positions of the deliveries that these
    * very claims have settled already: an outcome of ours committed while a
    * lease extension waited its turn, or a publish retried after its reply
-   * was lost. Only asked about deliveries a fenced statement did not match,
-   * which is rare. One primary-key lookup per delivery (LATERAL ... LIMIT 1
-   * admits no other plan), so it costs the same on a queue of any size
-   * whatever the statistics say.
+   * was lost; or that were cancelled while these claims held them (state
+   * 'cancelled': cancel() keeps the token too). Only asked about deliveries
+   * a fenced statement did not match, which is rare. One primary-key lookup
+   * per delivery (LATERAL ... LIMIT 1 admits no other plan), so it costs the
+   * same on a queue of any size whatever the statistics say.
    */
   get settledBy(): string {
     return `
-      SELECT v.ord::int AS ord
+      SELECT v.ord::int AS ord, t.state
       FROM unnest($2::text[], $3::uuid[]) WITH ORDINALITY AS v(id, token, ord)
       CROSS JOIN LATERAL (
         SELECT t.state, t.lease_token FROM ${this.table} t WHERE t.queue = $1 AND t.id = v.id LIMIT 1) AS t
@@ -129,7 +136,9 @@ export class PostgresStatements {
    * completed: $4 ids, $5 tokens, $6 results;
    * failed: $7 ids, $8 tokens, $9 errors, $10 reasons;
    * retry: $11 ids, $12 tokens, $13 errors, $14 next attempts, $15 delays (ms);
-   * released: $16 ids, $17 tokens.
+   * released: $16 ids, $17 tokens, $18 delays (ms);
+   * cancelled: $19 ids, $20 tokens (normally already cancelled by cancel(),
+   * then it matches nothing: the state is what closes the delivery).
    * Returns the ids applied per kind.
    */
   get settle(): string {
@@ -154,13 +163,22 @@ export class PostgresStatements {
         WHERE ${fenced('t', 'v')}
         RETURNING t.id),
       l AS (
-        -- run_at and seq are kept: a released task goes back to its place in line.
-        UPDATE ${t} t SET state = 'queued', ${settled}
-        FROM unnest($16::text[], $17::uuid[]) AS v(id, token)
+        -- run_at and seq are kept: a released task goes back to its place in
+        -- line, unless it must wait (a rate limit, a busy concurrency key):
+        -- then it is due after the delay, and the attempt is not charged.
+        UPDATE ${t} t SET state = 'queued', ${settled},
+                          run_at = CASE WHEN v.delay_ms > 0 THEN now() + ${millis('v.delay_ms')} ELSE t.run_at END
+        FROM unnest($16::text[], $17::uuid[], $18::float8[]) AS v(id, token, delay_ms)
+        WHERE ${fenced('t', 'v')}
+        RETURNING t.id),
+      x AS (
+        UPDATE ${t} t SET state = 'cancelled', finished_at = now(), expires_at = now() + ${millis('$2')}, ${settled}
+        FROM unnest($19::text[], $20::uuid[]) AS v(id, token)
         WHERE ${fenced('t', 'v')}
         RETURNING t.id)
       SELECT array(SELECT id FROM c) AS completed, array(SELECT id FROM f) AS failed,
-             array(SELECT id FROM r) AS retried, array(SELECT id FROM l) AS released`;
+             array(SELECT id FROM r) AS retried, array(SELECT id FROM l) AS released,
+             array(SELECT id FROM x) AS cancelled`;
   }
 
   /**
@@ -233,7 +251,7 @@ export class PostgresStatements {
     return `
       WITH doomed AS (
         SELECT id FROM ${this.table}
-        WHERE queue = $1 AND expires_at < now() AND state IN ('completed', 'failed')
+        WHERE queue = $1 AND expires_at < now() AND state IN ('completed', 'failed', 'cancelled')
         LIMIT $2
         FOR UPDATE SKIP LOCKED)
       DELETE FROM ${this.table} t USING doomed WHERE t.queue = $1 AND t.id = doomed.id`;
@@ -244,18 +262,24 @@ export class PostgresStatements {
     return `
       SELECT id, name, payload, payload_encoding AS encoding, state, run_at > now() AS later, attempt, max_attempts, priority,
              ${ms('enqueued_at')} AS enqueued_at, ${ms('run_at')} AS run_at, result, errors::text AS errors, failure_reason,
-             ${ms('finished_at')} AS finished_at
+             ${ms('finished_at')} AS finished_at, progress, unique_key, concurrency_key
       FROM ${this.table} WHERE queue = $1 AND id = $2`;
   }
 
   /**
    * $2 id. A dead letter back in the queue as attempt 1 (its errors kept),
-   * ahead of nothing: it runs after what is queued now (a fresh seq).
+   * ahead of nothing: it runs after what is queued now (a fresh seq). Its
+   * unique key goes with it unless another task holds the key by now; then
+   * it runs without one.
    */
   get retryDeadLetter(): string {
     return `
-      UPDATE ${this.table} SET state = 'queued', attempt = 1, run_at = now(),
+      UPDATE ${this.table} t SET state = 'queued', attempt = 1, run_at = now(),
              seq = DEFAULT,
+             unique_key = CASE WHEN EXISTS (
+               SELECT 1 FROM ${this.table} x
+               WHERE x.queue = t.queue AND x.name = t.name AND x.unique_key = t.unique_key
+                 AND x.state IN ('queued', 'running')) THEN NULL ELSE t.unique_key END,
              failure_reason = NULL, finished_at = NULL, expires_at = NULL, unstarted_expiries = 0,
              started_at = NULL, lease_token = NULL, lease_until = NULL, leased_at = NULL
       WHERE queue = $1 AND id = $2 AND state = 'failed'

@@ -10,12 +10,20 @@ import type { Pool } from 'pg';
 import { Messages } from '../../errors/error-messages.js';
 import { PostgresDependencyError } from '../../errors/worker.errors.js';
 import { packageRequire } from '../../internal/package-location.js';
-import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
-import type { DeadLetter, TaskRecord, TaskStore } from '../../interfaces/task-store.interface.js';
+import type {
+  PermitAnswer,
+  PermitRequest,
+  ProgressUpdate,
+  RegisteredTask,
+  TaskClient,
+  TaskEnvelope,
+  TaskOutcome,
+} from '../../interfaces/task-client.interface.js';
+import type { DeadLetter, ScheduleFire, TaskRecord, TaskStore } from '../../interfaces/task-store.interface.js';
 import { AttemptLimits } from '../kit/attempt-limits.registry.js';
+import { encodeJson } from '../kit/json.encoder.js';
 import {
   encodeTask,
-  enqueueColumns,
   settleColumns,
   toDeadLetter,
   toRecord,
@@ -25,10 +33,14 @@ import {
   type RecordRow,
 } from './postgres.codec.js';
 import { PostgresDatabase } from './postgres.database.js';
+import { PostgresEnqueuer } from './postgres.enqueuer.js';
 import { PostgresFetcher } from './postgres.fetcher.js';
+import { PostgresJobControlStatements } from './postgres-job-control.statements.js';
 import { PostgresListener } from './postgres.listener.js';
 import { PostgresMaintenance } from './postgres.maintenance.js';
 import { runMigrations } from './postgres.migrations.js';
+import { PostgresPermits } from './postgres.permits.js';
+import { PostgresSchedules } from './postgres.schedules.js';
 import { PostgresStatements } from './postgres.statements.js';
 import {
   POSTGRES_TASK_CLIENT_OPTIONS,
@@ -74,7 +86,12 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
   private readonly maintenance: PostgresMaintenance;
   private readonly fetcher: PostgresFetcher;
   private readonly listener?: PostgresListener;
+  private readonly jobs: PostgresJobControlStatements;
+  private readonly enqueuer: PostgresEnqueuer;
+  private readonly permits: PostgresPermits;
+  private readonly schedules: PostgresSchedules;
   private readonly watchers = new Set<() => void>();
+  private readonly cancelWatchers = new Set<(ids: readonly string[]) => void>();
   /** Work that must end before the pool does (claims answered after their fetch was aborted). */
   private readonly pending = new Set<Promise<unknown>>();
   /** Serializes this process's multi-row writes on rows it holds (settle, extend), so two of them never lock the same rows in opposite orders. */
@@ -106,6 +123,10 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     // pool drops the connection itself and makes a new one when needed.
     this.pool.on('error', this.onIdleError);
     this.db = new PostgresDatabase(this.pool, this.sql.table, this.queue);
+    this.jobs = new PostgresJobControlStatements(this.schema, this.sql.cancelChannel);
+    this.enqueuer = new PostgresEnqueuer(this.db, this.sql, this.jobs, this.queue, this.settings.enqueueChunkSize);
+    this.permits = new PostgresPermits(this.db.query, this.jobs, this.queue, this.logger);
+    this.schedules = new PostgresSchedules(this.db, this.jobs, this.enqueuer, this.queue);
     this.limits = new AttemptLimits(this.settings.maxAttempts);
     this.maintenance = new PostgresMaintenance(
       this.db.query,
@@ -132,6 +153,8 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
         this.queue,
         () => this.wakeWatchers(),
         this.logger,
+        this.sql.cancelChannel,
+        (ids) => this.notifyCancelWatchers(ids),
       );
     }
   }
@@ -223,6 +246,44 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     return rows.length > 0;
   }
 
+  /**
+   * Cancels a waiting or running task; false when it is unknown or already
+   * finished. A running one is cancelled at once in the table (its holder's
+   * outcome and lease extensions are fenced from now on) and its holder is
+   * told with a NOTIFY on the cancel channel, which every consuming process
+   * LISTENs to (`watchCancels`). The row is kept like a completed one
+   * (`keepCompletedMs`); its unique key is free at once.
+   */
+  async cancel(id: string): Promise<boolean> {
+    this.assertOpen('cancel');
+    if (typeof id !== 'string' || id === '') {
+      throw new TypeError(`PostgresTaskClient.cancel(): id must be a non-empty string, got ${JSON.stringify(id)}.`);
+    }
+    const { rows } = await this.db.query<{ was: string }>(this.jobs.cancel, [
+      this.queue,
+      id,
+      this.settings.keepCompletedMs,
+    ]);
+    if (rows.length === 0) return false;
+    // Without LISTEN, at least this process's own loop hears of it (others: at their next extension).
+    if (rows[0]!.was === 'running' && !this.listening) this.notifyCancelWatchers([id]);
+    return true;
+  }
+
+  /**
+   * Fires a schedule's tick at most once across every process: moves the
+   * schedule's marker forward and enqueues the task in one transaction (see
+   * PostgresSchedules). Resolves with the new task's id, or undefined when
+   * the tick was fired (or passed) already, or only recorded (`whenNew:
+   * 'record'` on a schedule the store did not know).
+   */
+  async fireSchedule(fire: ScheduleFire): Promise<string | undefined> {
+    this.assertOpen('fireSchedule');
+    const id = await this.schedules.fire(fire);
+    if (id !== undefined && !this.listening) this.wakeWatchers();
+    return id;
+  }
+
   fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
     if (this.closing || signal.aborted || !(max > 0)) return Promise.resolve([]);
     return this.fetcher.fetch(max, signal);
@@ -241,7 +302,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     if (sent === 0) return Promise.resolve();
     return this.serialHeldWrite(async () => {
       const { keepCompletedMs, keepFailedMs } = this.settings;
-      let rows: Array<Record<'completed' | 'failed' | 'retried' | 'released', string[]>>;
+      let rows: Array<Record<'completed' | 'failed' | 'retried' | 'released' | 'cancelled', string[]>>;
       try {
         ({ rows } = await this.db.query(this.sql.settle, [this.queue, keepCompletedMs, keepFailedMs, ...columns]));
       } catch (error) {
@@ -249,22 +310,32 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
         for (const outcome of outcomes) this.unanswered.add(outcome);
         throw error;
       }
-      const { completed, failed, retried, released } = rows[0]!;
-      const applied = new Set([...completed, ...failed, ...retried, ...released]);
+      const { completed, failed, retried, released, cancelled } = rows[0]!;
+      const applied = new Set([...completed, ...failed, ...retried, ...released, ...cancelled]);
       const missed = outcomes.filter(
         (outcome) => typeof outcome.task.receipt === 'string' && !applied.has(outcome.task.id),
       );
       for (const outcome of outcomes) {
         if (applied.has(outcome.task.id)) this.lostTokens.delete(outcome.task.receipt as string);
       }
+      // Permits end with the outcome (only deliveries that held one cost a statement).
+      await this.permits.release(outcomes);
       if (missed.length === 0) return;
-      const recorded = await this.settledByUs(missed.map((outcome) => outcome.task));
+      const settledStates = await this.settledByUs(missed.map((outcome) => outcome.task));
+      const recorded = new Set<number>();
       let stale = 0;
       let uncertain = 0;
       let reported = 0;
       for (const [i, outcome] of missed.entries()) {
         const lostBefore = this.lostTokens.delete(outcome.task.receipt as string);
-        if (recorded.has(i)) continue;
+        const state = settledStates.get(i);
+        // Cancelled while this process held it: the outcome is fenced, as it
+        // should be, and that is no news (the cancelled outcome itself closes it).
+        if (state === 'cancelled') continue;
+        if (state !== undefined) {
+          recorded.add(i);
+          continue;
+        }
         // Found lost by extendLeases(), which logged it: counted, not logged again.
         if (lostBefore) reported++;
         else if (this.unanswered.has(outcome)) uncertain++;
@@ -298,6 +369,10 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
       const missed = held.filter((_, i) => !extended.has(i));
       if (missed.length === 0) return [];
       const settled = await this.settledByUs(missed);
+      // Cancelled while held: lost too, so the loop stops it even if it
+      // missed the notice (the loop ignores it once it has published its
+      // outcome); but not a lost lease, so neither counted nor warned about.
+      const cancelled = missed.filter((_, i) => settled.get(i) === 'cancelled');
       const lost = missed.filter((_, i) => !settled.has(i));
       const fresh = lost.filter((task) => !this.lostTokens.has(task.receipt as string));
       for (const task of fresh) this.lostTokens.add(task.receipt as string);
@@ -309,7 +384,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
         this.counters.lostLeases += fresh.length;
         this.logger.warn(Messages.pgLostLeases(fresh.length, this.leaseMs));
       }
-      return lost;
+      return cancelled.length > 0 ? [...lost, ...cancelled] : lost;
     }).finally(() => (this.extending = undefined));
     return this.extending;
   }
@@ -334,18 +409,78 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     });
   }
 
+  /**
+   * Stores the latest progress of running deliveries in one statement,
+   * fenced by their lease tokens (a delivery that lost its lease, or whose
+   * task was cancelled, writes nothing). A value JSON cannot carry is
+   * dropped with a warning.
+   */
+  reportProgress(updates: readonly ProgressUpdate[]): Promise<void> {
+    const latest = new Map<string, { token: string; text: string | null }>();
+    for (const { task, value } of updates) {
+      if (typeof task.receipt !== 'string') continue;
+      const json = encodeJson(value);
+      if (!json.ok) {
+        this.logger.warn(
+          `PostgresTaskClient dropped a progress value of task "${task.name}" (${task.id}) that is not JSON-compatible: ${json.problem}.`,
+        );
+        continue;
+      }
+      latest.set(task.id, { token: task.receipt, text: json.text ?? null });
+    }
+    if (latest.size === 0 || this.closing) return Promise.resolve();
+    const ids = [...latest.keys()];
+    const values = [...latest.values()];
+    // Through the held-writes queue: it locks rows this process also settles and extends.
+    return this.serialHeldWrite(async () => {
+      await this.db.query(this.jobs.progress, [this.queue, ids, values.map((v) => v.token), values.map((v) => v.text)]);
+    });
+  }
+
+  /**
+   * Rate limits and concurrency keys across every process of the queue: one
+   * statement for the batch, answers in order (see PostgresPermits). A
+   * concurrency permit lasts while its delivery holds its lease: until its
+   * outcome is published, or its lease is lost.
+   */
+  acquirePermits(requests: readonly PermitRequest[]): Promise<readonly PermitAnswer[]> {
+    return this.permits.acquire(requests);
+  }
+
   watch(onAvailable: () => void): () => void {
     this.watchers.add(onAvailable);
     this.listener?.start();
     return () => {
       this.watchers.delete(onAvailable);
-      if (this.watchers.size === 0) this.track(this.listener?.stop());
+      this.stopListeningIfUnwatched();
     };
   }
 
-  /** Deletes finished rows past their retention; resolves with how many. Runs every `cleanupIntervalMs` in consuming processes. */
-  cleanup(): Promise<number> {
-    return this.maintenance.cleanup();
+  /**
+   * Calls `onCancel` with the ids of tasks cancelled while running, in any
+   * process of the queue, as their NOTIFY arrives on the LISTEN connection
+   * (with `listen: false`, only cancels made through this client). A notice
+   * missed while the connection was down is made up for by the next lease
+   * extension, which reports a cancelled delivery lost.
+   */
+  watchCancels(onCancel: (ids: readonly string[]) => void): () => void {
+    this.cancelWatchers.add(onCancel);
+    this.listener?.start();
+    return () => {
+      this.cancelWatchers.delete(onCancel);
+      this.stopListeningIfUnwatched();
+    };
+  }
+
+  /**
+   * Deletes finished (and cancelled) rows past their retention; resolves
+   * with how many. Also removes concurrency permits left by processes that
+   * died holding them. Runs every `cleanupIntervalMs` in consuming processes.
+   */
+  async cleanup(): Promise<number> {
+    const deleted = await this.maintenance.cleanup();
+    await this.permits.sweep();
+    return deleted;
   }
 
   /** Stops the LISTEN connection and timers, and ends the pool if the client made it. Idempotent. */
@@ -369,28 +504,39 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
   }
 
   private async insert(rows: readonly EnqueueRow[]): Promise<string[]> {
-    const size = this.settings.enqueueChunkSize;
-    if (rows.length <= size) {
-      if (rows.length > 0) await this.db.query(this.sql.enqueue, [this.queue, ...enqueueColumns(rows)]);
-    } else {
-      await this.db.transaction(async (run) => {
-        for (let i = 0; i < rows.length; i += size)
-          await run(this.sql.enqueue, [this.queue, ...enqueueColumns(rows.slice(i, i + size))]);
-      });
-    }
+    if (rows.length === 0) return [];
+    const ids = await this.enqueuer.insert(rows);
     // Without LISTEN, at least this process's own loop hears of its enqueues.
-    if (rows.length > 0 && !this.listening) this.wakeWatchers();
-    return rows.map((row) => row[0] as string);
+    if (!this.listening) this.wakeWatchers();
+    return ids;
   }
 
-  /** Positions in `tasks` of the deliveries these claims settled themselves (see the settledBy statement). */
-  private async settledByUs(tasks: readonly TaskEnvelope[]): Promise<Set<number>> {
-    const { rows } = await this.db.query<{ ord: number }>(this.sql.settledBy, [
+  /**
+   * Positions in `tasks` of the deliveries these claims settled themselves,
+   * or that were cancelled while they held them, with the row's state (see
+   * the settledBy statement).
+   */
+  private async settledByUs(tasks: readonly TaskEnvelope[]): Promise<Map<number, string>> {
+    const { rows } = await this.db.query<{ ord: number; state: string }>(this.sql.settledBy, [
       this.queue,
       tasks.map((task) => task.id),
       tasks.map((task) => task.receipt as string),
     ]);
-    return new Set(rows.map((row) => row.ord - 1));
+    return new Map(rows.map((row) => [row.ord - 1, row.state]));
+  }
+
+  private notifyCancelWatchers(ids: readonly string[]): void {
+    for (const watcher of this.cancelWatchers) {
+      try {
+        watcher(ids);
+      } catch (error) {
+        this.logger.warn(`A cancel watcher threw: ${String((error as Error)?.message ?? error)}`);
+      }
+    }
+  }
+
+  private stopListeningIfUnwatched(): void {
+    if (this.watchers.size === 0 && this.cancelWatchers.size === 0) this.track(this.listener?.stop());
   }
 
   private serialHeldWrite<T>(write: () => Promise<T>): Promise<T> {
