@@ -46,7 +46,14 @@ describe('RedisTaskClient and entries of thousands of fields', { skip: redisSkip
       assert.equal((await client.get('huge'))?.failureReason, 'invalid-payload');
       assert.ok(log.warnings.some((w) => w.includes('5003 fields')));
       await complete(client, tasks);
-      assert.deepEqual(await client.counts(), { queued: 0, delayed: 0, running: 0, completed: 1, failed: 1 });
+      assert.deepEqual(await client.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: 1,
+        failed: 1,
+        cancelled: 0,
+      });
     });
   });
 
@@ -69,7 +76,14 @@ describe('RedisTaskClient and entries of thousands of fields', { skip: redisSkip
       );
       assert.equal((await client.deadLetters())[0]?.id, 'held');
       await complete(client, tasks);
-      assert.deepEqual(await client.counts(), { queued: 0, delayed: 0, running: 0, completed: 1, failed: 1 });
+      assert.deepEqual(await client.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: 1,
+        failed: 1,
+        cancelled: 0,
+      });
     }).finally(() => admin.disconnect());
   });
 
@@ -89,7 +103,14 @@ describe('RedisTaskClient and entries of thousands of fields', { skip: redisSkip
       assert.equal(letter?.reason, 'invalid-payload');
       assert.match(letter!.error.message, /Redis refused an operation on it \(WRONGTYPE/);
       assert.ok(log.warnings.some((w) => /cannot be handled: Redis refused an operation on it \(WRONGTYPE/.test(w)));
-      assert.deepEqual(await client.counts(), { queued: 0, delayed: 0, running: 0, completed: 1, failed: 1 });
+      assert.deepEqual(await client.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: 1,
+        failed: 1,
+        cancelled: 0,
+      });
     });
   });
 });
@@ -146,7 +167,14 @@ describe('RedisTaskClient logs and errors', { skip: redisSkip() }, () => {
         log.infos.join('\n'),
       );
       assert.equal((await client.get(id))?.result, 'once');
-      assert.deepEqual(await client.counts(), { queued: 0, delayed: 0, running: 0, completed: 1, failed: 0 });
+      assert.deepEqual(await client.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: 1,
+        failed: 0,
+        cancelled: 0,
+      });
     } finally {
       await client.close();
       await proxy.close();

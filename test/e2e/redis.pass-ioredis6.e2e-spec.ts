@@ -40,7 +40,14 @@ describe('on ioredis 6', { skip: redisSkip() }, async () => {
       await client.publish([{ status: 'failed', task: task!, reason: 'error', error: { name: 'E', message: 'no' } }]);
       assert.equal((await client.get(id))?.state, 'failed');
       assert.equal((await client.deadLetters())[0]?.id, id);
-      assert.deepEqual(await client.counts(), { queued: 0, delayed: 0, running: 0, completed: 0, failed: 1 });
+      assert.deepEqual(await client.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: 0,
+        failed: 1,
+        cancelled: 0,
+      });
     } finally {
       await client.close();
       connection.disconnect();

@@ -40,7 +40,14 @@ describe('Redis scale-out', { skip: redisSkip() }, () => {
       const notDone = records.filter((r) => r?.state !== 'completed');
       assert.equal(notDone.length, 0, `not completed: ${JSON.stringify(notDone.slice(0, 3))}`);
       records.forEach((r, n) => assert.equal(r!.result, n * 2));
-      assert.deepEqual(await producer.counts(), { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0 });
+      assert.deepEqual(await producer.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: TASKS,
+        failed: 0,
+        cancelled: 0,
+      });
 
       // What the kill cost. What the victim held (running, finished with its outcome unpublished,
       // or fetched and waiting) ran elsewhere; only what had reached its thread may be charged an

@@ -43,7 +43,14 @@ describe('RedisTaskClient through a Nest app', { skip: redisSkip() }, () => {
         Array.from({ length: 200 }, (_, i) => i + 1),
       );
       assert.ok(records.every((r) => r?.state === 'completed' && r.attempt === 1 && r.errors.length === 0));
-      assert.deepEqual(await producer.counts(), { queued: 0, delayed: 0, running: 0, completed: 200, failed: 0 });
+      assert.deepEqual(await producer.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: 200,
+        failed: 0,
+        cancelled: 0,
+      });
     } finally {
       await booted.close();
       await producer.close();
@@ -348,7 +355,14 @@ describe('RedisTaskClient consumers', { skip: redisSkip() }, () => {
         letter?.errors.map((e) => e.name),
         ['LeaseExpiredError', 'LeaseExpiredError'],
       );
-      assert.deepEqual(await clients[2]!.counts(), { queued: 0, delayed: 0, running: 0, completed: 0, failed: 1 });
+      assert.deepEqual(await clients[2]!.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: 0,
+        failed: 1,
+        cancelled: 0,
+      });
     });
   });
 

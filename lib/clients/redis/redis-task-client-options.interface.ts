@@ -79,6 +79,29 @@ export interface RedisEnqueueOptions {
   maxAttempts?: number;
   /** Your own id; enqueueing an id whose record still exists adds nothing. @default a generated id */
   id?: string;
+  /**
+   * At most one task of this name and key waits or runs at a time (key
+   * `unique:<name length>:<name>:<key>`, set in the same script as the task).
+   * A second enqueue with the key in use resolves with the existing task's
+   * id. Free again once that task completes, is dead-lettered (lease expiry
+   * included) or is cancelled.
+   * @default no key
+   */
+  uniqueKey?: string;
+  /**
+   * With `uniqueKey`: `'keep'` leaves the existing task as it is; `'replace'`
+   * gives a waiting one this enqueue's payload and options in place (same
+   * id; a queued one moves to the end of its new band, or to the delayed
+   * set). A running task is always kept.
+   * @default 'keep'
+   */
+  onDuplicate?: 'keep' | 'replace';
+  /**
+   * Stored with the task and on each delivery; with `@Task({ concurrencyPerKey })`
+   * at most that many tasks of this name and key run at once, across processes.
+   * @default no key
+   */
+  concurrencyKey?: string;
 }
 
 export type RedisTaskCounts = Record<'queued' | 'delayed' | 'running' | 'completed' | 'failed' | 'cancelled', number>;

@@ -82,6 +82,7 @@ export function decodeEntry([band, entryId, deliveries, flat]: RawEntry): Decode
       ...(Number.isFinite(enqueuedAt) ? { enqueuedAt } : {}),
       // Read as text only; telemetry checks it is a trace context (a foreign producer may write anything).
       ...(fields.trace !== undefined && fields.trace.length <= MAX_TRACE_CONTEXT ? { traceContext: fields.trace } : {}),
+      ...(fields.concurrencyKey ? { concurrencyKey: fields.concurrencyKey } : {}),
       receipt,
     },
   };
@@ -123,6 +124,9 @@ export function toRecord<R>(id: string, hash: Record<string, string>): TaskRecor
     errors,
     ...(hash.failureReason !== undefined ? { failureReason: hash.failureReason as TaskFailureReason } : {}),
     ...(hash.finishedAt !== undefined ? { finishedAt: num('finishedAt') } : {}),
+    ...(hash.progress !== undefined ? { progress: parseLoose(hash.progress) } : {}),
+    ...(hash.uniqueKey !== undefined ? { uniqueKey: hash.uniqueKey } : {}),
+    ...(hash.concurrencyKey !== undefined ? { concurrencyKey: hash.concurrencyKey } : {}),
   };
 }
 
@@ -145,21 +149,42 @@ export function toDeadLetter(entryId: string, flat: readonly string[]): RedisDea
 export type EnqueueInput = { name: string; payload?: unknown } & RedisEnqueueOptions;
 
 /**
- * ENQUEUE's values for one task (see scripts/enqueue.lua.ts): id, name,
- * payload JSON, maxAttempts ('' for none), priority, delay, trace context
- * ('' for none). Throws before
+ * ENQUEUE's values for one task (see scripts/enqueue-core.lua.ts): id, name,
+ * payload JSON, maxAttempts ('' for none), priority, delay, trace context,
+ * unique key, onDuplicate, concurrency key ('' for none). Throws before
  * anything is written when the task is not valid (see checkEnqueue).
  */
 export function enqueueArgs(task: EnqueueInput, newId: () => string, index?: number): Array<string | number> {
   const checked = checkEnqueue('RedisTaskClient', task, index);
   const payload = payloadJson('RedisTaskClient', checked, index) ?? 'null';
-  const { id = newId(), name, maxAttempts, priority, delayMs } = checked;
-  return [id, name, payload, maxAttempts ?? '', priority, Math.round(delayMs), captureTraceContext() ?? ''];
+  const { id = newId(), name, maxAttempts, priority, delayMs, uniqueKey, onDuplicate, concurrencyKey } = checked;
+  return [
+    id,
+    name,
+    payload,
+    maxAttempts ?? '',
+    priority,
+    Math.round(delayMs),
+    captureTraceContext() ?? '',
+    uniqueKey ?? '',
+    onDuplicate,
+    concurrencyKey ?? '',
+  ];
 }
 
 /** One fenced operation on a delivered entry, as APPLY takes it (see scripts/apply.lua.ts). */
 export type Op = readonly [
-  op: 'run' | 'takeover' | 'started' | 'completed' | 'failed' | 'retry' | 'released' | 'extend',
+  op:
+    | 'run'
+    | 'takeover'
+    | 'started'
+    | 'completed'
+    | 'failed'
+    | 'retry'
+    | 'released'
+    | 'cancelled'
+    | 'progress'
+    | 'extend',
   band: Band,
   entryId: string,
   deliveries: number,
@@ -221,6 +246,8 @@ export function outcomeOp(outcome: TaskOutcome, resultNotJson: (task: TaskEnvelo
       return opOn('retry', r, task.id, task.attempt, outcome.nextAttempt, delay, errorJson(outcome.error));
     }
     case 'released':
-      return opOn('released', r, task.id, task.attempt);
+      return opOn('released', r, task.id, task.attempt, Math.max(0, Math.round(outcome.delayMs ?? 0)) || 0);
+    case 'cancelled':
+      return opOn('cancelled', r, task.id, task.attempt);
   }
 }

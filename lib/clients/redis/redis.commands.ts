@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { ACQUIRE_PERMITS_SCRIPT } from './scripts/acquire-permits.lua.js';
 import { APPLY_SCRIPT } from './scripts/apply.lua.js';
+import { CANCEL_SCRIPT } from './scripts/cancel.lua.js';
 import { COUNTS_SCRIPT } from './scripts/counts.lua.js';
 import { ENQUEUE_SCRIPT } from './scripts/enqueue.lua.js';
 import { FETCH_SCRIPT } from './scripts/fetch.lua.js';
+import { FIRE_SCHEDULE_SCRIPT } from './scripts/fire-schedule.lua.js';
 import { FORGET_CONSUMERS_SCRIPT } from './scripts/forget-consumers.lua.js';
+import { RETRY_DEAD_LETTER_SCRIPT } from './scripts/retry-dead-letter.lua.js';
 
 export interface LuaScript {
   readonly name: string;
@@ -18,6 +22,10 @@ export const Scripts = {
   apply: APPLY_SCRIPT,
   counts: COUNTS_SCRIPT,
   forgetConsumers: FORGET_CONSUMERS_SCRIPT,
+  cancel: CANCEL_SCRIPT,
+  acquirePermits: ACQUIRE_PERMITS_SCRIPT,
+  fireSchedule: FIRE_SCHEDULE_SCRIPT,
+  retryDeadLetter: RETRY_DEAD_LETTER_SCRIPT,
 } as const satisfies Record<string, LuaScript>;
 
 export type Arg = string | number;

@@ -33,6 +33,7 @@ export class RedisConnections {
   private readonly ownsCommand: boolean;
   private readonly lastErrorLog = new WeakMap<Redis, number>();
   private readonly listeners: Array<() => void> = [];
+  private readonly subscribers = new Set<Redis>();
   /** Called when a connection is ready again after a drop (replies in flight were lost). */
   onReconnect?: () => void;
 
@@ -76,9 +77,23 @@ export class RedisConnections {
     return this.blockingConn;
   }
 
+  /**
+   * A connection of its own for pub/sub (one in subscriber mode can run
+   * nothing else), made from the command connection's settings; ioredis
+   * subscribes again after a reconnect. Closed by `close()` if still open.
+   */
+  subscriber(): Redis {
+    const conn = this.command.duplicate({ lazyConnect: false });
+    this.subscribers.add(conn);
+    conn.once('end', () => this.subscribers.delete(conn));
+    this.watch(conn, 'subscriber', true);
+    return conn;
+  }
+
   /** Closes the connections this client made; the caller's `connection` stays open. */
   async close(): Promise<void> {
     for (const off of this.listeners.splice(0)) off();
+    for (const conn of this.subscribers) conn.disconnect();
     // A pending BLOCK would hold QUIT back: drop the blocking connection outright.
     this.blockingConn?.disconnect();
     if (this.ownsCommand && this.command.status !== 'end') {

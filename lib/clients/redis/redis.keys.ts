@@ -33,6 +33,21 @@ export class RedisKeys {
    * when it changes or vanishes, the server lost the queue's data.
    */
   readonly epoch: string;
+  /**
+   * Pub/sub channel on which cancel(id) publishes the id of a task that a
+   * consumer held (see scripts/cancel.lua.ts); every watchCancels() listens.
+   */
+  readonly cancels: string;
+  /** Hash of schedule markers: schedule key → the last tick fired or recorded (epoch ms). */
+  readonly schedules: string;
+  /*
+   * Made by the scripts, not named here (see scoped() in scripts/prelude.lua.ts;
+   * <n> is the task name's length in bytes, so no two (name, key) pairs meet):
+   * - `unique:<n>:<name>:<key>`: the id of the task holding a unique key while it waits or runs.
+   * - `concurrency:<n>:<name>:<key>`: sorted set of the deliveries holding a concurrency
+   *   permit (`<band>:<entry id>:<deliveries>`), scored by when their lease runs out.
+   * - `rate:<name>`: sliding-window log of a rate-limited task's starts, scored by server ms.
+   */
 
   constructor(prefix: string, queue: string) {
     const base = `${prefix}:${queue}:`;
@@ -44,6 +59,9 @@ export class RedisKeys {
     this.started = `${base}started`;
     this.heartbeats = `${base}consumers`;
     this.epoch = `${base}epoch`;
+    // The scripts derive these from recordPrefix: keep `task:` its last part.
+    this.cancels = `${base}cancels`;
+    this.schedules = `${base}schedules`;
   }
 
   record(id: string): string {

@@ -35,7 +35,10 @@ export class RedisLeases {
   private readonly lost = new Set<string>();
   lostCount = 0;
 
-  constructor(private readonly ops: RedisOps) {}
+  constructor(
+    private readonly ops: RedisOps,
+    private readonly leaseMs: number,
+  ) {}
 
   has(band: number, entryId: string, deliveries: number): boolean {
     return this.held.has(deliveryKey({ band, entryId, deliveries }));
@@ -68,7 +71,9 @@ export class RedisLeases {
    * consumer, or by this one again after a stall). Not lost: a delivery this
    * process settled meanwhile, and one whose data Redis lost (that is
    * reported as a data loss; the task exists nowhere else). `fresh` are the
-   * lost ones not returned before.
+   * lost ones not returned before. A delivery of a cancelled task is lost
+   * too (its entry was taken from this consumer), but it is no lost lease:
+   * it is neither counted nor in `fresh`.
    */
   async extend(tasks: readonly TaskEnvelope[]): Promise<{ lost: TaskEnvelope[]; fresh: number }> {
     const byKey = new Map<string, TaskEnvelope[]>();
@@ -81,7 +86,8 @@ export class RedisLeases {
       if (same) same.push(task);
       else {
         byKey.set(key, [task]);
-        ops.push(opOn('extend', r, task.id, task.attempt));
+        // The lease travels with the op: a concurrency permit the delivery holds lives as long.
+        ops.push(opOn('extend', r, task.id, task.attempt, this.leaseMs));
       }
     }
     const applied = await this.ops.apply(ops);
@@ -89,8 +95,13 @@ export class RedisLeases {
     const lost: TaskEnvelope[] = [];
     let fresh = 0;
     applied.forEach((result, i) => {
-      if (result.status !== 'stale') return;
+      if (result.status !== 'stale' && result.status !== 'cancelled') return;
       const key = keys[i]!;
+      if (result.status === 'cancelled') {
+        lost.push(...byKey.get(key)!);
+        this.held.delete(key);
+        return;
+      }
       if (!this.lost.has(key)) {
         fresh++;
         this.lost.add(key);

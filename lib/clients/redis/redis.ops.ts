@@ -16,13 +16,14 @@ const OPS_PER_CALL = 100;
  * - `gone`: neither the entry nor the task's record exists any more: Redis lost its data.
  * - `failed`: the entry's data breaks a command (`problem`); it was dead-lettered as invalid where possible.
  * - `uncharged`: a takeover applied whose lost delivery had not started, so it was no attempt.
+ * - `cancelled`: the task was cancelled (`cancel(id)`); the delivery is over, its permit given back.
  */
 export type Applied =
-  | { status: 'stale' | 'done' | 'gone' }
+  | { status: 'stale' | 'done' | 'gone' | 'cancelled' }
   | { status: 'applied' | 'uncharged' | 'dead'; attempt: number; lost: number }
   | { status: 'failed'; problem: string };
 
-const STATUS = ['stale', 'applied', 'dead', 'done', 'gone', 'failed', 'uncharged'] as const;
+const STATUS = ['stale', 'applied', 'dead', 'done', 'gone', 'failed', 'uncharged', 'cancelled'] as const;
 
 /** Runs fenced operations on delivered entries, pipelined in chunks; reports what each did. */
 export class RedisOps {

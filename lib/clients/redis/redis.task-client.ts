@@ -1,12 +1,23 @@
 import { Inject, Injectable, Optional, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { logText } from '../../common/log-text.js';
 import { Messages } from '../../errors/error-messages.js';
-import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
-import type { TaskStore } from '../../interfaces/task-store.interface.js';
+import type {
+  PermitAnswer,
+  PermitRequest,
+  ProgressUpdate,
+  RegisteredTask,
+  TaskClient,
+  TaskEnvelope,
+  TaskOutcome,
+} from '../../interfaces/task-client.interface.js';
+import type { ScheduleFire, TaskStore } from '../../interfaces/task-store.interface.js';
+import { encodeJson } from '../kit/json.encoder.js';
 import type { TaskRecord } from '../in-memory.task-client.js';
 import { AttemptLimits } from '../kit/attempt-limits.registry.js';
 import {
   enqueueArgs,
+  opOn,
   outcomeOp,
   toDeadLetter,
   toRecord,
@@ -15,12 +26,15 @@ import {
   type RedisReceipt,
 } from './redis.codec.js';
 import { runScript, runScriptMany, Scripts, type Arg } from './redis.commands.js';
+import { RedisCancels } from './redis.cancels.js';
 import { RedisConnections } from './redis.connections.js';
 import { RedisDeliveries } from './redis.deliveries.js';
 import { RedisFetcher } from './redis.fetcher.js';
 import { consumerName, GROUP, RedisKeys } from './redis.keys.js';
 import { RedisLeases } from './redis.leases.js';
 import { RedisOps } from './redis.ops.js';
+import { RedisPermits } from './redis.permits.js';
+import { fireSchedule } from './redis.schedules.js';
 import {
   REDIS_TASK_CLIENT_OPTIONS,
   type RedisDeadLetter,
@@ -47,7 +61,9 @@ const CALLS_PER_PIPELINE = 50;
  * `dead` (dead letters), `task:<id>` (records), `stats` (counters),
  * `started` (deliveries that reached a worker thread), `consumers` (when
  * each consumer was last heard of), `epoch` (a marker that tells a server
- * that lost its data).
+ * that lost its data), `schedules` (schedule markers), and per task name and
+ * key `unique:`, `concurrency:` and `rate:` keys; cancel notices go out on the
+ * channel `cancels` (see RedisKeys).
  */
 @Injectable()
 export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShutdown {
@@ -62,6 +78,8 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
   private readonly leases: RedisLeases;
   private readonly deliveries: RedisDeliveries;
   private readonly fetcher: RedisFetcher;
+  private readonly cancels: RedisCancels;
+  private readonly permits: RedisPermits;
   private readonly logger: LoggerService;
   private readonly idPrefix = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   private seq = 0;
@@ -83,7 +101,7 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
     this.conns = new RedisConnections(this.settings, this.logger);
     this.limits = new AttemptLimits(this.settings.maxAttempts);
     this.ops = new RedisOps(this.conns.command, this.keys, this.consumer, this.limits, this.settings);
-    this.leases = new RedisLeases(this.ops);
+    this.leases = new RedisLeases(this.ops, this.leaseMs);
     this.deliveries = new RedisDeliveries(
       this.conns,
       this.keys,
@@ -95,6 +113,8 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
     );
     this.fetcher = new RedisFetcher(this.conns, this.keys, this.consumer, this.deliveries, this.settings);
     this.fetcher.onDataLost = () => this.dataLost();
+    this.cancels = new RedisCancels(this.conns, this.keys, this.consumer, this.settings.keepCompletedMs);
+    this.permits = new RedisPermits(this.conns.command, this.keys, this.consumer, this.leaseMs);
     this.conns.onReconnect = () => this.fetcher.connectionDropped();
   }
 
@@ -118,14 +138,22 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
     return this.conns.command;
   }
 
-  /** Adds a task; resolves with its id once Redis has it. */
+  /**
+   * Adds a task; resolves with its id once Redis has it. With a `uniqueKey`
+   * held by a task of this name that waits or runs, resolves with that
+   * task's id instead (see `onDuplicate`).
+   */
   async enqueue(name: string, payload?: unknown, options: RedisEnqueueOptions = {}): Promise<string> {
     this.assertOpen('enqueue');
     const [id] = await this.insert([enqueueArgs({ ...options, name, payload }, this.newId)]);
     return id!;
   }
 
-  /** Adds many tasks in a few pipelined round trips; resolves with their ids in order. */
+  /**
+   * Adds many tasks in a few pipelined round trips; resolves with their ids
+   * in order (for a unique key in use, the id of the task holding it; two
+   * tasks of one call with the same key get the first one's).
+   */
   async enqueueMany(tasks: readonly EnqueueInput[]): Promise<string[]> {
     this.assertOpen('enqueueMany');
     if (!Array.isArray(tasks)) {
@@ -148,13 +176,86 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
    * since the queue was created, not the records still kept.
    */
   async counts(): Promise<RedisTaskCounts> {
-    const [queued, delayed, running, completed, failed] = (await runScript(
+    const [queued, delayed, running, completed, failed, cancelled] = (await runScript(
       this.conns.command,
       Scripts.counts,
       this.keys.scriptKeys,
       [GROUP],
     )) as number[];
-    return { queued: queued!, delayed: delayed!, running: running!, completed: completed!, failed: failed!, cancelled: 0 };
+    return {
+      queued: queued!,
+      delayed: delayed!,
+      running: running!,
+      completed: completed!,
+      failed: failed!,
+      cancelled: cancelled!,
+    };
+  }
+
+  /**
+   * Cancels a task that waits or runs (one script, see
+   * scripts/cancel.lua.ts): a waiting one is never delivered; a running one
+   * is marked cancelled at once, its holder's outcome fenced, and its holder
+   * told (the `cancels` channel, see `watchCancels()`). Resolves false for an
+   * unknown or finished task. Its unique key is free at once.
+   */
+  cancel(id: string): Promise<boolean> {
+    this.assertOpen('cancel');
+    if (typeof id !== 'string' || id === '') return Promise.resolve(false);
+    return this.cancels.cancel(id);
+  }
+
+  /** Calls `onCancel` with the id of every task cancelled while a consumer (of any process) held it. */
+  watchCancels(onCancel: (ids: readonly string[]) => void): () => void {
+    this.assertOpen('watchCancels');
+    return this.cancels.watch(onCancel);
+  }
+
+  /**
+   * Puts a dead letter back in the queue as attempt 1 (its errors kept) and
+   * deletes its dead-letter entry; resolves false when `id` is not a dead
+   * letter whose record is still kept (`keepFailedMs`).
+   */
+  async retryDeadLetter(id: string): Promise<boolean> {
+    this.assertOpen('retryDeadLetter');
+    const args = [GROUP, this.consumer, this.keys.recordPrefix, id];
+    return Number(await runScript(this.conns.command, Scripts.retryDeadLetter, this.keys.scriptKeys, args)) === 1;
+  }
+
+  /** One tick of a schedule: fired once, however many processes offer it (see `TaskStore.fireSchedule`). */
+  fireSchedule(fire: ScheduleFire): Promise<string | undefined> {
+    this.assertOpen('fireSchedule');
+    return fireSchedule(this.conns.command, this.keys, this.consumer, fire, this.newId);
+  }
+
+  /**
+   * Rate limits and concurrency keys for deliveries this client made: one
+   * script call per batch, each answer atomic (see redis.permits.ts).
+   */
+  acquirePermits(requests: readonly PermitRequest[]): Promise<readonly PermitAnswer[]> {
+    return this.permits.acquire(requests);
+  }
+
+  /**
+   * Stores the latest progress of deliveries this process holds, fenced like
+   * outcomes, in one round trip. A value JSON cannot hold is dropped with a warning.
+   */
+  async reportProgress(updates: readonly ProgressUpdate[]): Promise<void> {
+    const ops: Op[] = [];
+    for (const { task, value } of updates) {
+      const r = task.receipt as RedisReceipt | undefined;
+      if (!r || typeof r.entryId !== 'string') continue;
+      const json = encodeJson(value);
+      if (!json.ok) {
+        this.logger.warn(
+          `Progress of task "${logText(task.name)}" (id "${logText(task.id)}") cannot be stored as JSON (${logText(json.problem, 500)}); it was dropped. Report JSON-compatible values with ctx.progress().`,
+        );
+        continue;
+      }
+      if (json.text === undefined) continue;
+      ops.push(opOn('progress', r, task.id, task.attempt, json.text));
+    }
+    await this.ops.apply(ops);
   }
 
   /** The newest dead letters first (stream `<prefix>:<queue>:dead`, trimmed after `keepFailedMs`). */
@@ -255,6 +356,7 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
   /** Closes the connections this client made (not a `connection` you passed). Called by Nest at shutdown. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.cancels.close();
       await this.deliveries.close();
       await this.conns.close();
     })();
@@ -266,22 +368,24 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
     return this.close();
   }
 
-  /** ENQUEUE calls of at most ENQUEUE_PER_CALL tasks, CALLS_PER_PIPELINE calls per round trip. */
+  /** ENQUEUE calls of at most ENQUEUE_PER_CALL tasks, CALLS_PER_PIPELINE calls per round trip; the ids in order. */
   private async insert(tasks: readonly Arg[][]): Promise<string[]> {
     const calls: Arg[][] = [];
     for (let i = 0; i < tasks.length; i += ENQUEUE_PER_CALL) {
       const chunk = tasks.slice(i, i + ENQUEUE_PER_CALL);
       calls.push([GROUP, this.consumer, this.keys.recordPrefix, chunk.length, ...chunk.flat()]);
     }
+    const ids: string[] = [];
     for (let i = 0; i < calls.length; i += CALLS_PER_PIPELINE) {
-      await runScriptMany(
+      const replies = await runScriptMany(
         this.conns.command,
         Scripts.enqueue,
         this.keys.scriptKeys,
         calls.slice(i, i + CALLS_PER_PIPELINE),
       );
+      for (const reply of replies as string[][]) ids.push(...reply.map(String));
     }
-    return tasks.map(([id]) => id as string);
+    return ids;
   }
 
   /** The fetcher found the queue's marker changed: say what this process held of what was lost. */

@@ -28,7 +28,12 @@ export const UNNOTED_LOSSES = 3;
  *   completed x: result JSON, y: '1' when there is a result
  *   failed    x: reason, y: error JSON
  *   retry     x: next attempt, y: delay ms, z: error JSON
- *   released, extend
+ *   released  x: delay ms (0: at the end of its stream at once); same attempt
+ *   cancelled the loop stopped the delivery of a cancelled task
+ *   progress  x: the latest progress (JSON)
+ *   extend    x: lease ms (a concurrency permit the delivery holds is kept as long)
+ * Every outcome (completed, failed, retry, released, cancelled) gives back the
+ * delivery's concurrency permit, and so does a takeover for the lost one.
  * Returns three values per op: a code, then for run/takeover the attempt of
  * the delivery and the task's lost deliveries, for FAILED the error text.
  *   0 STALE    another delivery holds or held the entry: nothing changed
@@ -38,6 +43,7 @@ export const UNNOTED_LOSSES = 3;
  *   4 GONE     neither the entry nor the task's record exists: Redis lost its data
  *   5 FAILED   the entry's data breaks a command: dead-lettered as invalid where possible
  *   6 UNCHARGED takeover: applied, and the lost delivery had not started, so it was no attempt
+ *   7 CANCELLED the task was cancelled (cancel(id)): this delivery is over, nothing changed but its permit
  */
 export const APPLY_SCRIPT = {
   name: 'apply',
@@ -49,7 +55,7 @@ for _ = 1, tonumber(ARGV[7]) do
   limits[ARGV[a]] = tonumber(ARGV[a + 1])
   a = a + 2
 end
-local STALE, APPLIED, DEAD, DONE, GONE, FAILED, UNCHARGED = 0, 1, 2, 3, 4, 5, 6
+local STALE, APPLIED, DEAD, DONE, GONE, FAILED, UNCHARGED, CANCELLED = 0, 1, 2, 3, 4, 5, 6, 7
 local reserved = {id = 1, attempt = 1, reason = 1, error = 1, errors = 1, failedAt = 1, entry = 1, stream = 1, droppedFields = 1}
 -- Errors of the server's state, not of the entry: the whole call fails and is retried.
 local transient = {OOM = 1, READONLY = 1, MISCONF = 1, NOREPLICAS = 1, MASTERDOWN = 1, LOADING = 1, BUSY = 1, NOPERM = 1, TRYAGAIN = 1}
@@ -68,6 +74,9 @@ local function holder(key, eid, d, rk)
   -- resent), settled by a later delivery elsewhere, or lost with the data.
   local r = redis.call('HMGET', rk, 'state', 'settled')
   if r[2] == settledMark(eid, d) then return DONE end
+  -- cancel(id) took the entry from its holder (see CANCEL): the holder's
+  -- outcome is fenced like a stale one, but quietly, and ends the delivery.
+  if r[1] == 'cancelled' then return CANCELLED end
   if missing or not r[1] then return GONE end
   return STALE
 end
@@ -126,7 +135,10 @@ local function deadLetter(key, b, eid, d, rk, id, attempt, reason, err)
   for _, v in ipairs({'id', id, 'attempt', attempt, 'reason', reason, 'error', err, 'errors', '[' .. table.concat(list, ',') .. ']',
     'failedAt', nowS, 'entry', eid, 'stream', key}) do dead[#dead + 1] = v end
   -- Trimmed by age: dead letters live as long as failed records (keepFailedMs).
-  redis.call('XADD', KEYS[5], 'MINID', '~', fmt(now - keepFailed), '*', unpack(dead))
+  -- The record names its dead letter, which retryDeadLetter(id) deletes.
+  local deadEntry = redis.call('XADD', KEYS[5], 'MINID', '~', fmt(now - keepFailed), '*', unpack(dead))
+  redis.call('HSET', rk, 'deadEntry', deadEntry)
+  freeUnique(rk, id)
   redis.call('PEXPIRE', rk, keepFailed)
   remove(key, b, eid)
   redis.call('HINCRBY', KEYS[6], 'failed', 1)
@@ -144,6 +156,8 @@ local function takeover(key, b, eid, d, rk, id, attempt, template, own, name)
   local cur = tonumber(redis.call('HGET', rk, 'attempt')) or tonumber(attempt)
   local started = redis.call('HGET', KEYS[7], b .. ':' .. eid) == fmt(tonumber(d) - 1)
   local lost = redis.call('HINCRBY', rk, 'lost', 1)
+  -- The lost delivery's lease ran out: so did its concurrency permit.
+  releasePermit(rk, b, eid, tonumber(d) - 1)
   local limit = tonumber(own) or limits[name] or fallback
   if (started and cur >= limit) or lost >= limit + ${UNNOTED_LOSSES} then
     deadLetter(key, b, eid, d, rk, id, fmt(cur), 'crash', lostError(template, cur))
@@ -158,12 +172,38 @@ local function takeover(key, b, eid, d, rk, id, attempt, template, own, name)
   return APPLIED, cur + 1, lost
 end
 
+-- The task was cancelled (by another process, or the store had not heard
+-- of the loop's cancel yet): marked so, its entry gone, its key free.
+local function cancelled(key, b, eid, d, rk, id)
+  freeUnique(rk, id)
+  redis.call('HSET', rk, 'state', 'cancelled', 'finishedAt', nowS, 'settled', settledMark(eid, d))
+  redis.call('PEXPIRE', rk, keepDone)
+  remove(key, b, eid)
+  redis.call('HINCRBY', KEYS[6], 'cancelled', 1)
+end
+
+local outcomes = {completed = 1, failed = 1, retry = 1, released = 1, cancelled = 1}
+
 local function apply(op, key, b, eid, d, rk, id, attempt, x, y, z)
   local held = holder(key, eid, d, rk)
+  if held == CANCELLED and outcomes[op] then releasePermit(rk, b, eid, d) end
   if held ~= APPLIED then return held end
+  if outcomes[op] then releasePermit(rk, b, eid, d) end
   if op == 'extend' then
     -- JUSTID: resets the idle time without counting a delivery.
     redis.call('XCLAIM', key, group, consumer, 0, eid, 'JUSTID')
+    -- A concurrency permit lives as long as the lease: a holder that stops extending gives it up.
+    local r = redis.call('HMGET', rk, 'name', 'concurrencyKey')
+    if r[1] and r[2] then
+      local ck = scoped('concurrency:', r[1], r[2])
+      if redis.call('ZADD', ck, 'XX', 'CH', now + tonumber(x), token(b, eid, d)) == 1 then
+        redis.call('PEXPIRE', ck, 3 * tonumber(x))
+      end
+    end
+  elseif op == 'progress' then
+    redis.call('HSET', rk, 'progress', x)
+  elseif op == 'cancelled' then
+    cancelled(key, b, eid, d, rk, id)
   elseif op == 'started' then
     redis.call('HSET', KEYS[7], b .. ':' .. eid, d)
   elseif op == 'run' then
@@ -174,6 +214,7 @@ local function apply(op, key, b, eid, d, rk, id, attempt, x, y, z)
   elseif op == 'completed' then
     redis.call('HSET', rk, 'state', 'completed', 'attempt', attempt, 'finishedAt', nowS, 'settled', settledMark(eid, d))
     if y == '1' then redis.call('HSET', rk, 'result', x) else redis.call('HDEL', rk, 'result') end
+    freeUnique(rk, id)
     redis.call('PEXPIRE', rk, keepDone)
     remove(key, b, eid)
     redis.call('HINCRBY', KEYS[6], 'completed', 1)
@@ -191,7 +232,15 @@ local function apply(op, key, b, eid, d, rk, id, attempt, x, y, z)
     redis.call('HSET', rk, 'settled', settledMark(eid, d))
     remove(key, b, eid)
   elseif op == 'released' then
-    requeue(rk, id, b, attempt, key, eid)
+    -- Uncharged either way: a delay is a wait for a rate limit or a concurrency permit.
+    local delay = tonumber(x) or 0
+    if delay <= 0 then
+      requeue(rk, id, b, attempt, key, eid)
+    else
+      adopt(key, b, eid, rk, attempt)
+      redis.call('HSET', rk, 'state', 'delayed', 'attempt', attempt, 'runAt', fmt(now + delay))
+      redis.call('ZADD', KEYS[4], now + delay, id)
+    end
     redis.call('HSET', rk, 'settled', settledMark(eid, d))
     remove(key, b, eid)
   end
@@ -233,7 +282,7 @@ for _ = 1, count do
     local problem = type(code) == 'table' and tostring(code.err) or tostring(code)
     if transient[string.match(problem, '^(%u+) ') or ''] then return redis.error_reply(problem) end
     code, n1, n2 = FAILED, problem, 0
-    if op ~= 'extend' and op ~= 'started' then pcall(quarantine, KEYS[b], b, eid, id, problem) end
+    if op ~= 'extend' and op ~= 'started' and op ~= 'progress' then pcall(quarantine, KEYS[b], b, eid, id, problem) end
   end
   out[#out + 1] = code
   out[#out + 1] = n1 or 0
