@@ -2,12 +2,15 @@ import { Messages } from '../errors/error-messages.js';
 import { encodeJson, errorJson } from '../clients/kit/json.encoder.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import type {
+  PermitAnswer,
+  PermitRequest,
+  ProgressUpdate,
   RegisteredTask,
   TaskEnvelope,
   TaskFailureReason,
   TaskOutcome,
 } from '../interfaces/task-client.interface.js';
-import type { EnqueueTask } from '../interfaces/task-store.interface.js';
+import type { EnqueueTask, ScheduleFire } from '../interfaces/task-store.interface.js';
 
 /**
  * The messages of task_service.proto as @grpc/proto-loader hands them over
@@ -23,9 +26,11 @@ export interface WireDelivery {
   max_attempts: number;
   enqueued_at: number;
   receipt: Uint8Array;
+  concurrency_key: string;
+  trace_context: string;
 }
 
-export type WireStatus = 'STATUS_UNSPECIFIED' | 'COMPLETED' | 'FAILED' | 'RETRY' | 'RELEASED';
+export type WireStatus = 'STATUS_UNSPECIFIED' | 'COMPLETED' | 'FAILED' | 'RETRY' | 'RELEASED' | 'CANCELLED';
 
 export interface WireOutcome {
   task: WireDelivery;
@@ -37,11 +42,15 @@ export interface WireOutcome {
   next_attempt: number;
   delay_ms: number;
   run_at: number;
+  started: boolean;
 }
 
 export interface WireRegisteredTask {
   name: string;
   max_attempts: number;
+  rate_limit_max: number;
+  rate_limit_interval_ms: number;
+  concurrency_per_key: number;
 }
 
 export interface WireEnqueueTask {
@@ -51,6 +60,33 @@ export interface WireEnqueueTask {
   delay_ms: number;
   priority: number;
   max_attempts: number;
+  unique_key: string;
+  on_duplicate: string;
+  concurrency_key: string;
+}
+
+export interface WireProgressUpdate {
+  task: WireDelivery;
+  value: Uint8Array;
+}
+
+export interface WirePermitRequest {
+  task: WireDelivery;
+  rate_limit_max: number;
+  rate_limit_interval_ms: number;
+  concurrency_per_key: number;
+}
+
+export interface WirePermitAnswer {
+  granted: boolean;
+  retry_after_ms: number;
+}
+
+export interface WireScheduleFire {
+  key: string;
+  tick: number;
+  task: WireEnqueueTask;
+  when_new: string;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -80,6 +116,16 @@ export function deliveryToWire(task: TaskEnvelope, payloadText: string | undefin
     max_attempts: task.maxAttempts ?? 0,
     enqueued_at: task.enqueuedAt ?? 0,
     receipt: task.receipt === undefined ? EMPTY : Buffer.from(JSON.stringify(task.receipt), 'utf8'),
+    concurrency_key: task.concurrencyKey ?? '',
+    trace_context: task.traceContext ?? '',
+  };
+}
+
+/** The envelope fields that travel as optional strings (empty: absent). */
+function optionalFields(wire: WireDelivery): Pick<TaskEnvelope, 'concurrencyKey' | 'traceContext'> {
+  return {
+    ...(wire.concurrency_key ? { concurrencyKey: wire.concurrency_key } : {}),
+    ...(wire.trace_context ? { traceContext: wire.trace_context } : {}),
   };
 }
 
@@ -92,6 +138,7 @@ export function deliveryFromServer(wire: WireDelivery): TaskEnvelope {
     attempt: wire.attempt,
     ...(wire.max_attempts > 0 ? { maxAttempts: wire.max_attempts } : {}),
     ...(wire.enqueued_at > 0 ? { enqueuedAt: wire.enqueued_at } : {}),
+    ...optionalFields(wire),
     receipt: Buffer.from(wire.receipt),
   };
 }
@@ -107,6 +154,9 @@ export function deliveryRef(task: TaskEnvelope): WireDelivery {
     max_attempts: task.maxAttempts ?? 0,
     enqueued_at: task.enqueuedAt ?? 0,
     receipt: receipt instanceof Uint8Array ? receipt : EMPTY,
+    // Sent back so a store that limits per key sees it in a permit request.
+    concurrency_key: task.concurrencyKey ?? '',
+    trace_context: '',
   };
 }
 
@@ -119,6 +169,7 @@ export function deliveryFromWorker(wire: WireDelivery): TaskEnvelope {
     attempt: wire.attempt,
     ...(wire.max_attempts > 0 ? { maxAttempts: wire.max_attempts } : {}),
     ...(wire.enqueued_at > 0 ? { enqueuedAt: wire.enqueued_at } : {}),
+    ...optionalFields(wire),
     receipt: parseBytes(wire.receipt),
   };
 }
@@ -140,6 +191,7 @@ export function outcomeToWire(outcome: TaskOutcome, warn: (message: string) => v
     next_attempt: 0,
     delay_ms: 0,
     run_at: 0,
+    started: false,
   };
   switch (outcome.status) {
     case 'completed': {
@@ -165,8 +217,9 @@ export function outcomeToWire(outcome: TaskOutcome, warn: (message: string) => v
         run_at: outcome.runAt,
       };
     case 'released':
+      return { ...base, delay_ms: outcome.delayMs !== undefined && outcome.delayMs > 0 ? outcome.delayMs : 0 };
     case 'cancelled':
-      return base;
+      return { ...base, status: 'CANCELLED', started: outcome.started };
   }
 }
 
@@ -205,18 +258,91 @@ export function outcomeFromWire(wire: WireOutcome, task: TaskEnvelope): TaskOutc
         runAt: wire.run_at,
       };
     case 'RELEASED':
-      return { status: 'released', task };
+      return { status: 'released', task, ...(wire.delay_ms > 0 ? { delayMs: wire.delay_ms } : {}) };
+    case 'CANCELLED':
+      return { status: 'cancelled', task, started: wire.started };
     default:
       return undefined;
   }
 }
 
 export function registeredToWire(tasks: readonly RegisteredTask[]): WireRegisteredTask[] {
-  return tasks.map((task) => ({ name: task.name, max_attempts: task.maxAttempts }));
+  return tasks.map((task) => ({
+    name: task.name,
+    max_attempts: task.maxAttempts,
+    rate_limit_max: task.rateLimit?.max ?? 0,
+    rate_limit_interval_ms: task.rateLimit?.intervalMs ?? 0,
+    concurrency_per_key: task.concurrencyPerKey ?? 0,
+  }));
 }
 
 export function registeredFromWire(tasks: readonly WireRegisteredTask[]): RegisteredTask[] {
-  return tasks.map((task) => ({ name: task.name, maxAttempts: task.max_attempts }));
+  return tasks.map((task) => ({
+    name: task.name,
+    maxAttempts: task.max_attempts,
+    ...(task.rate_limit_max > 0
+      ? { rateLimit: { max: task.rate_limit_max, intervalMs: task.rate_limit_interval_ms } }
+      : {}),
+    ...(task.concurrency_per_key > 0 ? { concurrencyPerKey: task.concurrency_per_key } : {}),
+  }));
+}
+
+/** A permit request as the worker sends it: the delivery as a reference (the store fences and keys by it). */
+export function permitRequestToWire(request: PermitRequest): WirePermitRequest {
+  return {
+    task: deliveryRef(request.task),
+    rate_limit_max: request.rateLimit?.max ?? 0,
+    rate_limit_interval_ms: request.rateLimit?.intervalMs ?? 0,
+    concurrency_per_key: request.concurrencyPerKey ?? 0,
+  };
+}
+
+export function permitRequestFromWire(wire: WirePermitRequest): PermitRequest {
+  return {
+    task: deliveryFromWorker(wire.task),
+    ...(wire.rate_limit_max > 0
+      ? { rateLimit: { max: wire.rate_limit_max, intervalMs: wire.rate_limit_interval_ms } }
+      : {}),
+    ...(wire.concurrency_per_key > 0 ? { concurrencyPerKey: wire.concurrency_per_key } : {}),
+  };
+}
+
+export function permitAnswerToWire(answer: PermitAnswer): WirePermitAnswer {
+  return answer.granted
+    ? { granted: true, retry_after_ms: 0 }
+    : { granted: false, retry_after_ms: Math.max(0, answer.retryAfterMs) };
+}
+
+export function permitAnswerFromWire(wire: WirePermitAnswer): PermitAnswer {
+  return wire.granted ? { granted: true } : { granted: false, retryAfterMs: wire.retry_after_ms };
+}
+
+/**
+ * A progress update as the worker sends it, or undefined for a value JSON
+ * cannot carry (dropped, with the reason for a warning: progress is best effort).
+ */
+export function progressToWire(update: ProgressUpdate): WireProgressUpdate | { problem: string } {
+  const encoded = encodeJson(update.value);
+  if (!encoded.ok) return { problem: encoded.problem };
+  return { task: deliveryRef(update.task), value: textBytes(encoded.text) };
+}
+
+/** A progress update as the server hands it to the store; undefined for a value that does not parse. */
+export function progressFromWire(wire: WireProgressUpdate): ProgressUpdate | undefined {
+  try {
+    return { task: deliveryFromWorker(wire.task), value: parseBytes(wire.value) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function scheduleFireFromWire(wire: WireScheduleFire): ScheduleFire {
+  return {
+    key: wire.key,
+    tick: wire.tick,
+    task: enqueueFromWire(wire.task),
+    whenNew: wire.when_new === 'record' ? 'record' : 'fire',
+  };
 }
 
 /** A task to enqueue, as the server hands it to the store (options left out are the store's defaults). */
@@ -228,5 +354,8 @@ export function enqueueFromWire(wire: WireEnqueueTask): EnqueueTask {
     ...(wire.delay_ms > 0 ? { delayMs: wire.delay_ms } : {}),
     ...(wire.priority !== 0 ? { priority: wire.priority } : {}),
     ...(wire.max_attempts > 0 ? { maxAttempts: wire.max_attempts } : {}),
+    ...(wire.unique_key ? { uniqueKey: wire.unique_key } : {}),
+    ...(wire.on_duplicate === 'keep' || wire.on_duplicate === 'replace' ? { onDuplicate: wire.on_duplicate } : {}),
+    ...(wire.concurrency_key ? { concurrencyKey: wire.concurrency_key } : {}),
   };
 }

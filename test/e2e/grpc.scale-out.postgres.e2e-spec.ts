@@ -59,7 +59,14 @@ describe(
       });
       t.diagnostic(describeGrpcScaleOut(report));
 
-      assert.deepEqual(await store.counts(), { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0 });
+      assert.deepEqual(await store.counts(), {
+        queued: 0,
+        delayed: 0,
+        running: 0,
+        completed: TASKS,
+        failed: 0,
+        cancelled: 0,
+      });
       assert.deepEqual(report.missing, [], 'every task ran to completion somewhere');
       const { rows } = await store.pool.query<{ right: number }>(
         `SELECT count(*) FILTER (WHERE result = ((payload::jsonb ->> 'n')::int * 2)::text)::int AS right FROM ${store.table} WHERE queue = $1`,

@@ -56,7 +56,7 @@ describe(
       t.diagnostic(describeGrpcScaleOut(report));
 
       const counts = await store.counts();
-      assert.deepEqual(counts, { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0 });
+      assert.deepEqual(counts, { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0, cancelled: 0 });
       assert.deepEqual(report.missing, [], 'every task ran to completion somewhere');
       const records = await Promise.all(report.ids.map((id) => store.get<number>(id)));
       const wrong = records.filter((r, n) => r?.state !== 'completed' || r.result !== n * 2);

@@ -17,6 +17,10 @@ type StreamMethod = (
   options?: Grpc.CallOptions,
 ) => Grpc.ClientReadableStream<unknown>;
 
+/** Hint of an UNIMPLEMENTED call: an older server, or a store without the method (the details name it). */
+const UNIMPLEMENTED_HINT =
+  'The server does not offer this call: its store lacks the method (the details name the store), or the server runs an older nestjs-worker than this worker; upgrade it.';
+
 /** Outcome of a call cancelled by its caller's signal. */
 export const CANCELLED = Symbol('cancelled');
 
@@ -114,7 +118,9 @@ export class GrpcChannel {
         ? Messages.grpcUnavailableHint()
         : error.code === status.DEADLINE_EXCEEDED
           ? Messages.grpcDeadlineHint(timeoutMs)
-          : Messages.grpcServerHint();
+          : error.code === status.UNIMPLEMENTED
+            ? UNIMPLEMENTED_HINT
+            : Messages.grpcServerHint();
     return new GrpcTaskServerError(
       this.options.address,
       method,

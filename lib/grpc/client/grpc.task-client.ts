@@ -3,25 +3,40 @@ import { checkEnqueue, payloadJson } from '../../clients/kit/enqueue.validator.j
 import { describeThrown } from '../../clients/kit/json.encoder.js';
 import { Messages } from '../../errors/error-messages.js';
 import { GrpcConnectTimeoutError, GrpcUnauthenticatedError } from '../../errors/worker.errors.js';
-import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type {
+  PermitAnswer,
+  PermitRequest,
+  ProgressUpdate,
+  RegisteredTask,
+  TaskClient,
+  TaskEnvelope,
+  TaskOutcome,
+} from '../../interfaces/task-client.interface.js';
 import type {
   DeadLetter,
   EnqueueOptions,
   EnqueueTask,
+  ScheduleFire,
   TaskCounts,
   TaskRecord,
   TaskStore,
 } from '../../interfaces/task-store.interface.js';
+import type { StoreFeature } from '../store-features.js';
 import {
   deliveryFromServer,
   deliveryRef,
   outcomeToWire,
   parseBytes,
+  permitAnswerFromWire,
+  permitRequestToWire,
+  progressToWire,
   registeredToWire,
   textBytes,
   type WireDelivery,
   type WireEnqueueTask,
   type WireOutcome,
+  type WirePermitAnswer,
+  type WireProgressUpdate,
 } from '../wire.codec.js';
 import { CANCELLED, GrpcChannel } from './grpc.channel.js';
 import { GRPC_TASK_CLIENT_OPTIONS, type GrpcTaskClientOptions } from './grpc-task-client-options.interface.js';
@@ -51,6 +66,10 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
   private registered: readonly RegisteredTask[] = [];
   private registering: Promise<unknown> = Promise.resolve();
   private serverLeaseMs?: number;
+  private serverFeatures?: readonly StoreFeature[];
+  /** The server answered ReportProgress with UNIMPLEMENTED: progress stays in this process (events$). */
+  private progressUnsupported = false;
+  private readonly progressNotJsonWarned = new Set<string>();
   private maxMessageBytes: number;
   private connecting?: Promise<void>;
   private closed = false;
@@ -89,6 +108,16 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
     return this.serverLeaseMs;
   }
 
+  /**
+   * The optional members of the server's store (cancel, watchCancels,
+   * reportProgress, acquirePermits, fireSchedule, retryDeadLetter), as the
+   * server told them; undefined until it has answered, empty from a server
+   * older than these. Calls to the others fail with UNIMPLEMENTED.
+   */
+  get storeFeatures(): readonly StoreFeature[] | undefined {
+    return this.serverFeatures;
+  }
+
   /** Resolves once the server has answered (and told its lease); rejects after `connectTimeoutMs` or when refused. */
   ready(): Promise<void> {
     this.connecting ??= this.hello().catch((error: unknown) => {
@@ -118,7 +147,9 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
   async publish(outcomes: readonly TaskOutcome[]): Promise<void> {
     const warn = (message: string) => this.settings.logger.warn(message);
     const wire = outcomes.map((outcome) => outcomeToWire(outcome, warn));
-    for (const batch of this.chunks(wire)) await this.call('Publish', { outcomes: batch });
+    const size = (outcome: WireOutcome) =>
+      outcome.result.length + outcome.error.length + outcome.task.name.length + 256;
+    for (const batch of this.chunks(wire, size)) await this.call('Publish', { outcomes: batch });
   }
 
   /**
@@ -144,7 +175,12 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
    */
   registerTasks(tasks: readonly RegisteredTask[]): void {
     if (!Array.isArray(tasks)) throw new TypeError('GrpcTaskClient.registerTasks(): expected an array of tasks.');
-    this.registered = tasks.map(({ name, maxAttempts }) => ({ name, maxAttempts }));
+    this.registered = tasks.map(({ name, maxAttempts, rateLimit, concurrencyPerKey }) => ({
+      name,
+      maxAttempts,
+      ...(rateLimit ? { rateLimit: { max: rateLimit.max, intervalMs: rateLimit.intervalMs } } : {}),
+      ...(concurrencyPerKey ? { concurrencyPerKey } : {}),
+    }));
     this.registering = this.call('RegisterTasks', { tasks: registeredToWire(this.registered) }).catch(
       (error: unknown) =>
         this.settings.logger.warn(
@@ -155,6 +191,89 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
 
   watch(onAvailable: () => void): () => void {
     return this.watcher.add(onAvailable);
+  }
+
+  /**
+   * Cancel notices from the server, over the same Watch stream as the
+   * wake-ups: the ids of tasks cancelled (through any producer of the
+   * server's store) while they may be running. A notice sent while the
+   * stream was down is lost; the holder then learns it from its next lease
+   * extension, which reports the delivery lost.
+   */
+  watchCancels(onCancel: (ids: readonly string[]) => void): () => void {
+    return this.watcher.addCancels(onCancel);
+  }
+
+  /**
+   * Sends the latest progress of running deliveries to the server's store,
+   * fenced by their receipts there. A value JSON cannot carry is dropped
+   * with a warning. When the server's store keeps no progress (UNIMPLEMENTED)
+   * it says so once and sends nothing more: progress still reaches `events$`.
+   */
+  async reportProgress(updates: readonly ProgressUpdate[]): Promise<void> {
+    if (this.closed || this.progressUnsupported || updates.length === 0) return;
+    const wire: WireProgressUpdate[] = [];
+    for (const update of updates) {
+      const encoded = progressToWire(update);
+      if ('task' in encoded) wire.push(encoded);
+      else if (!this.progressNotJsonWarned.has(update.task.name)) {
+        this.progressNotJsonWarned.add(update.task.name);
+        this.settings.logger.warn(
+          `Progress of task "${update.task.name}" (id "${update.task.id}") cannot be sent to the task server as JSON (${encoded.problem}); it was dropped. Report JSON-compatible values from ctx.progress() (warned once per task name).`,
+        );
+      }
+    }
+    const size = (update: WireProgressUpdate) => update.value.length + update.task.name.length + 256;
+    try {
+      for (const batch of this.chunks(wire, size)) await this.call('ReportProgress', { updates: batch });
+    } catch (error) {
+      if (!this.channel.isStatus((error as { cause?: unknown }).cause, 'UNIMPLEMENTED')) throw error;
+      this.progressUnsupported = true;
+      this.settings.logger.warn(
+        `The task server ${this.address} keeps no progress (${describeThrown(error, 600)}); ctx.progress() of this worker's tasks reaches its events$ only.`,
+      );
+    }
+  }
+
+  /** Rate-limit and concurrency-key permits, granted by the server's store (across every worker of it). */
+  async acquirePermits(requests: readonly PermitRequest[]): Promise<readonly PermitAnswer[]> {
+    if (requests.length === 0) return [];
+    const reply = await this.call<{ answers: WirePermitAnswer[] }>('AcquirePermits', {
+      requests: requests.map(permitRequestToWire),
+    });
+    if (reply.answers.length !== requests.length)
+      throw new Error(
+        `The task server ${this.address} answered ${reply.answers.length} of ${requests.length} permit requests.`,
+      );
+    return reply.answers.map(permitAnswerFromWire);
+  }
+
+  /** Cancels a task in the server's store; its holder, on any worker of that store, stops it. */
+  async cancel(id: string): Promise<boolean> {
+    this.assertOpen('cancel');
+    const reply = await this.call<{ done: boolean }>('Cancel', { id: String(id) });
+    return reply.done;
+  }
+
+  /** Puts a dead letter of the server's store back as attempt 1. */
+  async retryDeadLetter(id: string): Promise<boolean> {
+    this.assertOpen('retryDeadLetter');
+    const reply = await this.call<{ done: boolean }>('RetryDeadLetter', { id: String(id) });
+    return reply.done;
+  }
+
+  /** Offers one tick of a schedule to the server's store, which fires it at most once per key and tick. */
+  async fireSchedule(fire: ScheduleFire): Promise<string | undefined> {
+    this.assertOpen('fireSchedule');
+    if (fire === null || typeof fire !== 'object' || typeof fire.key !== 'string' || !Number.isFinite(fire.tick))
+      throw new TypeError('GrpcTaskClient.fireSchedule(): expected { key, tick, task, whenNew }.');
+    const reply = await this.call<{ id: string }>('FireSchedule', {
+      key: fire.key,
+      tick: fire.tick,
+      task: enqueueToWire(fire.task),
+      when_new: fire.whenNew,
+    });
+    return reply.id === '' ? undefined : reply.id;
   }
 
   async enqueue(name: string, payload?: unknown, options: EnqueueOptions = {}): Promise<string> {
@@ -205,7 +324,7 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
 
   private async hello(): Promise<void> {
     const { connectTimeoutMs } = this.settings;
-    let reply: { lease_ms: number; max_message_bytes: number };
+    let reply: { lease_ms: number; max_message_bytes: number; store_features?: string[] };
     try {
       reply = (await this.channel.unary<typeof reply>('Hello', {}, { timeoutMs: connectTimeoutMs })) as typeof reply;
     } catch (error) {
@@ -213,6 +332,7 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
       throw new GrpcConnectTimeoutError(this.address, connectTimeoutMs, describeThrown(error, 600), { cause: error });
     }
     if (reply.lease_ms > 0) this.serverLeaseMs = reply.lease_ms;
+    this.serverFeatures = (reply.store_features ?? []) as StoreFeature[];
     if (reply.max_message_bytes > 0) this.maxMessageBytes = Math.min(this.maxMessageBytes, reply.max_message_bytes);
   }
 
@@ -221,19 +341,19 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
     return reply as T;
   }
 
-  /** Outcome batches below a share of the message limit (an outcome bigger than that goes alone). */
-  private *chunks(outcomes: readonly WireOutcome[]): Generator<WireOutcome[]> {
+  /** Batches below a share of the message limit (an item bigger than that goes alone). */
+  private *chunks<T>(items: readonly T[], sizeOf: (item: T) => number): Generator<T[]> {
     const limit = this.maxMessageBytes * PUBLISH_SHARE_OF_LIMIT;
-    let batch: WireOutcome[] = [];
+    let batch: T[] = [];
     let size = 0;
-    for (const outcome of outcomes) {
-      const bytes = outcome.result.length + outcome.error.length + outcome.task.name.length + 256;
+    for (const item of items) {
+      const bytes = sizeOf(item);
       if (batch.length > 0 && size + bytes > limit) {
         yield batch;
         batch = [];
         size = 0;
       }
-      batch.push(outcome);
+      batch.push(item);
       size += bytes;
     }
     if (batch.length > 0) yield batch;
@@ -244,9 +364,27 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
   }
 }
 
-/** A task to enqueue, checked and its payload encoded on this side: what JSON cannot carry is refused with a TypeError. */
+/**
+ * A task to enqueue, checked and its payload encoded on this side: what JSON
+ * cannot carry is refused with a TypeError. The job-control options are
+ * checked for their type only (the wire sends an empty string for "none");
+ * the server's store checks the rest and its refusal comes back as a TypeError.
+ */
 function enqueueToWire(task: EnqueueTask, index?: number): WireEnqueueTask {
   const checked = checkEnqueue('GrpcTaskClient', task, index);
+  const { uniqueKey, onDuplicate, concurrencyKey } = task;
+  const at = index === undefined ? '' : `tasks[${index}]: `;
+  const key = (field: string, value: unknown): string => {
+    if (value === undefined) return '';
+    if (typeof value === 'string' && value !== '') return value;
+    throw new TypeError(
+      `GrpcTaskClient.enqueue(): ${at}task "${checked.name}": "${field}" must be a non-empty string (or left out), got ${typeof value === 'string' ? 'an empty string' : typeof value}.`,
+    );
+  };
+  if (onDuplicate !== undefined && onDuplicate !== 'keep' && onDuplicate !== 'replace')
+    throw new TypeError(
+      `GrpcTaskClient.enqueue(): ${at}task "${checked.name}": "onDuplicate" must be 'keep' or 'replace', got ${JSON.stringify(onDuplicate) ?? typeof onDuplicate}.`,
+    );
   return {
     name: checked.name,
     payload: textBytes(payloadJson('GrpcTaskClient', checked, index)),
@@ -254,5 +392,8 @@ function enqueueToWire(task: EnqueueTask, index?: number): WireEnqueueTask {
     delay_ms: checked.delayMs,
     priority: checked.priority,
     max_attempts: checked.maxAttempts ?? 0,
+    unique_key: key('uniqueKey', uniqueKey),
+    on_duplicate: onDuplicate ?? '',
+    concurrency_key: key('concurrencyKey', concurrencyKey),
   };
 }

@@ -10,6 +10,8 @@ import type { GrpcChannel } from './grpc.channel.js';
 interface WatchEvent {
   lease_ms: number;
   available: boolean;
+  /** Absent from a server older than cancel notices. */
+  cancelled?: string[];
 }
 
 /** At most one warning about a broken watch stream per this many milliseconds. */
@@ -20,10 +22,13 @@ const WARN_EVERY_MS = 30_000;
  * be ready. A stream that breaks (the server restarted, the link dropped) is
  * opened again after a backoff; each (re)open sends the worker's registered
  * tasks (a restarted server learns them back) and wakes the watchers once,
- * since wake-ups sent while the stream was down were lost.
+ * since wake-ups sent while the stream was down were lost. Cancel notices
+ * sent while it was down are lost too: the holder of such a task learns it
+ * at its next lease extension, which reports the delivery lost.
  */
 export class WatchStream {
   private readonly listeners = new Set<() => void>();
+  private readonly cancelListeners = new Set<(ids: readonly string[]) => void>();
   private readonly backoff = new Backoff(RECONNECT_BACKOFF);
   private call?: Grpc.ClientReadableStream<WatchEvent>;
   private retryTimer?: NodeJS.Timeout;
@@ -38,11 +43,24 @@ export class WatchStream {
   ) {}
 
   add(listener: () => void): () => void {
-    this.listeners.add(listener);
+    return this.subscribe(this.listeners, listener);
+  }
+
+  /** Calls `listener` with the ids of tasks cancelled while running (whoever holds them). */
+  addCancels(listener: (ids: readonly string[]) => void): () => void {
+    return this.subscribe(this.cancelListeners, listener);
+  }
+
+  private get watched(): boolean {
+    return this.listeners.size > 0 || this.cancelListeners.size > 0;
+  }
+
+  private subscribe<L>(set: Set<L>, listener: L): () => void {
+    set.add(listener);
     if (!this.call && !this.retryTimer) void this.open();
     return () => {
-      this.listeners.delete(listener);
-      if (this.listeners.size === 0) this.end();
+      set.delete(listener);
+      if (!this.watched) this.end();
     };
   }
 
@@ -60,7 +78,7 @@ export class WatchStream {
   }
 
   private async open(): Promise<void> {
-    if (this.stopped || this.listeners.size === 0) return;
+    if (this.stopped || !this.watched) return;
     let call: Grpc.ClientReadableStream<WatchEvent>;
     try {
       call = await this.channel.stream<WatchEvent>('Watch', { tasks: registeredToWire(this.tasks()) });
@@ -68,7 +86,7 @@ export class WatchStream {
       this.broken(error);
       return;
     }
-    if (this.stopped || this.listeners.size === 0) {
+    if (this.stopped || !this.watched) {
       call.cancel();
       return;
     }
@@ -76,6 +94,8 @@ export class WatchStream {
     call.on('data', (event: WatchEvent) => {
       this.backoff.reset();
       if (event.lease_ms > 0) this.onLease(event.lease_ms);
+      if (event.cancelled && event.cancelled.length > 0)
+        for (const listener of this.cancelListeners) listener(event.cancelled);
       if (event.available) for (const listener of this.listeners) listener();
     });
     const over = (error?: unknown) => {
@@ -88,7 +108,7 @@ export class WatchStream {
   }
 
   private broken(error: unknown): void {
-    if (this.stopped || this.listeners.size === 0) return;
+    if (this.stopped || !this.watched) return;
     const now = Date.now();
     if (error !== undefined && now - this.lastWarnAt >= WARN_EVERY_MS) {
       this.lastWarnAt = now;

@@ -18,6 +18,7 @@ import { ExtendBatcher } from './extend.batcher.js';
 import { FetchCoordinator } from './fetch.coordinator.js';
 import { GRPC_TASK_SERVER_OPTIONS, type GrpcTaskServerOptions } from './grpc-task-server-options.interface.js';
 import { LeaseKeepingStore } from './lease-keeping.store.js';
+import { storeFeatures, storeName, type StoreFeature } from '../store-features.js';
 import { StoreCallBatcher } from './store-call.batcher.js';
 import { taskServiceHandlers } from './task-service.handlers.js';
 import { WatchBroadcaster } from './watch.broadcaster.js';
@@ -46,7 +47,8 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
   private readonly fetches: FetchCoordinator;
   private readonly watchers: WatchBroadcaster;
   private readonly auth: CallAuthenticator;
-  private readonly registrations = new Map<string, number>();
+  private readonly registrations = new Map<string, RegisteredTask>();
+  private readonly features: readonly StoreFeature[];
   private readonly pending = new Set<Promise<unknown>>();
   private readonly settings: {
     maxFetchWaitMs: number;
@@ -55,6 +57,7 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
   };
   private server?: Grpc.Server;
   private unwatch?: () => void;
+  private unwatchCancels?: () => void;
   private boundPort?: number;
   private starting?: Promise<number>;
   private closing?: Promise<void>;
@@ -108,6 +111,7 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
       this.worker = this.keeper;
       this.leaseMs = this.keeper.leaseMs;
     }
+    this.features = storeFeatures(store);
     this.runtime = taskServiceRuntime();
     this.fetches = new FetchCoordinator(this.worker, (tasks) => this.release(tasks));
     this.watchers = new WatchBroadcaster(this.leaseMs);
@@ -165,6 +169,9 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
         extensions: new ExtendBatcher(this.worker),
         outcomes: new StoreCallBatcher((outcomes) => this.worker.publish(outcomes)),
         startMarks: new StoreCallBatcher(async (tasks) => this.worker.markStarted?.(tasks)),
+        progress: new StoreCallBatcher((updates) => this.worker.reportProgress!(updates)),
+        features: this.features,
+        storeName: storeName(this.options.store),
         watchers: this.watchers,
         auth: this.auth,
         maxFetchWaitMs: this.settings.maxFetchWaitMs,
@@ -175,6 +182,7 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
         register: (tasks) => this.register(tasks),
         wake: () => this.wake(),
         release: (tasks) => this.release(tasks),
+        cancelled: (ids) => this.cancelled(ids),
       }),
     );
     const { tls } = this.options;
@@ -193,6 +201,10 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
     this.server = server;
     this.boundPort = port;
     this.unwatch = this.worker.watch?.(() => this.wake());
+    // Cancels made anywhere (this app, another process on the same store):
+    // their holders may be remote workers, told over the Watch streams.
+    if (this.features.includes('watchCancels'))
+      this.unwatchCancels = this.worker.watchCancels!((ids) => this.cancelled(ids));
     this.logger.log(
       `Serving tasks over gRPC on ${this.options.address.replace(/:\d+$/, `:${port}`)} (${tls ? 'TLS' : 'plaintext'}, ${
         this.auth.enabled ? 'authenticated' : 'no authentication'
@@ -204,6 +216,7 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
   private async shutdown(): Promise<void> {
     await this.starting?.catch(() => undefined);
     this.unwatch?.();
+    this.unwatchCancels?.();
     this.fetches.close();
     this.watchers.close();
     const server = this.server;
@@ -222,20 +235,29 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
 
   /** Every worker's @Task() policies, merged by name (a later registration of a name wins), handed to the store. */
   private register(tasks: readonly RegisteredTask[]): void {
+    const before = new Map(this.registrations);
     let changed = false;
-    for (const { name, maxAttempts } of tasks) {
-      if (this.registrations.get(name) === maxAttempts) continue;
-      this.registrations.set(name, maxAttempts);
+    for (const task of tasks) {
+      const known = this.registrations.get(task.name);
+      if (known && JSON.stringify(known) === JSON.stringify(task)) continue;
+      this.registrations.set(task.name, task);
       changed = true;
     }
     if (!changed) return;
-    const all = [...this.registrations].map(([name, maxAttempts]) => ({ name, maxAttempts }));
     try {
-      this.worker.registerTasks?.(all);
+      this.worker.registerTasks?.([...this.registrations.values()]);
     } catch (error) {
-      for (const { name } of tasks) this.registrations.delete(name);
+      this.registrations.clear();
+      for (const [name, task] of before) this.registrations.set(name, task);
       throw error;
     }
+  }
+
+  /** Tasks cancelled while they may be running on a remote worker: the lease keeper stops extending them, every worker is told. */
+  private cancelled(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.keeper?.cancelled(ids);
+    this.watchers.cancelled(ids);
   }
 
   private wake(): void {

@@ -4,7 +4,15 @@ import { AttemptLimits } from '../../clients/kit/attempt-limits.registry.js';
 import { describeThrown } from '../../clients/kit/json.encoder.js';
 import { Messages } from '../../errors/error-messages.js';
 import { LeaseExpiredError } from '../../errors/worker.errors.js';
-import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type {
+  PermitAnswer,
+  PermitRequest,
+  ProgressUpdate,
+  RegisteredTask,
+  TaskClient,
+  TaskEnvelope,
+  TaskOutcome,
+} from '../../interfaces/task-client.interface.js';
 
 /**
  * Losses of a task's deliveries that never reached a thread (no start mark),
@@ -13,6 +21,8 @@ import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../.
  * back forever. The same bound as the Redis client's.
  */
 export const UNNOTED_LOSSES = 3;
+/** Retry-after of a permit denied because the delivery's lease is lost (its holder's release of it is dropped anyway). */
+const LOST_RETRY_AFTER_MS = 1000;
 /** Deliveries remembered as settled by their holder (an extension crossing the publish is no loss), and losses per task. */
 const REMEMBERED = 200_000;
 
@@ -20,6 +30,8 @@ interface Held {
   readonly task: TaskEnvelope;
   expiresAt: number;
   started: boolean;
+  /** Cancelled in the store while held: its next extension reports it lost. */
+  cancelled?: boolean;
 }
 
 /** A delivery's identity: the task and the store's receipt of this delivery. */
@@ -33,6 +45,11 @@ const keyOf = (task: TaskEnvelope) => `${task.id}\u0000${JSON.stringify(task.rec
  * released as they were (within UNNOTED_LOSSES). An outcome or extension
  * of a delivery whose lease ran out is stale: dropped, and reported lost.
  * The store still fences by its own receipt (a delivery number) behind this.
+ *
+ * Whatever the store ties to a delivery (a concurrency permit) ends with
+ * the outcome the keeper hands it: the holder's, or the keeper's own when
+ * it decides the lease lost (ran out, or the task was cancelled), so a
+ * remote worker that died never strands a permit.
  */
 export class LeaseKeepingStore implements TaskClient {
   private readonly held = new Map<string, Held>();
@@ -69,8 +86,10 @@ export class LeaseKeepingStore implements TaskClient {
       // Not held: settled already (a resent batch), or its lease ran out and the task went back.
       if (!held) continue;
       this.held.delete(key);
-      this.settled.set(key, now);
-      if (outcome.status === 'completed' || outcome.status === 'failed') this.unnoted.delete(outcome.task.id);
+      // A cancelled delivery is not settled by its holder's outcome (the store
+      // fences it): its holder's extensions keep reporting it lost.
+      if (!held.cancelled) this.settled.set(key, now);
+      if (outcome.status !== 'released' && outcome.status !== 'retry') this.unnoted.delete(outcome.task.id);
       forward.push({ ...outcome, task: held.task });
     }
     if (forward.length > 0) await this.store.publish(forward);
@@ -78,12 +97,23 @@ export class LeaseKeepingStore implements TaskClient {
 
   async extendLeases(tasks: readonly TaskEnvelope[]): Promise<readonly TaskEnvelope[]> {
     const expiresAt = Date.now() + this.leaseMs;
-    return tasks.filter((task) => {
+    const closed: TaskOutcome[] = [];
+    const lost = tasks.filter((task) => {
       const key = keyOf(task);
       const held = this.held.get(key);
+      if (held?.cancelled) {
+        // The holder missed the cancel notice (or has not acted on it yet):
+        // its lease is lost from now, and the delivery is closed in the store
+        // here, as the holder will publish nothing for a lost lease.
+        this.held.delete(key);
+        closed.push({ status: 'cancelled', task: held.task, started: held.started });
+        return true;
+      }
       if (held) held.expiresAt = expiresAt;
       return !held && !this.settled.has(key);
     });
+    if (closed.length > 0) await this.store.publish(closed);
+    return lost;
   }
 
   async markStarted(tasks: readonly TaskEnvelope[]): Promise<void> {
@@ -91,6 +121,47 @@ export class LeaseKeepingStore implements TaskClient {
       const held = this.held.get(keyOf(task));
       if (held) held.started = true;
     }
+  }
+
+  /** Progress of the deliveries still held (a lost one changes nothing), with the store's own envelopes. */
+  async reportProgress(updates: readonly ProgressUpdate[]): Promise<void> {
+    const forward: ProgressUpdate[] = [];
+    for (const update of updates) {
+      const held = this.held.get(keyOf(update.task));
+      if (held && !held.cancelled) forward.push({ ...update, task: held.task });
+    }
+    if (forward.length > 0) await this.store.reportProgress!(forward);
+  }
+
+  /**
+   * Permits for deliveries still held, asked of the store with its own
+   * envelopes; a delivery whose lease is lost is denied (its holder gives it
+   * back with a released outcome, which is dropped as stale).
+   */
+  async acquirePermits(requests: readonly PermitRequest[]): Promise<readonly PermitAnswer[]> {
+    const answers: PermitAnswer[] = requests.map(() => ({ granted: false, retryAfterMs: LOST_RETRY_AFTER_MS }));
+    const asked: PermitRequest[] = [];
+    const at: number[] = [];
+    requests.forEach((request, i) => {
+      const held = this.held.get(keyOf(request.task));
+      if (!held || held.cancelled) return;
+      asked.push({ ...request, task: held.task });
+      at.push(i);
+    });
+    if (asked.length === 0) return answers;
+    const granted = await this.store.acquirePermits!(asked);
+    granted.forEach((answer, j) => (answers[at[j]!] = answer));
+    return answers;
+  }
+
+  watchCancels(onCancel: (ids: readonly string[]) => void): () => void {
+    return this.store.watchCancels?.(onCancel) ?? (() => undefined);
+  }
+
+  /** These tasks were cancelled in the store: their held deliveries are lost at their next extension. */
+  cancelled(ids: readonly string[]): void {
+    const cancelled = new Set(ids);
+    for (const held of this.held.values()) if (cancelled.has(held.task.id)) held.cancelled = true;
   }
 
   registerTasks(tasks: readonly RegisteredTask[]): void {
@@ -136,7 +207,8 @@ export class LeaseKeepingStore implements TaskClient {
     }
   }
 
-  private expired({ task, started }: Held): TaskOutcome {
+  private expired({ task, started, cancelled }: Held): TaskOutcome {
+    if (cancelled) return { status: 'cancelled', task, started };
     const limit = task.maxAttempts ?? this.limits.of(task.name);
     const error = serializeError(new LeaseExpiredError(task.name, task.attempt, this.leaseMs));
     if (!started) {

@@ -4,19 +4,33 @@ import { serializeError } from '../../boundary/error.serializer.js';
 import { describeThrown, encodeJson } from '../../clients/kit/json.encoder.js';
 import { Messages } from '../../errors/error-messages.js';
 import { InvalidPayloadError } from '../../errors/worker.errors.js';
-import type { RegisteredTask, TaskClient, TaskEnvelope, TaskOutcome } from '../../interfaces/task-client.interface.js';
+import type {
+  ProgressUpdate,
+  RegisteredTask,
+  TaskClient,
+  TaskEnvelope,
+  TaskOutcome,
+} from '../../interfaces/task-client.interface.js';
 import type { TaskStore } from '../../interfaces/task-store.interface.js';
+import { unsupportedByStore, type StoreFeature } from '../store-features.js';
 import {
   deliveryFromWorker,
   deliveryToWire,
   enqueueFromWire,
   outcomeFromWire,
+  permitAnswerToWire,
+  permitRequestFromWire,
+  progressFromWire,
   registeredFromWire,
+  scheduleFireFromWire,
   textBytes,
   type WireDelivery,
   type WireEnqueueTask,
   type WireOutcome,
+  type WirePermitRequest,
+  type WireProgressUpdate,
   type WireRegisteredTask,
+  type WireScheduleFire,
 } from '../wire.codec.js';
 import type { CallAuthenticator } from './call.authenticator.js';
 import type { ExtendBatcher } from './extend.batcher.js';
@@ -35,6 +49,11 @@ export interface ServiceParts {
   readonly extensions: ExtendBatcher;
   readonly outcomes: StoreCallBatcher<TaskOutcome>;
   readonly startMarks: StoreCallBatcher<TaskEnvelope>;
+  readonly progress: StoreCallBatcher<ProgressUpdate>;
+  /** The optional members the store has (HelloReply.store_features). */
+  readonly features: readonly StoreFeature[];
+  /** The store's class name, for errors. */
+  readonly storeName: string;
   readonly watchers: WatchBroadcaster;
   readonly auth: CallAuthenticator;
   readonly maxFetchWaitMs: number;
@@ -47,6 +66,8 @@ export interface ServiceParts {
   wake(): void;
   /** Gives deliveries back to the store, uncharged. */
   release(tasks: readonly TaskEnvelope[]): void;
+  /** These tasks were cancelled through this server: tell their holders. */
+  cancelled(ids: readonly string[]): void;
 }
 
 /** A failure the caller should see with this status (the others are INTERNAL). */
@@ -92,8 +113,18 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
     throw new StatusError(status.FAILED_PRECONDITION, describeThrown(error, 4000));
   };
 
+  /** The store lacks the method behind `call`: UNIMPLEMENTED, naming the store. */
+  const needs = (feature: StoreFeature, call: string): void => {
+    if (!p.features.includes(feature))
+      throw new StatusError(status.UNIMPLEMENTED, unsupportedByStore(p.storeName, feature, call));
+  };
+
   return {
-    Hello: unary('Hello', async () => ({ lease_ms: p.leaseMs, max_message_bytes: p.maxMessageBytes })),
+    Hello: unary('Hello', async () => ({
+      lease_ms: p.leaseMs,
+      max_message_bytes: p.maxMessageBytes,
+      store_features: p.features,
+    })),
 
     Fetch: unary<{ max: number; wait_ms: number }, unknown>('Fetch', async (request, call) => {
       const cancelled = new AbortController();
@@ -120,7 +151,7 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
         if (outcome) outcomes.push(outcome);
       }
       await p.outcomes.submit(outcomes);
-      if (outcomes.some((o) => o.status === 'released' || (o.status === 'retry' && o.delayMs <= 0))) p.wake();
+      if (outcomes.some(freesWork)) p.wake();
       return {};
     }),
 
@@ -134,12 +165,35 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
     }),
 
     RegisterTasks: unary<{ tasks: WireRegisteredTask[] }, unknown>('RegisterTasks', async (request) => {
+      const tasks = registeredFromWire(request.tasks);
+      const limited = tasks.find((task) => task.rateLimit || task.concurrencyPerKey);
+      if (limited) needs('acquirePermits', `the rateLimit or concurrencyPerKey of @Task('${limited.name}')`);
       try {
-        p.register(registeredFromWire(request.tasks));
+        p.register(tasks);
       } catch (error) {
         refusal(error);
       }
       return {};
+    }),
+
+    ReportProgress: unary<{ updates: WireProgressUpdate[] }, unknown>('ReportProgress', async (request) => {
+      needs('reportProgress', 'ReportProgress (ctx.progress())');
+      const updates: ProgressUpdate[] = [];
+      for (const wire of request.updates) {
+        const update = progressFromWire(wire);
+        if (update) updates.push(update);
+      }
+      await p.progress.submit(updates);
+      return {};
+    }),
+
+    AcquirePermits: unary<{ requests: WirePermitRequest[] }, unknown>('AcquirePermits', async (request) => {
+      needs('acquirePermits', 'AcquirePermits (rateLimit, concurrencyPerKey)');
+      if (request.requests.length === 0) return { answers: [] };
+      const answers = await p.worker.acquirePermits!(request.requests.map(permitRequestFromWire));
+      if (answers.length !== request.requests.length)
+        throw new Error(`acquirePermits() answered ${answers.length} of ${request.requests.length} requests`);
+      return { answers: answers.map(permitAnswerToWire) };
     }),
 
     Watch: (call: Grpc.ServerWritableStream<{ tasks: WireRegisteredTask[] }, any>) => {
@@ -182,14 +236,59 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
     })),
 
     Counts: unary('Counts', async () => {
-      const { queued, delayed, running, completed, failed } = await p.store.counts();
-      return { queued, delayed, running, completed, failed };
+      const { queued, delayed, running, completed, failed, cancelled } = await p.store.counts();
+      return { queued, delayed, running, completed, failed, cancelled: cancelled ?? 0 };
     }),
 
     DeadLetters: unary<{ limit: number }, unknown>('DeadLetters', async (request) => ({
       letters: jsonOrStripped(await p.store.deadLetters(request.limit)),
     })),
+
+    RetryDeadLetter: unary<{ id: string }, unknown>('RetryDeadLetter', async (request) => {
+      needs('retryDeadLetter', 'RetryDeadLetter');
+      const done = await p.store.retryDeadLetter!(request.id);
+      if (done) p.wake();
+      return { done };
+    }),
+
+    Cancel: unary<{ id: string }, unknown>('Cancel', async (request) => {
+      needs('cancel', 'Cancel');
+      const done = await p.store.cancel!(request.id);
+      // Told here as well as by the store's watchCancels() (a store may
+      // have none): a notice about a task a worker does not hold is ignored.
+      if (done) p.cancelled([request.id]);
+      return { done };
+    }),
+
+    FireSchedule: unary<WireScheduleFire, unknown>('FireSchedule', async (request) => {
+      needs('fireSchedule', 'FireSchedule (schedules)');
+      let id: string | undefined;
+      try {
+        id = await p.store.fireSchedule!(scheduleFireFromWire(request));
+      } catch (error) {
+        return refusal(error);
+      }
+      if (id !== undefined) p.wake();
+      return { id: id ?? '' };
+    }),
   };
+}
+
+/**
+ * Whether an outcome may let a waiting fetch find work: a task given back
+ * without delay, a retry due now, or the end of a delivery with a
+ * concurrency key (its permit is free now). Other outcomes wake nobody, so
+ * a busy drain does not send a wake-up per completed task.
+ */
+function freesWork(outcome: TaskOutcome): boolean {
+  switch (outcome.status) {
+    case 'released':
+      return !(outcome.delayMs !== undefined && outcome.delayMs > 0) || outcome.task.concurrencyKey !== undefined;
+    case 'retry':
+      return outcome.delayMs <= 0 || outcome.task.concurrencyKey !== undefined;
+    default:
+      return outcome.task.concurrencyKey !== undefined;
+  }
 }
 
 /**

@@ -3,17 +3,25 @@ import type * as Grpc from '@grpc/grpc-js';
 interface WatchEvent {
   lease_ms: number;
   available: boolean;
+  cancelled?: string[];
 }
 
+/** Most ids in one cancel event; more go in the next ones. */
+const CANCELS_PER_EVENT = 10_000;
+
 /**
- * The open Watch streams, and the wake-ups sent on them: one event per
+ * The open Watch streams, and what is sent on them: wake-ups, one event per
  * stream per turn of the event loop however many enqueues came in it, and
  * none to a stream that has not taken the last one yet (a wake-up is a
- * hint; one pending is as good as ten).
+ * hint; one pending is as good as ten); and cancel notices, gathered per
+ * turn and sent to every stream whatever it has pending (a notice is not a
+ * hint: the worker holding the task stops it on it, instead of running it
+ * until its next lease extension says it is lost).
  */
 export class WatchBroadcaster {
   private readonly streams = new Set<Grpc.ServerWritableStream<unknown, WatchEvent>>();
   private scheduled = false;
+  private cancels = new Set<string>();
 
   constructor(private readonly leaseMs: number) {}
 
@@ -39,6 +47,22 @@ export class WatchBroadcaster {
       for (const call of this.streams) {
         if (call.writableLength > 0) continue;
         call.write({ lease_ms: this.leaseMs, available: true });
+      }
+    });
+  }
+
+  /** Tells every worker these tasks were cancelled; each stops those it holds and ignores the rest. */
+  cancelled(ids: readonly string[]): void {
+    if (this.streams.size === 0) return;
+    const first = this.cancels.size === 0;
+    for (const id of ids) this.cancels.add(id);
+    if (!first || this.cancels.size === 0) return;
+    setImmediate(() => {
+      const ids = [...this.cancels];
+      this.cancels = new Set();
+      for (let i = 0; i < ids.length; i += CANCELS_PER_EVENT) {
+        const event = { lease_ms: this.leaseMs, available: false, cancelled: ids.slice(i, i + CANCELS_PER_EVENT) };
+        for (const call of this.streams) call.write(event);
       }
     });
   }
