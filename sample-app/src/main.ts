@@ -8,8 +8,12 @@
  *   TASKS_URL=postgres://... npm run sample   tasks in PostgreSQL (table created on start)
  *   TASKS_URL=redis://... npm run sample      tasks in Redis
  *   PORT (3000), HOST (all interfaces), WORKERS (one per core), SHUTDOWN_TIMEOUT_MS (25000)
+ *   OTEL_CONSOLE=1       a span per task attempt printed to the console (OpenTelemetry)
+ *   DASHBOARD_PASSWORD   the dashboard's actions (and page) for user "admin"; without it, read-only
  *
  *   GET  /health         pool statistics, answers at once even with every thread busy
+ *   GET  /health/ready   Terminus health check with WorkerHealthIndicator (503 when down)
+ *   GET  /workers        the workers dashboard (live; actions behind DASHBOARD_PASSWORD)
  *   GET  /tasks          the tasks and the payloads they take
  *   POST /tasks/:name    enqueue (202 + id); GET /tasks/:id for state and result
  *   POST /run/:name      run in a thread now and answer with the result
@@ -20,6 +24,8 @@
  * a durable backend, then the process exits 0.
  */
 import 'reflect-metadata';
+// First: OTEL_CONSOLE=1 registers the OpenTelemetry SDK before anything traces.
+import './observability/console-tracing.js';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';

@@ -1,6 +1,8 @@
 import { Controller, Get, type OnModuleDestroy } from '@nestjs/common';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { WorkerManager } from 'nestjs-worker';
+import { WorkerHealthIndicator } from 'nestjs-worker/terminus';
 import { TaskStore } from '../task-source.module.js';
 
 /**
@@ -17,6 +19,8 @@ export class HealthController implements OnModuleDestroy {
   constructor(
     private readonly manager: WorkerManager,
     private readonly store: TaskStore,
+    private readonly indicator: WorkerHealthIndicator,
+    private readonly terminus: HealthCheckService,
   ) {
     this.delay.enable();
   }
@@ -33,14 +37,24 @@ export class HealthController implements OnModuleDestroy {
     };
     this.delay.reset();
     const counts = await this.store.counts();
+    // The indicator's verdict (threads alive and booting, not stuck, store answering); /health/ready answers 503 on it.
+    const check = (await this.indicator.isHealthy('workers')).workers;
     return {
       status: 'ok',
+      check: { status: check.status, ...(check.status === 'down' ? { message: check.message } : {}) },
       backend: this.store.backend,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       eventLoopDelayMs,
       workers: this.manager.stats(),
       ...(counts ? { tasks: counts } : {}),
     };
+  }
+
+  /** For an orchestrator's probe: Terminus's answer, 503 when the worker pool is down. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.terminus.check([() => this.indicator.isHealthy('workers')]);
   }
 
   onModuleDestroy(): void {
