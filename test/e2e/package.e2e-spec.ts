@@ -2,7 +2,9 @@
  * The published package, as users get it: `npm pack`, then fresh apps that
  * install the tarball from disk and their Nest version from the registry —
  * an ES module app on Nest 12, and CommonJS apps on Nest 12 (require(esm))
- * and Nest 11 — each compiled by tsc against the package's own .d.ts and run.
+ * and Nest 11 — each compiled by tsc against the package's own .d.ts and run,
+ * with the /terminus and /dashboard entry points on that major's Terminus
+ * and Express.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -43,10 +45,16 @@ describe('the packed package in fresh consumer apps', () => {
     const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
     const top = new Set(listing.map((p) => p.split('/')[1]));
     assert.deepEqual([...top].sort(), ['CHANGELOG.md', 'README.md', 'dist', 'package.json']);
-    for (const entry of ['index', 'postgres', 'redis']) {
+    for (const entry of ['index', 'postgres', 'redis', 'grpc', 'testing', 'otel', 'terminus', 'dashboard']) {
       for (const build of ['esm', 'cjs']) {
         assert.ok(listing.includes(`package/dist/${build}/${entry}.d.ts`), `${build}/${entry}.d.ts`);
         assert.ok(listing.includes(`package/dist/${build}/${entry}.js`), `${build}/${entry}.js`);
+      }
+    }
+    // Files tsc does not emit, copied by scripts/build.mjs.
+    for (const build of ['esm', 'cjs']) {
+      for (const file of ['dashboard.html', 'dashboard.js', 'dashboard.css']) {
+        assert.ok(listing.includes(`package/dist/${build}/dashboard/page/${file}`), `${build}/dashboard/page/${file}`);
       }
     }
     assert.ok(!listing.some((p) => p.includes('.spec.')), 'no specs');
@@ -84,11 +92,15 @@ describe('the packed package in fresh consumer apps', () => {
             `@nestjs/core@${consumer.nest}`,
             'reflect-metadata@^0.2.0',
             'rxjs@^7.8.0',
+            // For nestjs-worker/terminus and nestjs-worker/dashboard (src/health.ts), at the app's Nest major.
+            `@nestjs/terminus@${consumer.nest}`,
+            `@nestjs/platform-express@${consumer.nest}`,
           ],
           { cwd: app, stdio: ['ignore', 'ignore', 'inherit'] },
         );
         copyFileSync(join(sources, 'tasks.ts'), join(app, 'src/tasks.ts'));
         copyFileSync(join(sources, `main.${consumer.kind}.ts`), join(app, 'src/main.ts'));
+        copyFileSync(join(sources, 'health.ts'), join(app, 'src/health.ts'));
         writeFileSync(
           join(app, 'tsconfig.json'),
           JSON.stringify({
@@ -119,6 +131,19 @@ describe('the packed package in fresh consumer apps', () => {
         assert.equal(line.kind, consumer.kind);
         assert.equal(line.out.hex, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
         assert.notEqual(line.out.threadId, line.mainThreadId);
+        // The /terminus and /dashboard entry points, with that Nest major's Terminus and Express.
+        const health = execFileSync(process.execPath, [join(app, 'dist/health.js')], {
+          cwd: app,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        assert.deepEqual(JSON.parse(health.trim().split('\n').at(-1)!), {
+          health: 'up',
+          alive: 1,
+          page: 200,
+          base: true,
+          script: 200,
+        });
       },
     );
   }
