@@ -119,6 +119,24 @@ export class WorkerManager {
     return this.ready('tasks').registry.descriptors();
   }
 
+  /**
+   * Cancels task `id` of the task client: a waiting one never runs; a
+   * running one has its `ctx.signal` aborted (reason: TaskCancelledError),
+   * and its thread stopped and replaced `timeoutGraceMs` later if it still
+   * runs, in whichever process runs it; its outcome is `cancelled`
+   * (`task.cancelled` in `events$`). Uses the store's `cancel(id)` when the
+   * client has one, and aborts a delivery this process holds at once, without
+   * waiting for it. Resolves false when the task is unknown or already
+   * finished (without a store `cancel`: when this process does not hold it).
+   * For `run()` calls, use their `signal`.
+   */
+  cancel(id: string): Promise<boolean> {
+    if (typeof id !== 'string' || id === '') {
+      return Promise.reject(new TypeError(`WorkerManager.cancel(): the task id must be a non-empty string.`));
+    }
+    return this.ready('cancel').loop.cancel(id);
+  }
+
   /** Starts the worker loop when `loop.autoStart` is false. */
   start(): void {
     this.ready('start').loop.start();
@@ -145,6 +163,7 @@ export class WorkerManager {
       failed: now.failed,
       timedOut: now.timedOut,
       crashed: now.crashed,
+      cancelled: loop.cancelledCount,
       batched: now.batched,
       workers: {
         size: pool.size,

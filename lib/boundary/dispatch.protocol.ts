@@ -5,6 +5,7 @@
  */
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
 import type { TaskFailureReason } from '../interfaces/task-client.interface.js';
+import type { TaskOptions } from '../interfaces/task-options.interface.js';
 import type { RetryBackoffOptions } from '../interfaces/worker-module-options.interface.js';
 import type { TaskFailure } from './task.failure.js';
 
@@ -64,6 +65,12 @@ export interface DispatchReply {
   h: number;
   /** Tasks that thread has run so far. */
   c: number;
+  /**
+   * The latest `ctx.progress()` value of each call that reported any, by call
+   * index, sent or not: the messages on the side channel may arrive after
+   * this reply, so the last word travels with it. Absent when none did.
+   */
+  g?: Record<number, unknown>;
 }
 
 /** A task as the threads report it at boot: everything the main thread needs to schedule it. */
@@ -74,22 +81,34 @@ export interface ThreadTaskInfo {
   maxAttempts?: number;
   batch?: boolean;
   backoff?: Partial<RetryBackoffOptions>;
+  /** `@Task({ rateLimit, concurrencyPerKey, schedule })`: the main thread enforces them, also for tasks only the threads declare. */
+  rateLimit?: TaskOptions['rateLimit'];
+  concurrencyPerKey?: number;
+  schedule?: TaskOptions['schedule'];
 }
 
 /** Messages a thread posts to the pool (`parentPort`, surfaced as the pool's 'message' event). */
 export type ThreadStatusMessage =
   | { kind: 'ready'; pool: string; tid: number; tasks: ThreadTaskInfo[] }
   | { kind: 'boot-failed'; pool: string; tid: number; error: SerializedTaskError }
-  | { kind: 'closed'; pool: string; tid: number };
+  | { kind: 'closed'; pool: string; tid: number }
+  /** `ctx.progress(value)` of the call with id `id`, throttled in the thread (see ProgressThrottle). */
+  | { kind: 'progress'; pool: string; id: string; v: unknown };
 
 /** Messages the pool broadcasts to its threads. */
-export interface ThreadControlMessage {
-  kind: 'close';
-  /** Only this thread (recycling); every thread when absent (shutdown). */
-  tid?: number;
-  /** Exit the thread once closed (recycling: the pool starts a fresh one). */
-  exit?: boolean;
-}
+export type ThreadControlMessage =
+  | {
+      kind: 'close';
+      /** Only this thread (recycling); every thread when absent (shutdown). */
+      tid?: number;
+      /** Exit the thread once closed (recycling: the pool starts a fresh one). */
+      exit?: boolean;
+    }
+  /**
+   * Abort the `ctx.signal` of the calls with these ids (`cancel(id)`). Sent
+   * to every thread: the main thread does not know which one runs a call.
+   */
+  | { kind: 'cancel'; ids: string[] };
 
 /** What the pool hands each thread through `workerData`. */
 export interface ThreadSettings {

@@ -115,6 +115,10 @@ export const Messages = {
     return `InMemoryTaskClient: ${queued + delayed} unfinished task(s) stay in its queue and are lost when this process exits: ${queued} queued${detail}, ${delayed} delayed (retries, delayed tasks). Use PostgresTaskClient or RedisTaskClient to keep tasks across restarts.`;
   },
   aborted: (task: string) => `Task "${task}" was aborted by its caller.`,
+  taskCancelled: (task: string, id: string) =>
+    `Task ${logText(task)}#${logText(id)} was cancelled (cancel(id)); its handler should stop now: its thread is stopped and replaced if it still runs once timeoutGraceMs has passed.`,
+  progressNotJson: (task: string, found: string) =>
+    `ctx.progress() of task ${logText(task)} was given ${found}, which JSON cannot carry; that value is dropped (this is said once per task). Report a number, or plain data.`,
   inProcessPoolClosed: () =>
     `The in-process worker pool (nestjs-worker/testing) is closed: the application is shutting down.`,
   inProcessStillRunning: (count: number, tasks: readonly string[]) =>
@@ -220,6 +224,18 @@ export const Messages = {
     `Task "${logText(task)}" (id "${logText(id)}") cannot be sent to a remote worker: its payload cannot be written as JSON (${reason}). It was dead-lettered with reason "invalid-payload". Enqueue JSON-compatible payloads for tasks run over gRPC.`,
   grpcResultNotJson: (task: string, id: string, reason: string) =>
     `Task "${logText(task)}" (id "${logText(id)}") completed, but its result cannot be sent as JSON (${reason}); the store keeps no result. Return JSON-compatible data from tasks run through GrpcTaskClient.`,
+  taskLimitsUnsupported: (tasks: readonly string[], client: string) =>
+    `Task(s) ${list(tasks)} declare a rate limit or a concurrency per key (@Task({ rateLimit, concurrencyPerKey })), but ${client} cannot enforce them: it has no acquirePermits(). Use a client that has it (InMemoryTaskClient, PostgresTaskClient, RedisTaskClient), or remove those options.`,
+  permitsFailed: (reason: string, waitMs: number) =>
+    `Asking the task client for rate-limit and concurrency permits failed (${reason}). The limited tasks fetched meanwhile wait ${waitMs} ms and are asked for again; nothing fails. Further failures are not logged until it works again.`,
+  permitsRecovered: () => `Asking the task client for permits works again.`,
+  schedulesUnsupported: (schedules: readonly string[], client: string) =>
+    `Schedule(s) ${list(schedules)} need a task client that keeps schedule markers (fireSchedule()), so that a tick fires once across processes, but ${client} has none. Use InMemoryTaskClient, PostgresTaskClient or RedisTaskClient, or remove the schedules.`,
+  invalidSchedule: (where: string, problem: string, fix: string) => `Schedule of ${where}: ${problem}. ${fix}`,
+  scheduleFireFailed: (key: string, tick: string, reason: string) =>
+    `Schedule "${logText(key)}": offering the tick of ${tick} to the task client failed (${logText(reason, 500)}). It is offered again until the next tick is due; other processes running the schedule may fire it meanwhile.`,
+  scheduleFireMissed: (key: string, tick: string) =>
+    `Schedule "${logText(key)}": the tick of ${tick} could not be offered before the next one was due and is skipped here (another process may have fired it).`,
   grpcLeasesExpired: (count: number, leaseMs: number) =>
     `${count} task(s) held by remote workers went ${leaseMs} ms without a lease extension (a worker died, stalled or lost the server) and were taken back: started ones are charged an attempt, the others go back as they were.`,
 } as const;

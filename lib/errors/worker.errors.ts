@@ -167,6 +167,22 @@ export class TaskAbortedError extends WorkerError {
   }
 }
 
+/**
+ * The task was cancelled (`WorkerManager.cancel(id)` or the store's
+ * `cancel(id)`, in any process) while it ran: `ctx.signal.reason` in the
+ * handler. `timeoutGraceMs` later, a handler still running has its thread
+ * stopped and replaced.
+ */
+export class TaskCancelledError extends WorkerError {
+  constructor(
+    readonly taskName: string,
+    readonly taskId: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_WORKER_TASK_CANCELLED', Messages.taskCancelled(taskName, taskId), options);
+  }
+}
+
 /** A `WorkerManager` method that only works in the main thread was called in a worker thread. */
 export class NotInMainThreadError extends WorkerError {
   constructor(method: string) {
@@ -254,6 +270,7 @@ export const WORKER_ERROR_CLASSES: Readonly<Record<string, new (...args: any[]) 
   QueueFullError,
   WorkerShutdownError,
   TaskAbortedError,
+  TaskCancelledError,
   NotInMainThreadError,
   WorkerNotStartedError,
   NonRetryableError,
@@ -360,5 +377,40 @@ export class InvalidWorkerHealthOptionsError extends WorkerError {
 export class InvalidWorkerDashboardOptionsError extends WorkerError {
   constructor(path: string, problem: string, fix: string) {
     super('ERR_WORKER_INVALID_DASHBOARD_OPTIONS', Messages.invalidDashboardOption(path, problem, fix));
+  }
+}
+
+/**
+ * A task declares `rateLimit` or `concurrencyPerKey`, and the task client has
+ * no `acquirePermits()`: thrown at bootstrap, naming the tasks.
+ */
+export class TaskLimitsUnsupportedError extends WorkerError {
+  constructor(
+    readonly taskNames: readonly string[],
+    client: string,
+  ) {
+    super('ERR_WORKER_TASK_LIMITS_UNSUPPORTED', Messages.taskLimitsUnsupported(taskNames, client));
+  }
+}
+
+/**
+ * A schedule (`@Task({ schedule })` or the module's `schedules`) is invalid (a
+ * cron expression or a time zone that cannot be read, an unknown task), or
+ * the task client has no `fireSchedule()`: thrown at bootstrap, naming the
+ * schedule and the fix.
+ */
+export class InvalidScheduleError extends WorkerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_INVALID_SCHEDULE', message, options);
+  }
+}
+
+/** Schedules are declared and the task client has no `fireSchedule()`: thrown at bootstrap, naming the schedules. */
+export class SchedulesUnsupportedError extends WorkerError {
+  constructor(
+    readonly scheduleKeys: readonly string[],
+    client: string,
+  ) {
+    super('ERR_WORKER_SCHEDULES_UNSUPPORTED', Messages.schedulesUnsupported(scheduleKeys, client));
   }
 }

@@ -13,6 +13,11 @@ export interface WorkerStats {
   readonly failed: number;
   readonly timedOut: number;
   readonly crashed: number;
+  /**
+   * Worker-loop deliveries cancelled while this process held them (`cancel(id)`
+   * here or in another process): dropped before they started, or aborted.
+   */
+  readonly cancelled: number;
   /** Tasks that travelled to a thread in one message with others (micro-batching). */
   readonly batched: number;
   readonly workers: {

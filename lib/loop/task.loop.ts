@@ -9,11 +9,13 @@ import { Call, type CallResult, type QueueEntry } from '../pool/call.record.js';
 import type { EventSink } from '../pool/event.sink.js';
 import type { TaskDispatcher } from '../pool/task.dispatcher.js';
 import type { TaskRegistry } from '../task.registry.js';
+import { CancelWatch } from './cancel.watch.js';
 import { ErrorRedactor } from './error.redactor.js';
 import { IdleBackoff } from './idle.backoff.js';
 import { LeaseKeeper } from './lease.keeper.js';
 import { OutcomePublisher } from './outcome.publisher.js';
 import { PrefetchBudget } from './prefetch.budget.js';
+import { ProgressReporter } from './progress.reporter.js';
 import { RetryPolicy } from './retry.policy.js';
 import { StartMarks } from './start-marks.batcher.js';
 
@@ -52,6 +54,8 @@ export class TaskLoop {
   private readonly startMarks: StartMarks;
   private readonly prefetch: PrefetchBudget;
   private readonly redactor: ErrorRedactor;
+  private readonly cancels: CancelWatch;
+  private readonly progress: ProgressReporter;
   /** Wake-ups for a fetch loop waiting until fewer deliveries wait unstarted. */
   private startWaiters: Array<() => void> = [];
   private fetchAbort = new AbortController();
@@ -91,10 +95,31 @@ export class TaskLoop {
       logger,
     );
     this.startMarks = new StartMarks(client, (task) => this.held.has(task), logger);
+    this.progress = new ProgressReporter(client, logger);
+    this.cancels = new CancelWatch(
+      client,
+      dispatcher,
+      {
+        callOf: (task) => this.calls.get(task),
+        started: (task) => this.started.has(task),
+        report: (task, outcome) => this.report(task, outcome),
+      },
+      logger,
+    );
   }
 
   get heldCount(): number {
     return this.held.size;
+  }
+
+  /** Deliveries cancelled while this loop held them (dropped before they started, or aborted). */
+  get cancelledCount(): number {
+    return this.cancels.count;
+  }
+
+  /** `WorkerManager.cancel(id)`: see CancelWatch.cancel. */
+  cancel(id: string): Promise<boolean> {
+    return this.cancels.cancel(id);
   }
 
   start(): void {
@@ -105,6 +130,7 @@ export class TaskLoop {
     this.client.registerTasks?.(this.registry.policies());
     this.state = 'running';
     this.unwatch = this.client.watch?.(() => this.backoff.wake());
+    this.cancels.start();
     this.leases.start();
     this.running = this.fetchLoop();
   }
@@ -168,6 +194,8 @@ export class TaskLoop {
     const left = await this.publisher.flush(deadline);
     this.leases.stop();
     this.startMarks.stop();
+    this.cancels.stop();
+    this.progress.stop();
     this.state = 'stopped';
     return left;
   }
@@ -228,6 +256,7 @@ export class TaskLoop {
 
   private accept(task: TaskEnvelope, releaseNow: boolean): void {
     this.held.add(task);
+    this.cancels.held(task);
     if (this.events.enabled) {
       this.events.emit({
         type: 'task.fetched',
@@ -262,6 +291,8 @@ export class TaskLoop {
       parent: this.events.instrumentation?.extract(task),
       done: (result) => this.onResult(task, result),
       onStart: () => this.onStarted(task),
+      cancellable: true,
+      onProgress: this.progress.enabled ? (value) => this.progress.add(task, value) : undefined,
     });
     this.calls.set(task, call);
     this.dispatcher.admitNow(call);
@@ -331,11 +362,17 @@ export class TaskLoop {
     const had = this.held.delete(task);
     this.started.delete(task);
     this.calls.delete(task);
+    this.cancels.forget(task);
     this.wakeStartWaiters();
     return had;
   }
 
   private onResult(task: TaskEnvelope, result: CallResult): void {
+    if (this.cancels.has(task)) {
+      // Whatever the call ended with: no retry decision, no dead letter.
+      this.report(task, { status: 'cancelled', task, started: this.started.has(task) });
+      return;
+    }
     if (result.ms !== undefined) this.prefetch.record(result.ms);
     if (result.ok) {
       if (this.debug)
@@ -406,6 +443,8 @@ export class TaskLoop {
   /** The single exit of every fetched delivery: one outcome, then it is no longer held. */
   private report(task: TaskEnvelope, outcome: TaskOutcome): void {
     const started = this.started.has(task);
+    if (this.cancels.intercept(task, outcome, started)) return;
+    this.progress.beforeOutcome(task);
     if (!this.forget(task)) {
       this.logger.error(
         `Task ${logText(task.name)}#${logText(task.id)} (attempt ${task.attempt}) was reported twice; the second outcome (${outcome.status}) is dropped.`,

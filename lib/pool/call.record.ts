@@ -26,6 +26,13 @@ export interface CallInit {
   readonly transfer?: TransferListItem[];
   /** Telemetry's parent context for the attempt (opaque; see WorkerInstrumentation). */
   readonly parent?: unknown;
+  /**
+   * The call may be cancelled while it runs (a worker loop delivery): its
+   * dispatch gets an AbortController up front, the only way to stop a thread.
+   */
+  readonly cancellable?: boolean;
+  /** Each throttled `ctx.progress()` value of the call, in the main thread. */
+  readonly onProgress?: (value: unknown) => void;
 }
 
 /** One task execution waiting for, or running in, a thread. */
@@ -41,6 +48,13 @@ export class Call {
   readonly transfer?: TransferListItem[];
   readonly onStart?: () => void;
   readonly parent?: unknown;
+  readonly cancellable: boolean;
+  readonly onProgress?: (value: unknown) => void;
+  /** Cancelled while it ran (TaskDispatcher.cancelRunning): its owner reports it as cancelled, whatever it returns. */
+  cancelled = false;
+  /** Set once a progress value of this call reached the main thread (see ProgressRelay). */
+  progressed = false;
+  lastProgress: unknown;
   /** Telemetry's span of the attempt in flight (opaque). */
   span?: unknown;
   queuedAt = 0;
@@ -62,6 +76,8 @@ export class Call {
     this.transfer = init.transfer;
     this.onStart = init.onStart;
     this.parent = init.parent;
+    this.cancellable = init.cancellable === true;
+    this.onProgress = init.onProgress;
   }
 
   /**

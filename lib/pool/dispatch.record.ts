@@ -3,7 +3,7 @@ import type { DispatchRequest } from '../boundary/dispatch.protocol.js';
 import type { Call, MapChunk } from './call.record.js';
 
 /** Why the dispatcher stopped a dispatch's thread itself. */
-export type AbortCause = 'timeout' | 'aborted' | 'shutdown';
+export type AbortCause = 'timeout' | 'aborted' | 'shutdown' | 'cancelled';
 
 /** One message in flight to a thread: one call, a batch of calls, or one `map()` chunk. */
 export class Dispatch {
@@ -26,6 +26,8 @@ export class Dispatch {
   cause?: AbortCause;
   /** The deadline watch's timer. */
   timer?: NodeJS.Timeout;
+  /** Timers that stop the thread of a cancelled call still running after the grace period. */
+  cancelTimers?: NodeJS.Timeout[];
   private readonly onCallerAbort?: () => void;
 
   private constructor(
@@ -34,6 +36,7 @@ export class Dispatch {
     request: DispatchRequest,
     timed: boolean,
     private readonly callerSignal?: AbortSignal,
+    cancellable = false,
   ) {
     this.request = request;
     this.size = calls ? calls.length : chunk!.items.length;
@@ -43,7 +46,7 @@ export class Dispatch {
       request.pr = this.progress;
       request.b = this.startedAt;
     }
-    if (timed || callerSignal) this.controller = new AbortController();
+    if (timed || callerSignal || cancellable) this.controller = new AbortController();
     if (callerSignal) {
       this.onCallerAbort = () => this.abort('aborted');
       callerSignal.addEventListener('abort', this.onCallerAbort, { once: true });
@@ -57,9 +60,11 @@ export class Dispatch {
     let timed = first.timeoutMs > 0;
     let sameName = true;
     let retried = first.attempt !== 1;
+    let cancellable = first.cancellable;
     for (let i = 1; i < size; i++) {
       const call = calls[i]!;
       if (call.timeoutMs > 0) timed = true;
+      if (call.cancellable) cancellable = true;
       if (call.name !== first.name) sameName = false;
       if (call.attempt !== 1) retried = true;
     }
@@ -74,7 +79,7 @@ export class Dispatch {
     if (retried) request.a = calls.map((c) => c.attempt);
     if (timed) request.to = size === 1 ? first.timeoutMs : calls.map((c) => c.timeoutMs);
     // Only a call that travels alone has a signal (see CallBatcher).
-    return new Dispatch(calls, undefined, request, timed, first.signal);
+    return new Dispatch(calls, undefined, request, timed, first.signal, cancellable);
   }
 
   static ofChunk(chunk: MapChunk): Dispatch {
@@ -110,6 +115,7 @@ export class Dispatch {
   /** Drops what the dispatch holds on to once it has settled. */
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.cancelTimers) for (const timer of this.cancelTimers) clearTimeout(timer);
     if (this.onCallerAbort) this.callerSignal!.removeEventListener('abort', this.onCallerAbort);
   }
 }

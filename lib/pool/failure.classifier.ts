@@ -37,6 +37,7 @@ export function classifyRejection(
     case 'timeout':
       return taskFailure('timeout', new TaskTimeoutError(subject.name, subject.timeoutMs));
     case 'aborted':
+    case 'cancelled':
       return abortedFailure(subject.name, subject.abortReason);
     case 'shutdown':
       return taskFailure('shutdown', new WorkerShutdownError(subject.name, 'stopped', subject.shutdownTimeoutMs));

@@ -43,6 +43,7 @@ export class InProcessPool implements ManagedTaskPool {
   private readonly classInstances: ClassInstanceWarnings;
   /** Dispatches not answered yet. */
   private readonly running = new Set<RunningDispatch>();
+  private progressListener?: (id: string, value: unknown) => void;
 
   constructor(
     private readonly settings: InProcessPoolSettings,
@@ -54,7 +55,11 @@ export class InProcessPool implements ManagedTaskPool {
       { pool: id, channel: '', functions: [], reportHeap: false, logLevels: [] },
       {
         load: () => Promise.resolve().then(() => settings.load()),
-        post: (message) => (this.status ??= message),
+        post: (message) => {
+          // Cloned, as postMessage would: the listener must not share the handler's object.
+          if (message.kind === 'progress') this.progressListener?.(message.id, structuredClone(message.v));
+          else this.status ??= message;
+        },
       },
     );
   }
@@ -111,6 +116,14 @@ export class InProcessPool implements ManagedTaskPool {
 
   afterReply(): void {
     // No thread to recycle.
+  }
+
+  cancelCalls(ids: readonly string[]): void {
+    this.runtime.cancel(ids);
+  }
+
+  onProgress(listener: (id: string, value: unknown) => void): void {
+    this.progressListener = listener;
   }
 
   async close(): Promise<void> {

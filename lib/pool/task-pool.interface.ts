@@ -21,4 +21,12 @@ export interface TaskPool {
   run(request: DispatchRequest, signal?: AbortSignal, transfer?: TransferListItem[]): Promise<DispatchReply>;
   /** Sees every reply before its calls settle: the thread's counters are in it. */
   afterReply(reply: DispatchReply): void;
+  /**
+   * Aborts the `ctx.signal` of the calls with these ids in whichever thread
+   * runs them, with a TaskCancelledError (a soft stop: the dispatcher stops
+   * the thread itself once the grace period has passed).
+   */
+  cancelCalls?(ids: readonly string[]): void;
+  /** Where the threads' `ctx.progress()` messages go: the call's id and the value. */
+  onProgress?(listener: (id: string, value: unknown) => void): void;
 }

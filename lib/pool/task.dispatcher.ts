@@ -1,7 +1,7 @@
 import type { DispatchReply } from '../boundary/dispatch.protocol.js';
 import { isDataCloneError } from '../boundary/crash.reason.js';
 import { abortedFailure, taskFailure, type TaskFailure } from '../boundary/task.failure.js';
-import { WorkerShutdownError } from '../errors/worker.errors.js';
+import { TaskCancelledError, WorkerShutdownError } from '../errors/worker.errors.js';
 import { BoundedQueue } from './bounded.queue.js';
 import { CallBatcher, type BatchingSettings } from './call.batcher.js';
 import type { ClassInstanceWarnings } from './class-instance.warnings.js';
@@ -12,6 +12,7 @@ import { DispatchEvents } from './dispatch.events.js';
 import { DispatchStats, type DispatchCounts } from './dispatch.stats.js';
 import type { EventSink } from './event.sink.js';
 import { classifyRejection } from './failure.classifier.js';
+import { ProgressRelay } from './progress.relay.js';
 import { ShutdownTally, type ShutdownSummary } from './shutdown.tally.js';
 import type { TaskPool } from './task-pool.interface.js';
 import { TaskTiming } from './task.timing.js';
@@ -47,6 +48,8 @@ export class TaskDispatcher {
   private readonly batcher: CallBatcher;
   private readonly deadlines: DeadlineWatch;
   private readonly events: DispatchEvents;
+  private readonly progress: ProgressRelay;
+  private readonly graceMs: number;
   private readonly inflight = new Set<Dispatch>();
   private readonly classInstances?: ClassInstanceWarnings;
   private readonly idleWaiters: Array<() => void> = [];
@@ -64,7 +67,10 @@ export class TaskDispatcher {
     this.batcher = new CallBatcher(settings.batching, this.timing, pool.size);
     this.deadlines = new DeadlineWatch(settings.timeoutGraceMs, (dispatch, index) => this.overdue(dispatch, index));
     this.events = new DispatchEvents(sink);
+    this.progress = new ProgressRelay(sink);
+    this.graceMs = settings.timeoutGraceMs;
     this.classInstances = settings.classInstances;
+    pool.onProgress?.((id, value) => this.progress.fromThread(this.inflight, id, value));
   }
 
   /** Worker threads the pool runs: how many calls can be in flight at once. */
@@ -115,6 +121,27 @@ export class TaskDispatcher {
     this.queue.notifyRoom();
     this.pump();
     return taken;
+  }
+
+  /**
+   * Cancels a call that is in a thread now (see TaskLoop for queued ones):
+   * its `ctx.signal` aborts with a TaskCancelledError at once, and
+   * `timeoutGraceMs` later, if it still runs, its thread is stopped and
+   * replaced like a timed-out one's (the other calls of its batch run again,
+   * alone). It then settles as 'aborted'. False when the call is not in flight.
+   */
+  cancelRunning(call: Call): boolean {
+    for (const dispatch of this.inflight) {
+      const index = dispatch.calls ? dispatch.calls.indexOf(call) : -1;
+      if (index < 0) continue;
+      call.cancelled = true;
+      this.pool.cancelCalls?.([call.id]);
+      const timer = setTimeout(() => this.stopCancelled(dispatch, index), this.graceMs);
+      timer.unref();
+      (dispatch.cancelTimers ??= []).push(timer);
+      return true;
+    }
+    return false;
   }
 
   /** Measured run time of task `name`, ms (undefined before its first run). */
@@ -214,6 +241,16 @@ export class TaskDispatcher {
     );
   }
 
+  private stopCancelled(dispatch: Dispatch, index: number): void {
+    if (!this.inflight.has(dispatch)) return;
+    // A timed dispatch says which call its thread is on: one that finished,
+    // or has not started (it will not run: the thread was told), needs no
+    // stop. Without those cells the thread is stopped whatever it is on.
+    if (dispatch.progress && dispatch.currentIndex() !== index) return;
+    dispatch.culprit = index;
+    dispatch.abort('cancelled');
+  }
+
   private overdue(dispatch: Dispatch, index: number): void {
     if (!this.inflight.has(dispatch)) return;
     dispatch.culprit = index;
@@ -229,6 +266,7 @@ export class TaskDispatcher {
   private onReply(dispatch: Dispatch, reply: DispatchReply): void {
     this.finish(dispatch);
     this.pool.afterReply(reply);
+    if (reply.g) this.progress.fromReply(dispatch, reply.g);
     if (dispatch.chunk) {
       const chunk = dispatch.chunk;
       this.timing.record(chunk.name, reply.t / (reply.v.length || 1));
@@ -257,7 +295,8 @@ export class TaskDispatcher {
           this.settle(call, failure, ms, reply.tid);
         } else {
           this.stats.completed++;
-          this.events.completed(call, ms, reply.tid);
+          // A cancelled call's event is its owner's task.cancelled, not a completion.
+          if (!call.cancelled) this.events.completed(call, ms, reply.tid);
           this.sink.instrumentation?.ended(call, { outcome: 'completed', ms, threadId: reply.tid });
           call.settle({ ok: true, value: reply.v[i], ms, tid: reply.tid });
         }
@@ -272,6 +311,7 @@ export class TaskDispatcher {
     if (this.sink.instrumentation) {
       // The pool replaces a thread it stopped (timeout, abort) or that died; not one that refused to clone the request.
       if (cause === 'timeout' || cause === 'aborted') this.sink.instrumentation.threadRestarted(cause);
+      else if (cause === 'cancelled') this.sink.instrumentation.threadRestarted('aborted');
       else if (cause === undefined && !isDataCloneError(error)) this.sink.instrumentation.threadRestarted('crash');
     }
     if (dispatch.chunk) {
@@ -288,9 +328,15 @@ export class TaskDispatcher {
       this.settleChunk(chunk, classifyRejection(cause, error, subject), index);
     } else {
       const calls = dispatch.calls!;
-      if (cause === 'timeout') {
+      if (cause === 'timeout' || cause === 'cancelled') {
         const culprit = calls[dispatch.culprit]!;
-        this.settle(culprit, classifyRejection(cause, error, this.subjectOf(culprit)));
+        this.settle(
+          culprit,
+          classifyRejection(cause, error, {
+            ...this.subjectOf(culprit),
+            ...(cause === 'cancelled' ? { abortReason: new TaskCancelledError(culprit.name, culprit.id) } : {}),
+          }),
+        );
         // The calls before the culprit ran, but their results died with the
         // thread; the calls after it never started. All run again, alone.
         this.requeue(calls.filter((c) => c !== culprit));

@@ -60,6 +60,7 @@ export class ThreadPool implements TaskPool {
   private bootFailed?: (error: Error) => void;
   private tasks?: ThreadTaskInfo[];
   private destroyed = false;
+  private progressListener?: (id: string, value: unknown) => void;
   /** Replacement threads that could not boot (see onThreadMessage). */
   bootFailures = 0;
 
@@ -207,6 +208,14 @@ export class ThreadPool implements TaskPool {
     if (this.retiring.size > 0) this.closeIdleRetiring();
   }
 
+  cancelCalls(ids: readonly string[]): void {
+    if (!this.destroyed) this.channel.postMessage({ kind: 'cancel', ids: [...ids] } satisfies ThreadControlMessage);
+  }
+
+  onProgress(listener: (id: string, value: unknown) => void): void {
+    this.progressListener = listener;
+  }
+
   /**
    * Closes every thread's Nest context (their `onModuleDestroy` /
    * `onApplicationShutdown` hooks run), then stops the threads. Threads that
@@ -252,6 +261,10 @@ export class ThreadPool implements TaskPool {
 
   private onThreadMessage(message: ThreadStatusMessage): void {
     if (!message || message.pool !== this.id) return;
+    if (message.kind === 'progress') {
+      this.progressListener?.(message.id, message.v);
+      return;
+    }
     for (const listener of [...this.bootListeners]) listener(message);
     if (message.kind === 'closed') {
       this.closed.add(message.tid);

@@ -24,6 +24,11 @@ const runtime = new WorkerRuntime(settings);
 const channel = new BroadcastChannel(settings.channel);
 channel.onmessage = (event) => {
   const message = (event as unknown as { data: ThreadControlMessage }).data;
+  // Reaches a thread whose handler awaits; one stuck in a busy loop is stopped by the main thread instead.
+  if (message?.kind === 'cancel') {
+    runtime.cancel(message.ids);
+    return;
+  }
   if (message?.kind !== 'close' || (message.tid !== undefined && message.tid !== threadId)) return;
   void runtime
     .close()

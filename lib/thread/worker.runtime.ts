@@ -1,6 +1,6 @@
 import { threadId, parentPort } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { findUncloneable } from '../boundary/cloneability.checker.js';
 import type {
   DispatchReply,
@@ -13,8 +13,17 @@ import { serializeError } from '../boundary/error.serializer.js';
 import { traceContextHooks } from '../common/trace-context.hooks.js';
 import { taskFailure } from '../boundary/task.failure.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
-import { InvalidPayloadError, NotCloneableError, TaskTimeoutError, UnknownTaskError } from '../errors/worker.errors.js';
-import { CallContext } from './call.context.js';
+import { jsonProblem } from '../boundary/json-value.checker.js';
+import { Messages } from '../errors/error-messages.js';
+import {
+  InvalidPayloadError,
+  NotCloneableError,
+  TaskCancelledError,
+  TaskTimeoutError,
+  UnknownTaskError,
+} from '../errors/worker.errors.js';
+import { LOGGER_CONTEXT } from '../worker.constants.js';
+import { CallContext, type ProgressSink } from './call.context.js';
 import { loadTaskHandlers, type LoadedHandlers, type TaskHandler } from './task-handlers.loader.js';
 
 /**
@@ -32,16 +41,29 @@ const WORKER_THREAD: RuntimeHost = {
   post: (message) => parentPort?.postMessage(message),
 };
 
+/** How long a cancel for a call this thread has not started is remembered (it may be in transit to it). */
+const EARLY_CANCEL_MS = 60_000;
+
 /**
  * Everything a worker thread does: boot its own Nest context from the tasks
  * module (once), hold the task registry, and run dispatches.
  */
-export class WorkerRuntime {
+export class WorkerRuntime implements ProgressSink {
   private readonly tasks = new Map<string, TaskHandler>();
   private app?: INestApplicationContext;
   private bootError?: SerializedTaskError;
   private tasksRun = 0;
   private closing?: Promise<void>;
+  /**
+   * The call each dispatch is on: one slot per dispatch, written once per
+   * call, for a cancel to find the call it names. A thread runs one dispatch
+   * at a time; an in-process pool runs several on one runtime.
+   */
+  private readonly active = new Set<{ ctx?: CallContext }>();
+  /** Cancels of calls not running here (yet): the call may still be on its way. Id → expiry. */
+  private earlyCancels?: Map<string, number>;
+  /** Task names whose non-JSON progress was reported already. */
+  private badProgress?: Set<string>;
   readonly booted: Promise<void>;
 
   constructor(
@@ -82,7 +104,10 @@ export class WorkerRuntime {
     const values: unknown[] = new Array(count);
     const durations: number[] | undefined = typeof req.i === 'string' ? undefined : new Array(count);
     let failures: Record<number, ThreadFailure> | undefined;
+    let lastProgress: Record<number, unknown> | undefined;
     let executed = 0;
+    const slot: { ctx?: CallContext } = {};
+    this.active.add(slot);
 
     for (let index = 0; index < count; index++) {
       if (progress) {
@@ -93,15 +118,23 @@ export class WorkerRuntime {
       }
       const callStart = performance.now();
       const name = typeof names === 'string' ? names : names[index]!;
-      let failure = this.call(req, index, name, payloads[index], values, callStart);
+      slot.ctx = undefined;
+      let failure = this.call(req, index, name, payloads[index], values, callStart, slot);
       if (failure instanceof Promise) failure = await failure;
       executed++;
+      // The last word on progress travels with the reply (see DispatchReply.g).
+      const ran = slot.ctx as CallContext | undefined;
+      if (ran?.progressed) {
+        const latest = ran.latestProgress;
+        if (jsonProblem(latest) === undefined) (lastProgress ??= {})[index] = latest;
+      }
       if (durations) durations[index] = performance.now() - callStart;
       if (failure) {
         (failures ??= {})[index] = failure;
         if (stopOnError) break;
       }
     }
+    this.active.delete(slot);
     this.tasksRun += executed;
     const reply: DispatchReply = {
       v: values,
@@ -112,7 +145,50 @@ export class WorkerRuntime {
     };
     if (failures) reply.f = failures;
     if (durations) reply.d = durations;
+    if (lastProgress) reply.g = lastProgress;
     return reply;
+  }
+
+  /**
+   * Aborts the `ctx.signal` of the calls with these ids, with a
+   * TaskCancelledError: at once for the one running here; one that has not
+   * started here yet (its dispatch in transit, or another thread's) is
+   * remembered for a while and does not run if it comes.
+   */
+  cancel(ids: readonly string[]): void {
+    const now = Date.now();
+    if (this.earlyCancels) for (const [id, until] of this.earlyCancels) if (until < now) this.earlyCancels.delete(id);
+    for (const id of ids) {
+      let found = false;
+      for (const { ctx } of this.active) {
+        if (ctx?.id !== id) continue;
+        ctx.cancel(new TaskCancelledError(ctx.name, id));
+        found = true;
+      }
+      if (!found) (this.earlyCancels ??= new Map()).set(id, now + EARLY_CANCEL_MS);
+    }
+  }
+
+  /** A call's throttled progress: JSON data goes to the main thread; anything else is dropped, said once per task. */
+  sendProgress(ctx: CallContext, value: unknown): void {
+    const problem = jsonProblem(value);
+    if (problem === undefined) {
+      try {
+        this.post({ kind: 'progress', pool: this.settings.pool, id: ctx.id, v: value });
+        return;
+      } catch (error) {
+        // JSON data clones; a getter that throws on the way is the one exception.
+        this.warnProgress(ctx.name, `a value that cannot be sent (${(error as Error)?.message ?? String(error)})`);
+        return;
+      }
+    }
+    this.warnProgress(ctx.name, problem);
+  }
+
+  private warnProgress(name: string, problem: string): void {
+    if ((this.badProgress ??= new Set()).has(name)) return;
+    this.badProgress.add(name);
+    new Logger(LOGGER_CONTEXT).warn(Messages.progressNotJson(name, problem));
   }
 
   /**
@@ -127,6 +203,7 @@ export class WorkerRuntime {
     payload: unknown,
     values: unknown[],
     startedAt: number,
+    slot: { ctx?: CallContext },
   ): ThreadFailure | undefined | Promise<ThreadFailure | undefined> {
     if (this.bootError) return { reason: 'boot', error: this.bootError };
     const task = this.tasks.get(name);
@@ -134,7 +211,11 @@ export class WorkerRuntime {
     const attempt = req.a?.[index] ?? 1;
     const timeoutMs = typeof req.to === 'number' ? req.to : (req.to?.[index] ?? 0);
     const id = typeof req.i === 'string' ? `${req.i}:${(req.o ?? 0) + index}` : req.i[index]!;
-    const ctx = new CallContext(id, name, attempt, threadId, timeoutMs, startedAt);
+    const ctx = new CallContext(id, name, attempt, threadId, timeoutMs, startedAt, this);
+    if (this.earlyCancels?.delete(id)) {
+      return taskFailure('error', new TaskCancelledError(name, id));
+    }
+    slot.ctx = ctx;
     const trace = req.tc?.[index];
     if (task.schema) return this.validateThenRun(task, payload, ctx, index, values, trace);
     return this.run(task, payload, ctx, index, values, trace);

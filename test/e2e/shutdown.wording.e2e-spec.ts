@@ -140,7 +140,7 @@ for (const [mode, start, sleepMs] of [
         logger.lines.join('\n'),
       );
       assert.ok(!logger.lines.some((l) => /was not run|had not started and are lost/.test(l)), logger.lines.join('\n'));
-      assert.deepEqual(client.counts(), { queued: 3, delayed: 1, running: 0, completed: 0, failed: 0 });
+      assert.deepEqual(client.counts(), { queued: 3, delayed: 1, running: 0, completed: 0, failed: 0, cancelled: 0 });
     });
   });
 }

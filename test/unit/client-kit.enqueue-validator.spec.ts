@@ -11,10 +11,28 @@ describe('checkEnqueue: one rule set for every client', () => {
       delayMs: 0,
       priority: 0,
       maxAttempts: undefined,
+      uniqueKey: undefined,
+      onDuplicate: 'keep',
+      concurrencyKey: undefined,
     });
+    const keys = { uniqueKey: undefined, onDuplicate: 'keep', concurrencyKey: undefined };
     assert.deepEqual(
       checkEnqueue('C', { name: 'n', id: 'mine', delayMs: 1.5, priority: -INT4_MAX, maxAttempts: INT4_MAX }),
-      { name: 'n', payload: undefined, id: 'mine', delayMs: 1.5, priority: -INT4_MAX, maxAttempts: INT4_MAX },
+      { name: 'n', payload: undefined, id: 'mine', delayMs: 1.5, priority: -INT4_MAX, maxAttempts: INT4_MAX, ...keys },
+    );
+    assert.deepEqual(
+      checkEnqueue('C', { name: 'n', uniqueKey: 'u', onDuplicate: 'replace', concurrencyKey: 'tenant' }),
+      {
+        name: 'n',
+        payload: undefined,
+        id: undefined,
+        delayMs: 0,
+        priority: 0,
+        maxAttempts: undefined,
+        uniqueKey: 'u',
+        onDuplicate: 'replace',
+        concurrencyKey: 'tenant',
+      },
     );
   });
 

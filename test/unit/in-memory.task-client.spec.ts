@@ -61,7 +61,7 @@ describe('InMemoryTaskClient', () => {
     assert.equal(client.get(failed!)!.failureReason, 'timeout');
     assert.deepEqual(client.get(failed!)!.errors, [err]);
     assert.equal(client.get(released!)!.state, 'queued');
-    assert.deepEqual(client.counts(), { queued: 1, delayed: 1, running: 0, completed: 1, failed: 1 });
+    assert.deepEqual(client.counts(), { queued: 1, delayed: 1, running: 0, completed: 1, failed: 1, cancelled: 0 });
     assert.equal((await client.waitFor(done!)).state, 'completed');
   });
 
@@ -117,7 +117,7 @@ describe('InMemoryTaskClient', () => {
         ]),
       /a task with id "twice" already exists/,
     );
-    assert.deepEqual(client.counts(), { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0 });
+    assert.deepEqual(client.counts(), { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
   });
 
   it('holds a task delayed past 2^31 ms without waking its watchers in a busy loop', async () => {

@@ -1,0 +1,57 @@
+/** At most one progress message per call per this many ms. */
+export const PROGRESS_INTERVAL_MS = 100;
+
+/**
+ * Throttles one call's `ctx.progress()`: the first value goes at once, then
+ * at most one per interval, the latest winning (leading and trailing edge).
+ * Checked against the clock on every report, not only by the timer: a
+ * synchronous handler that reports from a busy loop never lets a timer run,
+ * and still sends every interval. Made on the first report only.
+ */
+export class ProgressThrottle {
+  /** The latest value reported, sent or not. */
+  latest: unknown;
+  private sentAt = -Infinity;
+  private pending = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly send: (value: unknown) => void,
+    private readonly intervalMs = PROGRESS_INTERVAL_MS,
+  ) {}
+
+  push(value: unknown): void {
+    this.latest = value;
+    const now = performance.now();
+    const wait = this.sentAt + this.intervalMs - now;
+    if (wait <= 0) {
+      this.flush(now);
+      return;
+    }
+    this.pending = true;
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (this.pending) this.flush(performance.now());
+      }, wait);
+      this.timer.unref();
+    }
+  }
+
+  /** The call ended: nothing more is sent (its latest value travels with the reply). */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = false;
+  }
+
+  private flush(now: number): void {
+    this.pending = false;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.sentAt = now;
+    this.send(this.latest);
+  }
+}
