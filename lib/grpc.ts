@@ -18,6 +18,7 @@ export type {
   GrpcCallIdentity,
 } from './grpc/server/grpc-task-server-options.interface.js';
 export { PROTO_FILE } from './grpc/proto/task-service.loader.js';
+export type { StoreFeature } from './grpc/store-features.js';
 export {
   GrpcDependencyError,
   InvalidGrpcOptionsError,

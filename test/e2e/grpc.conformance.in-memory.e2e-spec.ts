@@ -10,10 +10,11 @@
 import { InMemoryTaskClient } from '../../lib/index.js';
 import { GrpcTaskClient } from '../../lib/grpc.js';
 import { taskClientConformance } from '../../lib/testing.js';
-import { quiet, serve } from '../support/grpc.support.js';
+import { jobControlFeatures, quiet, serve } from '../support/grpc.support.js';
 
 taskClientConformance<GrpcTaskClient>({
   name: 'GrpcTaskClient (in-memory store)',
+  features: jobControlFeatures(InMemoryTaskClient),
   open: async () => {
     const store = new InMemoryTaskClient({ maxFinished: 100_000 });
     const served = await serve(store, { leaseMs: 1000 });

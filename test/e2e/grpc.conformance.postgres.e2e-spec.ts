@@ -14,7 +14,7 @@ import { before, describe, it } from 'node:test';
 import { GrpcTaskClient } from '../../lib/grpc.js';
 import { PostgresTaskClient } from '../../lib/postgres.js';
 import { taskClientConformance } from '../../lib/testing.js';
-import { quiet, serve } from '../support/grpc.support.js';
+import { jobControlFeatures, quiet, serve } from '../support/grpc.support.js';
 
 const url = process.env.PG_URL;
 
@@ -28,6 +28,7 @@ if (!url) {
   before(() => new PostgresTaskClient({ connectionString: url, cleanupIntervalMs: 0 }).migrate());
   taskClientConformance<GrpcTaskClient>({
     name: 'GrpcTaskClient (PostgreSQL store)',
+    features: jobControlFeatures(PostgresTaskClient),
     describe,
     it,
     open: async () => {

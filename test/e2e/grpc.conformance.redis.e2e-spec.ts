@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { GrpcTaskClient } from '../../lib/grpc.js';
 import { RedisTaskClient } from '../../lib/redis.js';
 import { taskClientConformance } from '../../lib/testing.js';
-import { quiet, serve } from '../support/grpc.support.js';
+import { jobControlFeatures, quiet, serve } from '../support/grpc.support.js';
 
 const url = process.env.REDIS_URL;
 
@@ -24,6 +24,7 @@ if (!url) {
 } else {
   taskClientConformance<GrpcTaskClient>({
     name: 'GrpcTaskClient (Redis store)',
+    features: jobControlFeatures(RedisTaskClient),
     describe,
     it,
     open: async () => {

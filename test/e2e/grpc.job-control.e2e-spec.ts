@@ -35,9 +35,13 @@ const takeIds = async (client: GrpcTaskClient, ids: readonly string[]): Promise<
   return ids.map((id) => got.get(id)!);
 };
 
-/** Waits for `done()` (no time is asserted: the test runner's timeout ends a wait that never ends). */
-const until = async (done: () => boolean | Promise<boolean>): Promise<void> => {
-  while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 10));
+/** Waits for `done()`, failing after a generous bound (a wait for something that never happens, not a timing). */
+const until = async (done: () => boolean | Promise<boolean>, what = 'the condition'): Promise<void> => {
+  const deadline = Date.now() + 20_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) assert.fail(`waited 20 s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 };
 
 /** Extends the leases of `tasks` as a worker loop would, until the returned function is called. */
@@ -125,6 +129,22 @@ describe('gRPC job control, in-memory store behind the server', () => {
     } finally {
       stop();
     }
+  });
+
+  it('a worker whose Watch stream opens after a cancel still hears of it', async () => {
+    const producer = await connect();
+    const holder = await connect();
+    const id = await producer.enqueue('jc.late-watch', null);
+    const [task] = await takeIds(holder, [id]);
+    assert.equal(await producer.cancel(id), true);
+    const notices: string[] = [];
+    const stop = holder.watchCancels((ids) => notices.push(...ids));
+    try {
+      await until(() => notices.includes(id));
+    } finally {
+      stop();
+    }
+    await holder.publish([{ status: 'cancelled', task: task!, started: false }]);
   });
 
   it('a cancelled outcome travels as cancelled, not as released', async () => {

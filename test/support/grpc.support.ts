@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoggerService } from '@nestjs/common';
 import { GrpcTaskServer, PROTO_FILE, type GrpcTaskServerOptions } from '../../lib/grpc.js';
+import type { ConformanceFeatures } from '../../lib/testing.js';
 
 const source = fileURLToPath(new URL('../../../lib/grpc/proto/task_service.proto', import.meta.url));
 mkdirSync(dirname(PROTO_FILE), { recursive: true });
@@ -79,4 +80,21 @@ export function selfSignedCertificate(): { cert: string; key: string } {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The job-control features of the conformance suite a store class offers,
+ * for running the suite over gRPC: GrpcTaskClient has every method, and
+ * forwards each to the server's store, so a case runs where the store
+ * itself would run it (a store without the method answers UNIMPLEMENTED).
+ */
+export function jobControlFeatures(store: abstract new (...args: never[]) => object): ConformanceFeatures {
+  const has = (name: string) => typeof (store.prototype as Record<string, unknown>)[name] === 'function';
+  const features: Record<string, boolean> = {
+    cancel: has('cancel') && has('watchCancels'),
+    progress: has('reportProgress'),
+    permits: has('acquirePermits'),
+    schedules: has('fireSchedule'),
+  };
+  return features as ConformanceFeatures;
 }

@@ -8,6 +8,8 @@ interface WatchEvent {
 
 /** Most ids in one cancel event; more go in the next ones. */
 const CANCELS_PER_EVENT = 10_000;
+/** Most recent cancels remembered for streams that open later. */
+const RECENT_CANCELS = 10_000;
 
 /**
  * The open Watch streams, and what is sent on them: wake-ups, one event per
@@ -16,12 +18,17 @@ const CANCELS_PER_EVENT = 10_000;
  * hint; one pending is as good as ten); and cancel notices, gathered per
  * turn and sent to every stream whatever it has pending (a notice is not a
  * hint: the worker holding the task stops it on it, instead of running it
- * until its next lease extension says it is lost).
+ * until its next lease extension says it is lost). The cancels of the last
+ * lease go again in the first event of a stream that opens: a worker whose
+ * stream was down (or not yet open) when a cancel came still hears of it
+ * before its extension would.
  */
 export class WatchBroadcaster {
   private readonly streams = new Set<Grpc.ServerWritableStream<unknown, WatchEvent>>();
   private scheduled = false;
   private cancels = new Set<string>();
+  /** Recent cancels and when, oldest first (a Map keeps insertion order). */
+  private readonly recent = new Map<string, number>();
 
   constructor(private readonly leaseMs: number) {}
 
@@ -36,7 +43,8 @@ export class WatchBroadcaster {
     call.on('cancelled', drop);
     call.on('close', drop);
     call.on('error', drop);
-    call.write({ lease_ms: this.leaseMs, available: true });
+    this.prune();
+    call.write({ lease_ms: this.leaseMs, available: true, cancelled: [...this.recent.keys()] });
   }
 
   notify(): void {
@@ -53,6 +61,12 @@ export class WatchBroadcaster {
 
   /** Tells every worker these tasks were cancelled; each stops those it holds and ignores the rest. */
   cancelled(ids: readonly string[]): void {
+    const now = Date.now();
+    for (const id of ids) {
+      this.recent.delete(id);
+      this.recent.set(id, now);
+    }
+    this.prune();
     if (this.streams.size === 0) return;
     const first = this.cancels.size === 0;
     for (const id of ids) this.cancels.add(id);
@@ -65,6 +79,15 @@ export class WatchBroadcaster {
         for (const call of this.streams) call.write(event);
       }
     });
+  }
+
+  /** Forgets cancels older than a lease (their holders' extensions have said so by then), and the oldest over the bound. */
+  private prune(): void {
+    const since = Date.now() - this.leaseMs;
+    for (const [id, at] of this.recent) {
+      if (at >= since && this.recent.size <= RECENT_CANCELS) break;
+      this.recent.delete(id);
+    }
   }
 
   close(): void {
