@@ -7,6 +7,7 @@
  */
 import { subjects as shared } from './shared.mjs';
 import run from './run.mjs';
+import otel from './otel.mjs';
 import loop from './loop.mjs';
 import seed from './seed.mjs';
 import map from './map.mjs';
@@ -23,6 +24,7 @@ import idle from './idle.mjs';
 
 export const workloads = [
   run,
+  otel,
   loop,
   seed,
   map,
