@@ -168,7 +168,8 @@
           el('td', { text: task.startedAt ? duration(now - task.startedAt) : '–' }),
           progressCell(task.progress),
           el('td', { class: 'act' }, [
-            actions.cancel
+            // run() and map() calls are cancelled by their caller's signal, not by id.
+            actions.cancel && task.source === 'client'
               ? el('button', {
                   type: 'button',
                   class: 'cancel',
