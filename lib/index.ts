@@ -40,6 +40,12 @@ export type { TaskStore, TaskCounts, EnqueueTask, DeadLetter } from './interface
 export type { RedactErrorHook, RedactedTask } from './interfaces/error-redaction.interface.js';
 export type { TaskContext } from './interfaces/task-context.interface.js';
 export type { TaskOptions, StandardSchemaLike, StandardSchemaResult } from './interfaces/task-options.interface.js';
+// Schedules, rate limits and concurrency keys.
+export type { TaskSchedule } from './interfaces/task-options.interface.js';
+export type { RateLimit, PermitRequest, PermitAnswer } from './interfaces/task-client.interface.js';
+export type { ScheduleFire } from './interfaces/task-store.interface.js';
+export type { ScheduleInfo } from './schedule/schedule-info.interface.js';
+export { TaskLimitsUnsupportedError, InvalidScheduleError, SchedulesUnsupportedError } from './errors/worker.errors.js';
 export type {
   WorkerModuleOptions,
   TasksModuleRef,

@@ -1,7 +1,8 @@
 import type { ThreadTaskInfo } from './boundary/dispatch.protocol.js';
 import { mergeBackoff } from './decorators/task-options.checks.js';
-import type { RegisteredTask } from './interfaces/task-client.interface.js';
+import type { RateLimit, RegisteredTask } from './interfaces/task-client.interface.js';
 import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
+import type { TaskSchedule } from './interfaces/task-options.interface.js';
 import type { RetryBackoffOptions } from './interfaces/worker-module-options.interface.js';
 import type { ResolvedWorkerOptions } from './worker-options.resolver.js';
 
@@ -13,6 +14,12 @@ export interface TaskDefinition {
   readonly maxAttempts: number;
   readonly backoff: RetryBackoffOptions;
   readonly batch: boolean;
+  /** `@Task({ rateLimit })`, enforced by the loop's permit gate. */
+  readonly rateLimit?: RateLimit;
+  /** `@Task({ concurrencyPerKey })`, enforced by the loop's permit gate. */
+  readonly concurrencyPerKey?: number;
+  /** `@Task({ schedule })`, run by the scheduler. */
+  readonly schedule?: TaskSchedule;
   /** As declared; what `WorkerManager.tasks()` shows. */
   readonly descriptor: TaskDescriptor;
 }
@@ -42,6 +49,10 @@ export class TaskRegistry {
         // `@Task()` checked the backoff where it was declared.
         backoff: info.backoff ? mergeBackoff(options.retry.backoff, info.backoff) : options.retry.backoff,
         batch: info.batch ?? true,
+        // The threads report what their tasks module declares; the main thread's own discovery covers the rest.
+        rateLimit: info.rateLimit ?? descriptor.options.rateLimit,
+        concurrencyPerKey: info.concurrencyPerKey ?? descriptor.options.concurrencyPerKey,
+        schedule: info.schedule ?? descriptor.options.schedule,
         descriptor,
       });
     }
@@ -61,7 +72,12 @@ export class TaskRegistry {
 
   /** Every task with the attempts the loop allows it, for `TaskClient.registerTasks()`. */
   policies(): RegisteredTask[] {
-    return [...this.tasks.values()].map(({ name, maxAttempts }) => ({ name, maxAttempts }));
+    return [...this.tasks.values()].map(({ name, maxAttempts, rateLimit, concurrencyPerKey }) => ({
+      name,
+      maxAttempts,
+      ...(rateLimit ? { rateLimit } : {}),
+      ...(concurrencyPerKey !== undefined ? { concurrencyPerKey } : {}),
+    }));
   }
 }
 

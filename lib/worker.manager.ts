@@ -14,6 +14,7 @@ import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
 import type { WorkerEvent, TaskSource } from './interfaces/worker-event.interface.js';
 import type { WorkerStats } from './interfaces/worker-stats.interface.js';
 import { Call } from './pool/call.record.js';
+import type { ScheduleInfo } from './schedule/schedule-info.interface.js';
 import { runMap, type MapOptions } from './pool/map.runner.js';
 import { isPoolThread } from './thread/is-pool-thread.js';
 import { WorkerOrchestrator, type WorkerEngine } from './worker.orchestrator.js';
@@ -117,6 +118,14 @@ export class WorkerManager {
    */
   tasks(): TaskDescriptor[] {
     return this.ready('tasks').registry.descriptors();
+  }
+
+  /**
+   * The cron schedules this process runs (`@Task({ schedule })` and the
+   * module's `schedules`), each with the next tick it will offer the store.
+   */
+  schedules(): ScheduleInfo[] {
+    return this.ready('schedules').scheduler?.list() ?? [];
   }
 
   /**

@@ -16,6 +16,7 @@ import { WorkerBootError } from './errors/worker.errors.js';
 import type { TaskClient } from './interfaces/task-client.interface.js';
 import type { TaskDescriptor } from './interfaces/task-descriptor.interface.js';
 import type { WorkerModuleOptions } from './interfaces/worker-module-options.interface.js';
+import { PermitGate } from './loop/permit.gate.js';
 import { TaskLoop } from './loop/task.loop.js';
 import { unconfiguredModuleError } from './module-import.checker.js';
 import { ClassInstanceWarnings } from './pool/class-instance.warnings.js';
@@ -23,6 +24,8 @@ import { EventSink } from './pool/event.sink.js';
 import { TaskDispatcher } from './pool/task.dispatcher.js';
 import { WORKER_POOL, type ManagedTaskPool, type TaskCode, type TaskPoolFactory } from './pool/task-pool.factory.js';
 import { ThreadPool } from './pool/thread.pool.js';
+import { collectSchedules } from './schedule/schedule.collector.js';
+import { TaskScheduler } from './schedule/task.scheduler.js';
 import { TaskRegistry } from './task.registry.js';
 import { resolveModuleFile } from './tasks-file/module-file.resolver.js';
 import { assertBootedByPoolThread } from './tasks-file/pool-thread.guard.js';
@@ -38,6 +41,8 @@ export interface WorkerEngine {
   readonly registry: TaskRegistry;
   readonly dispatcher: TaskDispatcher;
   readonly loop: TaskLoop;
+  /** The application's cron schedules; undefined when it has none. */
+  readonly scheduler?: TaskScheduler;
 }
 
 /**
@@ -93,6 +98,7 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
     });
     const reported = await startPool(pool, discovered, code.tasksModule);
     const registry = new TaskRegistry(reported, declaredTasks(discovered, code), options);
+    const scheduler = await closeOnFailure(pool, () => this.jobControl(registry));
     const dispatcher = new TaskDispatcher(
       pool,
       {
@@ -111,13 +117,26 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
       this.sink,
       this.logger,
     );
-    this.started = { options, pool, registry, dispatcher, loop };
+    this.started = { options, pool, registry, dispatcher, loop, scheduler };
     const names = registry.names();
     this.logger.log(`${description} ready with ${names.length} task(s): ${names.join(', ')}`);
   }
 
   onApplicationBootstrap(): void {
     if (this.started?.options.loop.autoStart) this.started.loop.start();
+    // Schedules enqueue whether or not this process also works the queue (a producer-only app fires them too).
+    this.started?.scheduler?.start();
+  }
+
+  /**
+   * Schedules and task limits, checked before anything runs: a schedule that
+   * cannot be read, or a limit or schedule the client cannot enforce, fails
+   * the boot naming the task and the fix.
+   */
+  private jobControl(registry: TaskRegistry): TaskScheduler | undefined {
+    PermitGate.create(this.client, registry.policies(), this.logger);
+    const specs = collectSchedules(registry, this.rawOptions.schedules, this.client);
+    return specs.length > 0 ? new TaskScheduler(specs, this.client as never, this.logger) : undefined;
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -150,8 +169,10 @@ export class WorkerOrchestrator implements OnModuleInit, OnApplicationBootstrap,
    * context, then the threads; publish every outcome. The client's own
    * `onApplicationShutdown()` runs after this, with nothing left to publish.
    */
-  private async shutdown({ options, pool, dispatcher, loop }: WorkerEngine): Promise<void> {
+  private async shutdown({ options, pool, dispatcher, loop, scheduler }: WorkerEngine): Promise<void> {
     const deadline = Date.now() + options.shutdownTimeoutMs;
+    // No tick is offered once shutdown began; a fire in flight has a second to land.
+    await scheduler?.stop();
     await loop.stopFetching();
     loop.releaseQueued();
     const idle = await dispatcher.whenIdle(deadline);
@@ -219,6 +240,16 @@ function locateTaskCode(options: ResolvedWorkerOptions): TaskCode {
     exportName: fn.exportName ?? (fn.handler.name || 'default'),
   }));
   return { tasksModule, functions };
+}
+
+/** Runs a bootstrap check after the threads started; closes them when it fails. */
+async function closeOnFailure<T>(pool: ManagedTaskPool, check: () => T): Promise<T> {
+  try {
+    return check();
+  } catch (error) {
+    await pool.close(1000);
+    throw error;
+  }
 }
 
 /** Starts the threads and checks that they have every task the application declares; closes them on failure. */

@@ -13,6 +13,7 @@ import { CancelWatch } from './cancel.watch.js';
 import { ErrorRedactor } from './error.redactor.js';
 import { IdleBackoff } from './idle.backoff.js';
 import { LeaseKeeper } from './lease.keeper.js';
+import { PermitGate } from './permit.gate.js';
 import { OutcomePublisher } from './outcome.publisher.js';
 import { PrefetchBudget } from './prefetch.budget.js';
 import { ProgressReporter } from './progress.reporter.js';
@@ -56,6 +57,10 @@ export class TaskLoop {
   private readonly redactor: ErrorRedactor;
   private readonly cancels: CancelWatch;
   private readonly progress: ProgressReporter;
+  /** Rate limits and concurrency keys; undefined when no task has one (nothing is paid then). */
+  private readonly permits?: PermitGate;
+  /** Held deliveries waiting for the answer of `acquirePermits()`. */
+  private readonly awaitingPermit = new Set<TaskEnvelope>();
   /** Wake-ups for a fetch loop waiting until fewer deliveries wait unstarted. */
   private startWaiters: Array<() => void> = [];
   private fetchAbort = new AbortController();
@@ -69,6 +74,8 @@ export class TaskLoop {
   leasesLost = 0;
   /** Deliveries handed back to the client unfinished: before they started, or stopped at the shutdown deadline. */
   readonly released = { unstarted: 0, stopped: 0 };
+  /** Deliveries given back to wait for a rate-limit or concurrency permit (not counted in `released`). */
+  deferred = 0;
   // Read once: per-task lines are only built when someone asked for them.
   private readonly debug = Logger.isLevelEnabled('debug');
 
@@ -106,6 +113,8 @@ export class TaskLoop {
       },
       logger,
     );
+    // Throws when a task has limits the client cannot enforce (the orchestrator checked that at bootstrap).
+    this.permits = PermitGate.create(client, registry.policies(), logger);
   }
 
   get heldCount(): number {
@@ -246,15 +255,52 @@ export class TaskLoop {
         if (!signal.aborted) await this.backoff.sleep();
         continue;
       }
-      this.backoff.reset();
       this.fetched += tasks.length;
       // Answered after shutdown or pause began: hand the tasks straight back.
       const giveBack = signal.aborted || pause.signal.aborted;
-      for (const task of tasks) this.accept(task, giveBack);
+      const gated = giveBack || !this.permits ? [] : this.permits.select(tasks);
+      if (gated.length === 0) {
+        this.backoff.reset();
+        for (const task of tasks) this.accept(task, giveBack);
+        continue;
+      }
+      // Unlimited deliveries start at once; limited ones once their permits are granted.
+      for (const task of tasks) this.accept(task, false, gated.includes(task));
+      const deferred = await this.admitPermitted(gated, signal);
+      // A fetch whose every delivery went back to wait for a permit is no
+      // progress: the idle backoff keeps growing, so a store that hands the
+      // same denied deliveries back at once cannot make this loop spin.
+      if (deferred < tasks.length) this.backoff.reset();
     }
   }
 
-  private accept(task: TaskEnvelope, releaseNow: boolean): void {
+  /**
+   * Asks for the permits of `gated` (held, not admitted), admits those
+   * granted and gives the others back to wait (`released` with `delayMs`,
+   * uncharged). One whose lease was lost meanwhile is skipped; after
+   * shutdown began, the granted ones go back too. Returns how many went back.
+   */
+  private async admitPermitted(gated: readonly TaskEnvelope[], signal: AbortSignal): Promise<number> {
+    for (const task of gated) this.awaitingPermit.add(task);
+    const { admit, defer } = await this.permits!.decide(gated);
+    let back = 0;
+    for (const task of admit) {
+      if (!this.awaitingPermit.delete(task)) continue;
+      if (signal.aborted) {
+        back++;
+        this.report(task, { status: 'released', task });
+      } else this.admit(task);
+    }
+    for (const { task, delayMs } of defer) {
+      if (!this.awaitingPermit.delete(task)) continue;
+      back++;
+      this.deferred++;
+      this.report(task, { status: 'released', task, delayMs });
+    }
+    return back;
+  }
+
+  private accept(task: TaskEnvelope, releaseNow: boolean, awaitPermit = false): void {
     this.held.add(task);
     this.cancels.held(task);
     if (this.events.enabled) {
@@ -270,6 +316,16 @@ export class TaskLoop {
     if (releaseNow) {
       // Fetched while shutting down or pausing (the client answered after the abort).
       this.report(task, { status: 'released', task });
+      return;
+    }
+    if (!awaitPermit) this.admit(task);
+  }
+
+  /** Hands a held delivery to the dispatcher. */
+  private admit(task: TaskEnvelope): void {
+    // Cancelled while it waited for its permit.
+    if (this.cancels.has(task)) {
+      this.report(task, { status: 'cancelled', task, started: false });
       return;
     }
     const definition = this.registry.get(task.name);
@@ -322,6 +378,8 @@ export class TaskLoop {
     if (queued.size > 0) {
       for (const entry of this.dispatcher.takeQueued((entry) => queued.has(entry))) dropped.add(queued.get(entry)!);
     }
+    // Those waiting for their permits are not admitted once the answer comes.
+    for (const task of lost) if (this.awaitingPermit.delete(task)) dropped.add(task);
     for (const task of dropped) this.forget(task);
     this.leasesLost += lost.length;
     if (this.events.enabled) {
@@ -373,7 +431,10 @@ export class TaskLoop {
       this.report(task, { status: 'cancelled', task, started: this.started.has(task) });
       return;
     }
-    if (result.ms !== undefined) this.prefetch.record(result.ms);
+    if (result.ms !== undefined) {
+      this.prefetch.record(result.ms);
+      this.permits?.ran(task.name, result.ms);
+    }
     if (result.ok) {
       if (this.debug)
         this.logger.debug?.(
@@ -453,7 +514,7 @@ export class TaskLoop {
     }
     this.events.instrumentation?.loopOutcome(task, outcome.status);
     // Released after it started: only the shutdown deadline stops a running delivery.
-    if (outcome.status === 'released') this.released[started ? 'stopped' : 'unstarted']++;
+    if (outcome.status === 'released' && !outcome.delayMs) this.released[started ? 'stopped' : 'unstarted']++;
     if (this.events.enabled && outcome.status !== 'completed' && outcome.status !== 'retry') {
       const base = {
         taskId: task.id,

@@ -60,8 +60,19 @@ export async function loadTaskHandlers(
       });
       for (const task of app.get(TaskExplorer).explore().values()) {
         const { timeoutMs, maxAttempts, batch, backoff, schema, retryIf } = task.options;
+        const { rateLimit, concurrencyPerKey, schedule } = task.options;
         handlers.set(task.name, {
-          info: { name: task.name, declaredBy: task.declaredBy, timeoutMs, maxAttempts, batch, backoff },
+          info: {
+            name: task.name,
+            declaredBy: task.declaredBy,
+            timeoutMs,
+            maxAttempts,
+            batch,
+            backoff,
+            rateLimit,
+            concurrencyPerKey,
+            schedule,
+          },
           fn: task.handler as TaskHandler['fn'],
           schema,
           retryIf,

@@ -14,7 +14,8 @@ export class Hasher {
 export class HashTasks {
   constructor(private readonly hasher: Hasher) {}
 
-  @Task('hash', { timeoutMs: 5000 })
+  // The schedule makes the consumer's boot read a cron expression: the cron parser (croner) must load from both builds.
+  @Task('hash', { timeoutMs: 5000, schedule: { cron: '0 0 1 1 *', timezone: 'Europe/Berlin' } })
   hash(payload: { text: string }, ctx: TaskContext) {
     return { hex: this.hasher.sha256(payload.text), threadId: ctx.threadId };
   }
