@@ -58,7 +58,9 @@ export class CallContext implements TaskContext {
   }
 
   progress(value: unknown): void {
-    (this.throttle ??= new ProgressThrottle((latest) => this.sink.sendProgress(this, latest))).push(value);
+    (this.throttle ??= new ProgressThrottle((latest) => this.sink.sendProgress(this, latest), this.startedAt)).push(
+      value,
+    );
   }
 
   /** Whether the handler reported any progress, and the latest value. */

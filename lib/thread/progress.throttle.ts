@@ -2,8 +2,11 @@
 export const PROGRESS_INTERVAL_MS = 100;
 
 /**
- * Throttles one call's `ctx.progress()`: the first value goes at once, then
- * at most one per interval, the latest winning (leading and trailing edge).
+ * Throttles one call's `ctx.progress()`: at most one message per interval,
+ * the latest value winning (sent when the interval is up, by the next report
+ * or by a timer). The first interval counts from the call's start, so a call
+ * shorter than that sends no message at all: its last value travels with
+ * the reply (DispatchReply.g), which is all a short task's progress is worth.
  * Checked against the clock on every report, not only by the timer: a
  * synchronous handler that reports from a busy loop never lets a timer run,
  * and still sends every interval. Made on the first report only.
@@ -11,12 +14,13 @@ export const PROGRESS_INTERVAL_MS = 100;
 export class ProgressThrottle {
   /** The latest value reported, sent or not. */
   latest: unknown;
-  private sentAt = -Infinity;
   private pending = false;
   private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly send: (value: unknown) => void,
+    /** `performance.now()` when the call started, or when the last message went. */
+    private sentAt: number,
     private readonly intervalMs = PROGRESS_INTERVAL_MS,
   ) {}
 

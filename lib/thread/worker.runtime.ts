@@ -126,7 +126,9 @@ export class WorkerRuntime implements ProgressSink {
       const ran = slot.ctx as CallContext | undefined;
       if (ran?.progressed) {
         const latest = ran.latestProgress;
-        if (jsonProblem(latest) === undefined) (lastProgress ??= {})[index] = latest;
+        const problem = jsonProblem(latest);
+        if (problem === undefined) (lastProgress ??= {})[index] = latest;
+        else this.warnProgress(ran.name, problem);
       }
       if (durations) durations[index] = performance.now() - callStart;
       if (failure) {
