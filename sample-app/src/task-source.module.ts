@@ -93,6 +93,9 @@ export interface TaskView {
   /** Every failed attempt's error, oldest first. */
   errors?: Array<{ name: string; message: string }>;
   result?: unknown;
+  /** The latest `ctx.progress()` of the running (or last) attempt. */
+  progress?: unknown;
+  uniqueKey?: string;
 }
 
 /** Enqueue and look up tasks on whichever client runs. */
@@ -142,6 +145,8 @@ function toView(record: TaskRecord): TaskView {
   if (record.failureReason !== undefined) view.failureReason = record.failureReason;
   if (record.errors.length > 0) view.errors = record.errors.map(({ name, message }) => ({ name, message }));
   if (record.result !== undefined) view.result = record.result;
+  if (record.progress !== undefined) view.progress = record.progress;
+  if (record.uniqueKey !== undefined) view.uniqueKey = record.uniqueKey;
   return view;
 }
 

@@ -1,6 +1,8 @@
 import {
   Body,
+  ConflictException,
   Controller,
+  Delete,
   Get,
   Headers,
   HttpCode,
@@ -49,6 +51,7 @@ export class TasksController {
     @Headers('content-length') contentLength: string | undefined,
     @Query('priority') priority: string | undefined,
     @Query('delayMs') delayMs: string | undefined,
+    @Query('uniqueKey') uniqueKey: string | undefined,
     @Res({ passthrough: true }) res: HeaderSetter,
   ) {
     if (!this.catalog.get(name)) throw unknownTask(name, this.catalog.names());
@@ -57,6 +60,8 @@ export class TasksController {
     const options: EnqueueOptions = {};
     if (priority !== undefined) options.priority = queryInt(name, 'priority', priority, -1000, 1000);
     if (delayMs !== undefined) options.delayMs = queryInt(name, 'delayMs', delayMs, 0, 86_400_000);
+    // At most one such task waiting or running: a second POST returns the first one's id.
+    if (uniqueKey !== undefined) options.uniqueKey = uniqueKey;
     // In memory, a task enqueued while the app shuts down would be lost with
     // the process: refuse it. A durable backend keeps it for the next start.
     if (this.store.backend === 'memory' && isStopping(this.manager)) {
@@ -78,6 +83,21 @@ export class TasksController {
         `No task with id "${id}"${this.store.backend === 'memory' ? ' (in-memory tasks are kept until 10000 newer ones have finished, and not across restarts)' : ''}.`,
       );
     return task;
+  }
+
+  /**
+   * Cancels a task: a waiting one never runs; a running one has its
+   * ctx.signal aborted, and its thread stopped after the grace period if it
+   * does not stop (on whichever instance runs it).
+   */
+  @Delete(':id')
+  async cancel(@Param('id') id: string) {
+    if (await this.manager.cancel(id)) return { id, cancelled: true, status: `/tasks/${encodeURIComponent(id)}` };
+    const task = await this.store.get(id);
+    if (!task) throw new NotFoundException(`No task with id "${id}".`);
+    throw new ConflictException(
+      `Task "${id}" is ${task.state}: only a queued, delayed or running task can be cancelled.`,
+    );
   }
 }
 
