@@ -23,7 +23,7 @@ class CountingClient extends InMemoryTaskClient {
   }
 }
 
-subjectMain(async ({ task, payloads = 'null', count, warmupCount, rounds, workers = 2 }) => {
+subjectMain(async ({ task, payloads = 'null', count, warmupCount, rounds, workers = 2, uniqueKeys }) => {
   const client = new CountingClient();
   const { app, wm } = await bootApp({ workers, client: { useValue: client }, loop: { autoStart: false } });
   let started = false;
@@ -40,7 +40,11 @@ subjectMain(async ({ task, payloads = 'null', count, warmupCount, rounds, worker
         }
         wm.pause();
         const tasks = new Array(n);
-        for (let i = 0; i < n; i++) tasks[i] = { name: task, payload: makePayload(i) };
+        for (let i = 0; i < n; i++) {
+          tasks[i] = { name: task, payload: makePayload(i) };
+          // A key of its own per task (the job-control workload): every enqueue checks and claims one.
+          if (uniqueKeys) tasks[i].uniqueKey = `u${i}`;
+        }
         client.enqueueMany(tasks);
         client.published = 0;
         client.completed = 0;

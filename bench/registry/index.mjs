@@ -21,6 +21,7 @@ import grpc from './grpc.mjs';
 import scaleout from './scaleout.mjs';
 import http from './http.mjs';
 import idle from './idle.mjs';
+import jobControl from './job-control.mjs';
 
 export const workloads = [
   run,
@@ -38,6 +39,7 @@ export const workloads = [
   scaleout,
   http,
   idle,
+  jobControl,
 ];
 
 export const subjects = collectSubjects();
