@@ -1,10 +1,25 @@
 /** Draining a queue already filled in Redis, ours against BullMQ on the same server (see bench/lib/durable.mjs). */
-import { atLeast, throughput } from './define.mjs';
+import { atLeast, figure, throughput } from './define.mjs';
 
 const drainSizes = (ctx) => ({
   url: ctx.servers.redis,
   count: ctx.size(100_000, 5_000),
   warmupCount: ctx.size(10_000, 1_000),
+});
+
+/** Job control at the client (bench/ours/redis.job-control.mjs): enqueue, then a hand drain of fetch / acquirePermits / publish. */
+const jobControl = (label, extra) => ({
+  label,
+  program: 'ours/redis.job-control.mjs',
+  ours: true,
+  server: 'redis',
+  metric: throughput('jobs/s'),
+  args: (ctx) => ({
+    url: ctx.servers.redis,
+    count: ctx.size(50_000, 5_000),
+    warmupCount: ctx.size(5_000, 1_000),
+    ...extra,
+  }),
 });
 
 export default {
@@ -19,6 +34,15 @@ export default {
       metric: throughput('jobs/s'),
       args: (ctx) => ({ backend: 'redis', ...drainSizes(ctx) }),
     },
+    'ours.redis.jc.plain': jobControl('ours: RedisTaskClient enqueue + hand drain, no job control', {}),
+    'ours.redis.jc.unique': jobControl('ours: same, a uniqueKey per task', { uniqueKeys: true }),
+    'ours.redis.jc.permits': jobControl(
+      'ours: same, acquirePermits per batch (concurrencyPerKey, 100 keys, never denied)',
+      { permits: 'concurrency' },
+    ),
+    'ours.redis.jc.rate': jobControl('ours: same, acquirePermits per batch (rateLimit, never denied)', {
+      permits: 'rate',
+    }),
     bullmq: {
       label: 'BullMQ drain (+ raw piscina, 2 threads)',
       program: 'peers/bullmq.mjs',
@@ -28,5 +52,34 @@ export default {
       args: (ctx) => ({ ...drainSizes(ctx), concurrency: 1000 }),
     },
   },
-  rows: [{ label: 'Redis drain', ours: 'ours.redis', peer: 'bullmq', peerLabel: 'BullMQ', target: atLeast(2) }],
+  rows: [
+    // Job control (issue 14): what each feature costs against the same work without it. Context, no target.
+    {
+      label: 'Redis enqueue + drain, unique keys on vs off',
+      ours: 'ours.redis.jc.unique',
+      peer: 'ours.redis.jc.plain',
+      peerLabel: 'no unique keys',
+      metric: figure('totalPerSec', 'jobs/s'),
+    },
+    {
+      label: 'Redis enqueue, unique keys on vs off',
+      ours: 'ours.redis.jc.unique',
+      peer: 'ours.redis.jc.plain',
+      peerLabel: 'no unique keys',
+      metric: figure('enqueuePerSec', 'jobs/s'),
+    },
+    {
+      label: 'Redis drain, permit gate (concurrency keys) vs none',
+      ours: 'ours.redis.jc.permits',
+      peer: 'ours.redis.jc.plain',
+      peerLabel: 'no permits asked',
+    },
+    {
+      label: 'Redis drain, permit gate (rate limit) vs none',
+      ours: 'ours.redis.jc.rate',
+      peer: 'ours.redis.jc.plain',
+      peerLabel: 'no permits asked',
+    },
+    { label: 'Redis drain', ours: 'ours.redis', peer: 'bullmq', peerLabel: 'BullMQ', target: atLeast(2) },
+  ],
 };

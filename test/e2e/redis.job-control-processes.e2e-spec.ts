@@ -22,11 +22,19 @@ import type { RedisTaskClient } from '../../lib/redis.js';
 
 const childFile = new URL('../fixtures/job-control/redis.child.js', import.meta.url);
 
+const appFile = new URL('../fixtures/job-control/redis.app.js', import.meta.url);
+
 class Child {
   private readonly replies: Array<(value: Record<string, unknown>) => void> = [];
   stderr = '';
+  /** Resolves when the process printed `ready` (the full apps do, once started). */
+  readonly ready: Promise<void>;
   constructor(readonly proc: ChildProcess) {
-    createInterface({ input: proc.stdout! }).on('line', (line) => this.replies.shift()?.(JSON.parse(line)));
+    let ready!: () => void;
+    this.ready = new Promise<void>((resolve) => (ready = resolve));
+    createInterface({ input: proc.stdout! }).on('line', (line) =>
+      line === 'ready' ? ready() : this.replies.shift()?.(JSON.parse(line)),
+    );
     proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
   get pid(): number {
@@ -284,3 +292,61 @@ async function respawn(fleet: Fleet): Promise<Child[]> {
       ),
   );
 }
+
+describe('Redis job control across 3 full apps (worker loop, threads)', { skip: redisSkip() }, () => {
+  let fleet: Fleet;
+  before(async () => {
+    fleet = await openFleet();
+    await stopAll(fleet.children);
+    fleet.children = [0, 1, 2].map(
+      () =>
+        new Child(
+          spawn(process.execPath, [appFile.pathname], {
+            env: { ...process.env, REDIS_URL, JOB_PREFIX: fleet.prefix, JOB_LEDGER: fleet.ledger },
+            stdio: ['pipe', 'pipe', 'pipe'],
+          }),
+        ),
+    );
+    await Promise.all(
+      fleet.children.map((c) =>
+        Promise.race([
+          c.ready,
+          new Promise((_, reject) => c.proc.once('exit', () => reject(new Error(`app exited: ${c.stderr}`)))),
+        ]),
+      ),
+    );
+  });
+  after(() => closeFleet(fleet));
+
+  it('WorkerManager.cancel(id) in one app aborts the handler running in another app’s thread; progress reached the store', async () => {
+    writeFileSync(fleet.ledger, '');
+    const ids = await fleet.producer.enqueueMany([0, 1, 2].map((n) => ({ name: 'jcx.long', payload: n })));
+    await until(() => fleet.lines().filter(([e]) => e === 'start').length >= 3, 60_000, 'three long tasks to start');
+    const starts = fleet.lines().filter(([e]) => e === 'start');
+    const holders = new Set(starts.map(([, pid]) => pid));
+    console.log(`# the three tasks ran in ${holders.size} process(es)`);
+    await until(
+      async () => (await Promise.all(ids.map((id) => fleet.producer.get(id)))).every((r) => r?.progress !== undefined),
+      30_000,
+      'the handlers’ progress in the store',
+    );
+    assert.deepEqual((await fleet.producer.get(ids[0]!))!.progress, { stage: 'waiting' });
+    for (const [, holderPid, id] of starts) {
+      // Another app than the holder when there is one (the loop of one process may hold more than one task).
+      const other = fleet.children.find((c) => String(c.pid) !== holderPid) ?? fleet.children[0]!;
+      assert.deepEqual(await other.send({ cmd: 'cancel', id }), { cancelled: true });
+    }
+    await until(() => fleet.lines().filter(([e]) => e === 'aborted').length >= 3, 30_000, 'the handlers to abort');
+    for (const [, holderPid, id] of starts) {
+      const aborted = fleet.lines().find(([e, , i]) => e === 'aborted' && i === id)!;
+      assert.equal(aborted[1], holderPid, 'aborted where it ran');
+      assert.equal(aborted[3], 'ERR_WORKER_TASK_CANCELLED', 'ctx.signal.reason is a TaskCancelledError');
+      assert.equal((await fleet.producer.get(id!))!.state, 'cancelled');
+    }
+    await until(async () => (await fleet.producer.counts()).running === 0, 30_000, 'every delivery closed');
+    const counts = await fleet.producer.counts();
+    assert.deepEqual([counts.queued, counts.completed, counts.failed, counts.cancelled], [0, 0, 0, 3]);
+    assert.equal(fleet.lines().filter(([e]) => e === 'end').length, 0, 'no cancelled handler ran to its end');
+    assert.equal(fleet.lines().filter(([e]) => e === 'start').length, 3, 'and none started again');
+  });
+});
