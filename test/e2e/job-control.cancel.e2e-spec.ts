@@ -136,3 +136,55 @@ describe('cancel by id (WorkerManager.cancel) with worker threads', () => {
     assert.ok(cancelled.size > 0, 'some were cancelled');
   });
 });
+
+describe('cancel in another process: the holder hears it through watchCancels', () => {
+  // Two applications on one InMemoryTaskClient stand for two processes on one store:
+  // the canceller does not hold the task, so only the store's notice can reach the holder.
+  const shared = new InMemoryTaskClient();
+  let holder: BootedApp;
+  let canceller: BootedApp;
+  const events: WorkerEvent[] = [];
+
+  before(async () => {
+    const make = (autoStart: boolean) => {
+      @Module({
+        imports: [
+          CancelProgressTasksModule,
+          WorkerModule.forRoot({
+            tasksModule: { module: CancelProgressTasksModule, file: tasksFile },
+            workers: 1,
+            timeoutGraceMs: 500,
+            loop: { autoStart },
+            client: { useValue: shared },
+          }),
+        ],
+      })
+      class AppModule {}
+      return boot(AppModule);
+    };
+    holder = await make(true);
+    canceller = await make(false);
+    holder.manager.events$.subscribe((event) => events.push(event));
+  });
+  after(async () => {
+    await canceller?.close();
+    await holder?.close();
+  });
+
+  it('a running handler there is aborted and the delivery ends cancelled, once', async () => {
+    const f = flags();
+    const id = shared.enqueue('jc.await-signal', { flags: f });
+    await until(() => Atomics.load(f, 0) === 1, 10_000, 'the holder to start the handler');
+    assert.equal(await canceller.manager.cancel(id), true);
+    await until(() => Atomics.load(f, 0) >= 2, 10_000, 'the handler to see its signal');
+    assert.equal(Atomics.load(f, 0), 3);
+    await until(
+      () => events.some((e) => e.type === 'task.cancelled' && e.taskId === id),
+      10_000,
+      'task.cancelled in the holder',
+    );
+    assert.equal(holder.manager.stats().cancelled, 1);
+    assert.equal(canceller.manager.stats().cancelled, 0, 'the canceller held nothing');
+    assert.equal(shared.get(id)!.state, 'cancelled');
+  });
+});
