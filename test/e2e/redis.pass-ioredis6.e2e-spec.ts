@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { RedisTaskClient } from '../../lib/redis.js';
-import { sleep } from '../support/app.js';
+import { sleep, until } from '../support/app.js';
 import { redisSkip } from '../support/services.js';
 import { CaptureLogger, uniquePrefix } from './redis.helpers.js';
 import { redisSpecs } from './redis.suites.js';
@@ -48,6 +48,25 @@ describe('on ioredis 6', { skip: redisSkip() }, async () => {
         failed: 1,
         cancelled: 0,
       });
+      // Job control on that connection: a cancel notice through a subscriber duplicated from it, permits, a schedule.
+      const notices: string[] = [];
+      const stop = client.watchCancels((ids) => notices.push(...ids));
+      await sleep(100);
+      const running = await client.enqueue('echo', 2, { uniqueKey: 'u', concurrencyKey: 'k' });
+      const [held] = await client.fetch(5, AbortSignal.timeout(10_000));
+      assert.equal(held?.concurrencyKey, 'k');
+      const [answer] = await client.acquirePermits([
+        { task: held!, concurrencyPerKey: 1, rateLimit: { max: 5, intervalMs: 1000 } },
+      ]);
+      assert.equal(answer?.granted, true);
+      assert.equal(await client.cancel(running), true);
+      await until(() => notices.includes(running), 5000, 'the cancel notice');
+      stop();
+      assert.equal(
+        typeof (await client.fireSchedule({ key: 's', tick: 1, whenNew: 'fire', task: { name: 'echo' } })),
+        'string',
+      );
+      assert.equal(await client.retryDeadLetter(id), true);
     } finally {
       await client.close();
       connection.disconnect();
