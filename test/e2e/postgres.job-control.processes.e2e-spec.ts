@@ -163,8 +163,8 @@ describe(
       const queue = queueName();
       const ledger = await ledgerTable();
       const perKey = 2;
-      const keys = ['tenant-a', 'tenant-b', 'tenant-c'];
-      const total = 60;
+      const keys = ['tenant-a', 'tenant-b'];
+      const total = 80;
       const client = producer(queue);
       try {
         await client.migrate();
@@ -181,6 +181,8 @@ describe(
             JOB_LEDGER: ledger,
             JOB_PER_KEY: String(perKey),
             JOB_TOTAL: String(total),
+            // Many deliveries of one key asking at once in every process: the contention the lock is for.
+            JOB_FETCH: '8',
           }),
         );
         const { rows } = await client.pool.query<{ event: string; key: string; task_id: string; pid: number }>(

@@ -63,17 +63,18 @@ export class PostgresJobControlStatements {
    * order and never deadlock). A key already waiting or running, in this or
    * any other transaction, inserts nothing: ON CONFLICT on the partial
    * unique index waits for an uncommitted insert of the same key and then
-   * skips the row. An explicit id whose row exists is skipped too (a
-   * concurrent insert of the same id fails the statement; the caller tries
-   * again). Returns the ids inserted.
+   * skips the row. With `checkIds` (a row of the batch has an id of its
+   * own), a row whose id exists is skipped too (one primary-key probe per
+   * row; a concurrent insert of the same id fails the statement). Generated
+   * ids cannot exist, and skip the probe. Returns the ids inserted.
    */
-  get enqueueUnique(): string {
+  enqueueUnique(checkIds: boolean): string {
     return `
       INSERT INTO ${this.table} (queue, id, name, payload, priority, max_attempts, run_at, trace_context, unique_key, concurrency_key)
       SELECT $1, v.id, v.name, v.payload, v.priority, v.max_attempts, now() + ${millis('v.delay_ms')}, v.trace_context,
              v.unique_key, v.concurrency_key
       FROM ${ROWS} WITH ORDINALITY AS v(${ROW_NAMES}, ord)
-      WHERE NOT EXISTS (SELECT 1 FROM ${this.table} x WHERE x.queue = $1 AND x.id = v.id)
+      ${checkIds ? `WHERE NOT EXISTS (SELECT 1 FROM ${this.table} x WHERE x.queue = $1 AND x.id = v.id)` : ''}
       ORDER BY v.ord
       ON CONFLICT ${UNIQUE_TARGET} DO NOTHING
       RETURNING id`;
@@ -132,16 +133,20 @@ export class PostgresJobControlStatements {
   /**
    * Permits whose delivery no longer holds its lease (the process died
    * before publishing), for cleanup(). They count for nothing already; this
-   * only keeps the table small.
+   * only keeps the table small. SKIP LOCKED: a holder deleting its own
+   * permits at the same time keeps them, and neither waits for the other.
    */
   get strayPermits(): string {
     return `
-      DELETE FROM "${this.schema}".permits p
-      WHERE p.queue = $1 AND p.granted_at < now() - interval '1 minute'
-        AND NOT EXISTS (
-          SELECT 1 FROM ${this.table} t
-          WHERE t.queue = p.queue AND t.id = p.task_id AND t.lease_token = p.token AND t.state = 'running'
-            AND t.lease_until >= now())`;
+      DELETE FROM "${this.schema}".permits d
+      WHERE d.ctid = ANY(ARRAY(
+        SELECT p.ctid FROM "${this.schema}".permits p
+        WHERE p.queue = $1 AND p.granted_at < now() - interval '1 minute'
+          AND NOT EXISTS (
+            SELECT 1 FROM ${this.table} t
+            WHERE t.queue = p.queue AND t.id = p.task_id AND t.lease_token = p.token AND t.state = 'running'
+              AND t.lease_until >= now())
+        FOR UPDATE SKIP LOCKED))`;
   }
 
   /**

@@ -158,7 +158,7 @@ export type EnqueueInput = { name: string; payload?: unknown } & PostgresEnqueue
  * One row for the enqueue statements: id, name, payload, priority, max
  * attempts, delay, trace context, unique key, concurrency key (the columns
  * sent, in order); then whether a duplicate of its unique key replaces the
- * waiting task.
+ * waiting task, and whether its id was given (a generated one cannot exist).
  */
 export type EnqueueRow = [
   id: string,
@@ -171,6 +171,7 @@ export type EnqueueRow = [
   uniqueKey: string | null,
   concurrencyKey: string | null,
   replace: boolean,
+  explicitId: boolean,
 ];
 
 /** Columns of EnqueueRow sent to the enqueue statements. */
@@ -180,9 +181,9 @@ export const ENQUEUE_COLUMNS = 9;
 export function encodeTask(task: EnqueueInput, index?: number): EnqueueRow {
   const checked = checkEnqueue('PostgresTaskClient', task, index);
   const payload = payloadJson('PostgresTaskClient', checked, index);
-  const { id = randomUUID(), name, priority, maxAttempts, delayMs, uniqueKey, concurrencyKey, onDuplicate } = checked;
+  const { id, name, priority, maxAttempts, delayMs, uniqueKey, concurrencyKey, onDuplicate } = checked;
   return [
-    id,
+    id ?? randomUUID(),
     name,
     payload ?? null,
     priority,
@@ -192,6 +193,7 @@ export function encodeTask(task: EnqueueInput, index?: number): EnqueueRow {
     uniqueKey ?? null,
     concurrencyKey ?? null,
     onDuplicate === 'replace',
+    id !== undefined,
   ];
 }
 

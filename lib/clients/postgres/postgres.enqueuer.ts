@@ -61,7 +61,7 @@ export class PostgresEnqueuer {
       // enqueue would: it keeps the first one's id, and with 'replace' its
       // content becomes the task's (so does any existing waiting task's).
       group.positions.push(i);
-      if (row[9]) group.row = [group.row[0], ...row.slice(1, 9), true] as EnqueueRow;
+      if (row[9]) group.row = [group.row[0], ...row.slice(1, 9), true, group.row[10]] as EnqueueRow;
     }
     for (let i = 0; i < plain.length; i += this.chunkSize) {
       await run(this.sql.enqueue, [this.queue, ...enqueueColumns(plain.slice(i, i + this.chunkSize))]);
@@ -90,7 +90,8 @@ export class PostgresEnqueuer {
       const skipped: KeyGroup[] = [];
       for (let i = 0; i < pending.length; i += this.chunkSize) {
         const chunk = pending.slice(i, i + this.chunkSize);
-        const { rows } = await run<{ id: string }>(this.jobs.enqueueUnique, [
+        const checkIds = chunk.some((group) => group.row[10]);
+        const { rows } = await run<{ id: string }>(this.jobs.enqueueUnique(checkIds), [
           this.queue,
           ...enqueueColumns(chunk.map((group) => group.row)),
         ]);

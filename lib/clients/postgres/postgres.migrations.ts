@@ -333,6 +333,120 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       $fn$;
     `,
   },
+  {
+    version: 5,
+    name: 'permits: one count per task name and key per batch; stray permits left to their holders and cleanup()',
+    sql: (schema) => `
+      -- The same answers as version 4's, for less: the window of a task
+      -- name and the permits of a key are counted once per batch (then
+      -- counted on in memory), and the grants of the batch are written at
+      -- its end; version 4 counted the whole window again for every request,
+      -- so a batch of 500 under a busy rate limit read 500 windows. Permits
+      -- whose delivery no longer holds its lease are no longer deleted here:
+      -- that DELETE and a holder's own delete after its outcome took the same
+      -- rows in different orders and could deadlock. They count for nothing
+      -- already (the count joins the task row), and are removed by their
+      -- holder, or by cleanup() when the holder died.
+      CREATE OR REPLACE FUNCTION "${schema}".acquire_permits(
+        p_queue text, p_ids text[], p_tokens uuid[], p_names text[], p_keys text[],
+        p_rate_max integer[], p_rate_ms float8[], p_per_key integer[], p_busy_ms float8)
+      RETURNS TABLE (ord integer, granted boolean, retry_after_ms float8)
+      LANGUAGE plpgsql VOLATILE
+      AS $fn$
+      DECLARE
+        v_name text;
+        v_now timestamptz;
+        v_count integer;
+        v_oldest timestamptz;
+        v_at integer;
+        v_slot text;
+        -- Counts of this batch, per task name (rate) and per name and key (concurrency).
+        v_rate_names text[] := '{}';
+        v_rate_used integer[] := '{}';
+        v_rate_stored integer[] := '{}';
+        v_key_slots text[] := '{}';
+        v_key_used integer[] := '{}';
+        v_granted_names text[] := '{}';
+        v_permits integer[] := '{}';
+        i integer;
+      BEGIN
+        FOR v_name IN SELECT DISTINCT n FROM unnest(p_names) AS n ORDER BY n LOOP
+          PERFORM pg_advisory_xact_lock(hashtextextended('nestjs-worker:permits:${schema}:' || p_queue || ':' || v_name, 0));
+        END LOOP;
+        v_now := clock_timestamp();
+        FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
+          ord := i;
+          granted := true;
+          retry_after_ms := 0;
+          IF p_per_key[i] IS NOT NULL AND p_keys[i] IS NOT NULL THEN
+            v_slot := p_names[i] || E'\\x1f' || p_keys[i];
+            v_at := array_position(v_key_slots, v_slot);
+            IF v_at IS NULL THEN
+              -- Permits whose delivery still holds its lease on a running row.
+              SELECT count(*) INTO v_count FROM "${schema}".permits p
+              JOIN "${schema}".tasks t ON t.queue = p.queue AND t.id = p.task_id
+              WHERE p.queue = p_queue AND p.name = p_names[i] AND p.key = p_keys[i] AND p.token <> ALL (p_tokens)
+                AND t.lease_token = p.token AND t.state = 'running' AND t.lease_until >= v_now
+                AND NOT (t.started_at IS NULL AND t.leased_at + (t.lease_until - t.leased_at) / 2 < v_now);
+              v_key_slots := v_key_slots || v_slot;
+              v_key_used := v_key_used || v_count;
+              v_at := array_length(v_key_slots, 1);
+            END IF;
+            IF v_key_used[v_at] >= p_per_key[i] THEN
+              granted := false;
+              retry_after_ms := p_busy_ms;
+            END IF;
+          END IF;
+          IF granted AND p_rate_max[i] IS NOT NULL THEN
+            v_at := array_position(v_rate_names, p_names[i]);
+            IF v_at IS NULL THEN
+              DELETE FROM "${schema}".rate_grants g
+              WHERE g.queue = p_queue AND g.name = p_names[i]
+                AND g.granted_at <= v_now - p_rate_ms[i] * interval '1 millisecond';
+              SELECT count(*) INTO v_count FROM "${schema}".rate_grants g
+              WHERE g.queue = p_queue AND g.name = p_names[i];
+              v_rate_names := v_rate_names || p_names[i];
+              v_rate_used := v_rate_used || v_count;
+              v_rate_stored := v_rate_stored || v_count;
+              v_at := array_length(v_rate_names, 1);
+            END IF;
+            IF v_rate_used[v_at] >= p_rate_max[i] THEN
+              -- Sliding window: the next slot frees when the grant that would
+              -- make room leaves the window; one of this batch's leaves last.
+              IF v_rate_used[v_at] - p_rate_max[i] < v_rate_stored[v_at] THEN
+                SELECT g.granted_at INTO v_oldest FROM "${schema}".rate_grants g
+                WHERE g.queue = p_queue AND g.name = p_names[i]
+                ORDER BY g.granted_at OFFSET v_rate_used[v_at] - p_rate_max[i] LIMIT 1;
+              ELSE
+                v_oldest := v_now;
+              END IF;
+              granted := false;
+              retry_after_ms := greatest(1, ceil(extract(epoch FROM (v_oldest + p_rate_ms[i] * interval '1 millisecond' - v_now)) * 1000));
+            END IF;
+          END IF;
+          IF granted THEN
+            IF p_rate_max[i] IS NOT NULL THEN
+              v_rate_used[v_at] := v_rate_used[v_at] + 1;
+              v_granted_names := v_granted_names || p_names[i];
+            END IF;
+            IF p_per_key[i] IS NOT NULL AND p_keys[i] IS NOT NULL THEN
+              v_at := array_position(v_key_slots, v_slot);
+              v_key_used[v_at] := v_key_used[v_at] + 1;
+              v_permits := v_permits || i;
+            END IF;
+          END IF;
+          RETURN NEXT;
+        END LOOP;
+        -- The batch's grants and permits, each in one statement.
+        INSERT INTO "${schema}".rate_grants (queue, name, granted_at)
+        SELECT p_queue, n, v_now FROM unnest(v_granted_names) AS n;
+        INSERT INTO "${schema}".permits (queue, token, name, key, task_id)
+        SELECT p_queue, p_tokens[j], p_names[j], p_keys[j], p_ids[j] FROM unnest(v_permits) AS j
+        ON CONFLICT (queue, token) DO NOTHING;
+      END
+      $fn$;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

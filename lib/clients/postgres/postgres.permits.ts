@@ -32,6 +32,11 @@ export class PostgresPermits {
     private readonly logger: LoggerService,
   ) {}
 
+  /** Whether this process holds any permit (publish asks before it looks at its outcomes). */
+  get holding(): boolean {
+    return this.held.size > 0;
+  }
+
   async acquire(requests: readonly PermitRequest[]): Promise<PermitAnswer[]> {
     const answers: PermitAnswer[] = requests.map(() => GRANTED);
     const asked: number[] = [];

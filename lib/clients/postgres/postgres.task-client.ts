@@ -318,8 +318,11 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
       for (const outcome of outcomes) {
         if (applied.has(outcome.task.id)) this.lostTokens.delete(outcome.task.receipt as string);
       }
-      // Permits end with the outcome (only deliveries that held one cost a statement).
-      await this.permits.release(outcomes);
+      // Permits end with the outcome: deleting their rows is only tidying (a
+      // permit counts only while its delivery holds a running row), so it
+      // does not hold up the next held write (only deliveries that held one
+      // cost a statement).
+      if (this.permits.holding) this.track(this.permits.release(outcomes));
       if (missed.length === 0) return;
       const settledStates = await this.settledByUs(missed.map((outcome) => outcome.task));
       const recorded = new Set<number>();
