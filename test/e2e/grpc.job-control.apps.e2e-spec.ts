@@ -5,7 +5,9 @@
  * GrpcTaskClient). A running task's progress reaches the server's store; a
  * cancel made in the server app (its store) or in the worker app
  * (WorkerManager.cancel, through the server) aborts the handler in the
- * worker's thread, and the task ends cancelled.
+ * worker's thread, and the task ends cancelled. A task with
+ * concurrencyPerKey runs one per key at a time on a worker with two
+ * threads: its permits come from the server's store.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -60,7 +62,7 @@ describe('gRPC job control with a server app and a worker app', () => {
       imports: [
         WorkerModule.forRoot({
           tasksModule,
-          workers: 1,
+          workers: 2,
           timeoutGraceMs: 2000,
           client: { useFactory: () => GrpcTaskClient.connect({ url: `grpc://127.0.0.1:${port}`, logger: quiet }) },
         }),
@@ -100,4 +102,26 @@ describe('gRPC job control with a server app and a worker app', () => {
       await until(() => store.counts().running === 0, 'nothing to be running');
     });
   }
+
+  it('concurrencyPerKey: tasks of one key never overlap, with two threads pulling through the server', async () => {
+    const keys = ['a', 'a', 'a', 'a', 'b', 'b', 'b', 'b'];
+    const ids = store.enqueueMany(
+      keys.map((concurrencyKey) => ({ name: 'grpc.keyed', payload: { ms: 30 }, concurrencyKey })),
+    );
+    const records = await Promise.all(
+      ids.map((id) => store.waitFor<{ start: number; end: number }>(id, AbortSignal.timeout(60_000))),
+    );
+    assert.deepEqual(
+      records.map((r) => r.state),
+      keys.map(() => 'completed'),
+    );
+    for (const key of ['a', 'b']) {
+      const runs = records
+        .filter((_, i) => keys[i] === key)
+        .map((r) => r.result!)
+        .sort((x, y) => x.start - y.start);
+      for (let i = 1; i < runs.length; i++)
+        assert.ok(runs[i]!.start >= runs[i - 1]!.end, `key ${key}: a run started before the one before it ended`);
+    }
+  });
 });
