@@ -34,15 +34,25 @@ export default {
       metric: throughput('jobs/s'),
       args: (ctx) => ({ backend: 'redis', ...drainSizes(ctx) }),
     },
+    // Each feature's subject runs its rounds in turn with a baseline of its own (harness/interleave.mjs):
+    // on a shared machine the two figures of each ratio then come from the same minutes.
     'ours.redis.jc.plain': jobControl('ours: RedisTaskClient enqueue + hand drain, no job control', {}),
-    'ours.redis.jc.unique': jobControl('ours: same, a uniqueKey per task', { uniqueKeys: true }),
-    'ours.redis.jc.permits': jobControl(
-      'ours: same, acquirePermits per batch (concurrencyPerKey, 100 keys, never denied)',
-      { permits: 'concurrency' },
-    ),
-    'ours.redis.jc.rate': jobControl('ours: same, acquirePermits per batch (rateLimit, never denied)', {
-      permits: 'rate',
-    }),
+    'ours.redis.jc.unique': {
+      ...jobControl('ours: same, a uniqueKey per task', { uniqueKeys: true }),
+      interleave: 'ours.redis.jc.plain',
+    },
+    'ours.redis.jc.plain.p': jobControl('ours: no job control (baseline of the concurrency gate)', {}),
+    'ours.redis.jc.permits': {
+      ...jobControl('ours: same, acquirePermits per batch (concurrencyPerKey, 100 keys, never denied)', {
+        permits: 'concurrency',
+      }),
+      interleave: 'ours.redis.jc.plain.p',
+    },
+    'ours.redis.jc.plain.r': jobControl('ours: no job control (baseline of the rate gate)', {}),
+    'ours.redis.jc.rate': {
+      ...jobControl('ours: same, acquirePermits per batch (rateLimit, never denied)', { permits: 'rate' }),
+      interleave: 'ours.redis.jc.plain.r',
+    },
     bullmq: {
       label: 'BullMQ drain (+ raw piscina, 2 threads)',
       program: 'peers/bullmq.mjs',
@@ -71,13 +81,13 @@ export default {
     {
       label: 'Redis drain, permit gate (concurrency keys) vs none',
       ours: 'ours.redis.jc.permits',
-      peer: 'ours.redis.jc.plain',
+      peer: 'ours.redis.jc.plain.p',
       peerLabel: 'no permits asked',
     },
     {
       label: 'Redis drain, permit gate (rate limit) vs none',
       ours: 'ours.redis.jc.rate',
-      peer: 'ours.redis.jc.plain',
+      peer: 'ours.redis.jc.plain.r',
       peerLabel: 'no permits asked',
     },
     { label: 'Redis drain', ours: 'ours.redis', peer: 'bullmq', peerLabel: 'BullMQ', target: atLeast(2) },
