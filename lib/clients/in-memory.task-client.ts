@@ -228,7 +228,8 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
     let requeued = false;
     for (const outcome of outcomes) {
       // Any outcome ends its delivery for the holder, fenced or not: its concurrency permit is free.
-      this.permits.release(outcome.task);
+      const freed = this.permits.release(outcome.task);
+      if (freed !== undefined && this.wakeWaiter(freed)) requeued = true;
       const record = this.records.get(outcome.task.id);
       if (
         !record ||
@@ -283,6 +284,22 @@ export class InMemoryTaskClient implements TaskClient, TaskStore {
   /** Rate limits and concurrency keys, for the worker loops sharing this instance (see in-memory.permits.ts). */
   acquirePermits(requests: readonly PermitRequest[]): Promise<readonly PermitAnswer[]> {
     return Promise.resolve(this.permits.acquire(requests));
+  }
+
+  /** A permit of `slot` is free: the oldest delivery denied for it and waiting out its delay is ready now. */
+  private wakeWaiter(slot: string): boolean {
+    for (const id of this.permits.waitingFor(slot)) {
+      const record = this.records.get(id);
+      // Still held: its release with a delay is on its way; the next freed permit, or its delay, brings it back.
+      if (record?.state === 'running') continue;
+      this.permits.forget(slot, id);
+      if (record?.state !== 'delayed') continue;
+      record.state = 'queued';
+      record.runAt = Date.now();
+      this.ready.push(record);
+      return true;
+    }
+    return false;
   }
 
   /** One fire per schedule tick among the WorkerModules sharing this instance (see in-memory.schedules.ts). */
