@@ -7,8 +7,9 @@ import { fixture } from './paths.mjs';
 
 export const tasksFile = fixture('bench.tasks.js');
 
-export async function bootApp({ workers = 2, client, ...options } = {}) {
-  const { BenchTasksModule } = await import(tasksFile.href);
+/** `tasksModule`: the export of bench.tasks to boot (`KeyedBenchTasksModule` adds tasks with concurrency keys). */
+export async function bootApp({ workers = 2, client, tasksModule = 'BenchTasksModule', ...options } = {}) {
+  const { [tasksModule]: BenchTasksModule } = await import(tasksFile.href);
   class BenchAppModule {}
   Module({
     imports: [

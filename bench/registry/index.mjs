@@ -21,6 +21,7 @@ import grpc from './grpc.mjs';
 import scaleout from './scaleout.mjs';
 import http from './http.mjs';
 import idle from './idle.mjs';
+import permits from './permits.mjs';
 import jobControl from './job-control.mjs';
 
 export const workloads = [
@@ -39,6 +40,7 @@ export const workloads = [
   scaleout,
   http,
   idle,
+  permits,
   jobControl,
 ];
 
