@@ -193,12 +193,10 @@ local function apply(op, key, b, eid, d, rk, id, attempt, x, y, z)
     -- JUSTID: resets the idle time without counting a delivery.
     redis.call('XCLAIM', key, group, consumer, 0, eid, 'JUSTID')
     -- A concurrency permit lives as long as the lease: a holder that stops extending gives it up.
-    local r = redis.call('HMGET', rk, 'name', 'concurrencyKey')
-    if r[1] and r[2] then
+    local r, lease = redis.call('HMGET', rk, 'name', 'concurrencyKey'), tonumber(x)
+    if lease and r[1] and r[2] then
       local ck = scoped('concurrency:', r[1], r[2])
-      if redis.call('ZADD', ck, 'XX', 'CH', now + tonumber(x), token(b, eid, d)) == 1 then
-        redis.call('PEXPIRE', ck, 3 * tonumber(x))
-      end
+      if redis.call('ZADD', ck, 'XX', 'CH', now + lease, token(b, eid, d)) == 1 then redis.call('PEXPIRE', ck, 3 * lease) end
     end
   elseif op == 'progress' then
     redis.call('HSET', rk, 'progress', x)
