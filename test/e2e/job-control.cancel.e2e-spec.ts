@@ -188,3 +188,53 @@ describe('cancel in another process: the holder hears it through watchCancels', 
     assert.equal(shared.get(id)!.state, 'cancelled');
   });
 });
+
+describe('cancel when the store refuses it', () => {
+  /** A store whose cancel() fails, as a database that went away would. */
+  class FailingCancelClient extends InMemoryTaskClient {
+    override cancel(): boolean {
+      throw new Error('store unreachable');
+    }
+  }
+  const failing = new FailingCancelClient();
+  let booted: BootedApp;
+  const events: WorkerEvent[] = [];
+
+  before(async () => {
+    @Module({
+      imports: [
+        CancelProgressTasksModule,
+        WorkerModule.forRoot({
+          tasksModule: { module: CancelProgressTasksModule, file: tasksFile },
+          workers: 1,
+          timeoutGraceMs: 300,
+          client: { useValue: failing },
+        }),
+      ],
+    })
+    class AppModule {}
+    booted = await boot(AppModule, false);
+    booted.manager.events$.subscribe((event) => events.push(event));
+  });
+  after(() => booted.close());
+
+  it('the caller gets the error, and the task aborted here meanwhile is released, not lost, and runs again', async () => {
+    const f = flags();
+    const id = failing.enqueue('jc.gate', { flags: f });
+    await until(() => Atomics.load(f, 0) === 1, 10_000, 'the handler to start');
+    await assert.rejects(booted.manager.cancel(id), /store unreachable/);
+    // It ignores its signal: its thread is stopped after the grace period; it comes back as the same attempt.
+    await until(
+      () => events.some((e) => e.type === 'task.released' && e.taskId === id),
+      10_000,
+      'the stopped delivery to be released',
+    );
+    Atomics.store(f, 1, 1);
+    const record = await failing.waitFor(id);
+    assert.equal(record.state, 'completed');
+    assert.equal(record.result, 'opened');
+    assert.equal(record.attempt, 1, 'released, not charged');
+    assert.equal(booted.manager.stats().cancelled, 0);
+    assert.ok(!events.some((e) => e.type === 'task.cancelled'));
+  });
+});
