@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { defer, exhaustMap, finalize, share, timer, type Observable, type Subscription } from 'rxjs';
 import { describeThrown } from '../clients/kit/json.encoder.js';
@@ -97,6 +97,12 @@ export class DashboardTracker implements OnModuleInit {
         'imports',
         'cannot reach WorkerManager: the application has no WorkerModule the dashboard can see',
         "Import WorkerModule.forRoot() in the application module (it is global unless isGlobal: false; then list the module that exports it in the dashboard's imports).",
+      );
+    }
+    if (!this.options.readGuard && process.env.NODE_ENV === 'production') {
+      // Task names, errors and their stacks are on the page: say so once, where it matters.
+      new Logger('WorkerDashboardModule').warn(
+        `The workers dashboard at /${this.options.path} is readable by anyone who reaches the app (task names, errors and stacks). Set readGuard in WorkerDashboardModule.forRoot() to restrict it.`,
       );
     }
     try {
