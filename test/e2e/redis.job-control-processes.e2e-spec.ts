@@ -27,14 +27,18 @@ const appFile = new URL('../fixtures/job-control/redis.app.js', import.meta.url)
 class Child {
   private readonly replies: Array<(value: Record<string, unknown>) => void> = [];
   stderr = '';
+  /** Lines of stdout that are neither `ready` nor a reply (an app's logs). */
+  readonly output: string[] = [];
   /** Resolves when the process printed `ready` (the full apps do, once started). */
   readonly ready: Promise<void>;
   constructor(readonly proc: ChildProcess) {
     let ready!: () => void;
     this.ready = new Promise<void>((resolve) => (ready = resolve));
-    createInterface({ input: proc.stdout! }).on('line', (line) =>
-      line === 'ready' ? ready() : this.replies.shift()?.(JSON.parse(line)),
-    );
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (line === 'ready') ready();
+      else if (line.startsWith('{')) this.replies.shift()?.(JSON.parse(line));
+      else this.output.push(line);
+    });
     proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
   get pid(): number {
@@ -293,28 +297,34 @@ async function respawn(fleet: Fleet): Promise<Child[]> {
   );
 }
 
+/** A fleet of 3 full apps (test/fixtures/job-control/redis.app.ts) instead of the direct-API children. */
+async function openApps(env: Record<string, string> = {}): Promise<Fleet> {
+  const fleet = await openFleet();
+  await stopAll(fleet.children);
+  fleet.children = [0, 1, 2].map(
+    () =>
+      new Child(
+        spawn(process.execPath, [appFile.pathname], {
+          env: { ...process.env, REDIS_URL, JOB_PREFIX: fleet.prefix, JOB_LEDGER: fleet.ledger, ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }),
+      ),
+  );
+  await Promise.all(
+    fleet.children.map((c) =>
+      Promise.race([
+        c.ready,
+        new Promise((_, reject) => c.proc.once('exit', () => reject(new Error(`app exited: ${c.stderr}`)))),
+      ]),
+    ),
+  );
+  return fleet;
+}
+
 describe('Redis job control across 3 full apps (worker loop, threads)', { skip: redisSkip() }, () => {
   let fleet: Fleet;
   before(async () => {
-    fleet = await openFleet();
-    await stopAll(fleet.children);
-    fleet.children = [0, 1, 2].map(
-      () =>
-        new Child(
-          spawn(process.execPath, [appFile.pathname], {
-            env: { ...process.env, REDIS_URL, JOB_PREFIX: fleet.prefix, JOB_LEDGER: fleet.ledger },
-            stdio: ['pipe', 'pipe', 'pipe'],
-          }),
-        ),
-    );
-    await Promise.all(
-      fleet.children.map((c) =>
-        Promise.race([
-          c.ready,
-          new Promise((_, reject) => c.proc.once('exit', () => reject(new Error(`app exited: ${c.stderr}`)))),
-        ]),
-      ),
-    );
+    fleet = await openApps();
   });
   after(() => closeFleet(fleet));
 
@@ -348,5 +358,58 @@ describe('Redis job control across 3 full apps (worker loop, threads)', { skip: 
     assert.deepEqual([counts.queued, counts.completed, counts.failed, counts.cancelled], [0, 0, 0, 3]);
     assert.equal(fleet.lines().filter(([e]) => e === 'end').length, 0, 'no cancelled handler ran to its end');
     assert.equal(fleet.lines().filter(([e]) => e === 'start').length, 3, 'and none started again');
+  });
+});
+
+describe('Redis schedules and concurrency keys across 3 full apps', { skip: redisSkip() }, () => {
+  let fleet: Fleet;
+  before(async () => {
+    fleet = await openApps({ JOB_SCHEDULE: '1' });
+  });
+  after(() => closeFleet(fleet));
+
+  it('@Task({ concurrencyPerKey: 2 }): never more than 2 of a key run at once across the apps; a schedule every second fires each tick once', async () => {
+    writeFileSync(fleet.ledger, '');
+    const keys = ['a', 'b', 'c'];
+    const ids = await fleet.producer.enqueueMany(
+      Array.from({ length: 45 }, (_, n) => ({
+        name: 'jcx.limited',
+        payload: { key: keys[n % 3] },
+        concurrencyKey: keys[n % 3]!,
+      })),
+    );
+    await until(
+      async () => (await Promise.all(ids.map((id) => fleet.producer.get(id)))).every((r) => r?.state === 'completed'),
+      120_000,
+      'every limited task',
+    );
+    const lines = fleet.lines();
+    const most = mostAtOnce(lines.filter(([e]) => e === 'start' || e === 'end'));
+    console.log(`# most at once per key across the apps: ${JSON.stringify(Object.fromEntries(most))}`);
+    for (const key of keys) assert.ok((most.get(key) ?? 0) <= 2, `${key}: ${most.get(key)} at once, limit 2`);
+    assert.equal(lines.filter(([e]) => e === 'end').length, ids.length, 'each ran once');
+
+    // The schedule has been firing all along: at least 3 ticks, each fired by one app only.
+    await until(
+      () => fleet.children.flatMap((c) => c.output).filter((l) => / fired task /.test(l)).length >= 3,
+      60_000,
+      'three fires',
+    );
+    await stopAll(fleet.children);
+    const fires = fleet.children.flatMap((c) =>
+      c.output.flatMap((line) => {
+        const match = / fired task jcx\.tick#(\S+) for (\S+?)\.(?:\x1b|\s|$)/.exec(line);
+        return match ? [{ id: match[1]!, tick: match[2]! }] : [];
+      }),
+    );
+    assert.ok(fires.length >= 3, `fires read from the apps' logs: ${fires.length}`);
+    const ticks = fires.map((f) => f.tick);
+    assert.equal(new Set(ticks).size, ticks.length, `a tick fired twice: ${ticks.join(', ')}`);
+    for (const fire of fires) {
+      const record = await fleet.producer.get(fire.id);
+      assert.equal(record?.name, 'jcx.tick');
+    }
+    const perApp = fleet.children.map((c) => c.output.filter((l) => / fired task /.test(l)).length);
+    console.log(`# ${fires.length} schedule fires, by app: ${perApp.join(', ')}`);
   });
 });
