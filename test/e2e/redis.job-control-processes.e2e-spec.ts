@@ -398,7 +398,7 @@ describe('Redis schedules and concurrency keys across 3 full apps', { skip: redi
     await stopAll(fleet.children);
     const fires = fleet.children.flatMap((c) =>
       c.output.flatMap((line) => {
-        const match = / fired task jcx\.tick#(\S+) for (\S+?)\.(?:\x1b|\s|$)/.exec(line);
+        const match = / fired task jcx\.tick#(\S+) for (\d{4}-\S+?Z)\./.exec(line);
         return match ? [{ id: match[1]!, tick: match[2]! }] : [];
       }),
     );
