@@ -14,6 +14,10 @@ import type { WorkerMetrics } from './worker.metrics.js';
  * `enqueue()`; the span's own context goes to the thread with the call.
  */
 export class OtelInstrumentation implements WorkerInstrumentation {
+  /** Span names by task name: `run <name>` and `process <name>`, made once, not per attempt. */
+  private readonly runNames = new Map<string, string>();
+  private readonly processNames = new Map<string, string>();
+
   constructor(
     private readonly tracers: TracerSource | undefined,
     private readonly metrics: WorkerMetrics | undefined,
@@ -36,9 +40,11 @@ export class OtelInstrumentation implements WorkerInstrumentation {
     if (!tracer) return undefined;
     const fromClient = call.source === 'client';
     const span = tracer.startSpan(
-      `${fromClient ? 'process' : 'run'} ${call.name}`,
+      this.spanName(call.name, fromClient),
       {
         kind: fromClient ? SpanKind.CONSUMER : SpanKind.INTERNAL,
+        // In the options, not set afterwards: a sampler sees them, and a
+        // span it drops costs no attribute at all.
         attributes: {
           [ATTR.messagingSystem]: MESSAGING_SYSTEM,
           [ATTR.operationType]: 'process',
@@ -54,6 +60,7 @@ export class OtelInstrumentation implements WorkerInstrumentation {
       (call.parent as Context | undefined) ?? ROOT_CONTEXT,
     );
     call.span = span;
+    // A span the sampler dropped still carries its trace (not sampled) to the thread.
     return formatTraceContext(span.spanContext());
   }
 
@@ -62,17 +69,19 @@ export class OtelInstrumentation implements WorkerInstrumentation {
     const span = call.span as Span | undefined;
     if (!span) return;
     call.span = undefined;
-    span.setAttribute(ATTR.outcome, end.outcome);
-    if (end.threadId !== undefined) span.setAttribute(ATTR.threadId, end.threadId);
-    if (end.outcome !== 'completed') {
-      const error = end.error;
-      span.setAttribute(ATTR.errorType, error?.name ?? end.outcome);
-      span.recordException({
-        name: error?.name ?? end.outcome,
-        message: error?.message ?? end.outcome,
-        stack: error?.stack,
-      });
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message });
+    if (span.isRecording()) {
+      span.setAttribute(ATTR.outcome, end.outcome);
+      if (end.threadId !== undefined) span.setAttribute(ATTR.threadId, end.threadId);
+      if (end.outcome !== 'completed') {
+        const error = end.error;
+        span.setAttribute(ATTR.errorType, error?.name ?? end.outcome);
+        span.recordException({
+          name: error?.name ?? end.outcome,
+          message: error?.message ?? end.outcome,
+          stack: error?.stack,
+        });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message });
+      }
     }
     span.end();
   }
@@ -83,7 +92,7 @@ export class OtelInstrumentation implements WorkerInstrumentation {
     call.span = undefined;
     // Its batch failed as a whole (or another call of it timed out): this
     // attempt runs again alone, under a new span with the same parent.
-    span.setAttribute(ATTR.outcome, 'requeued');
+    if (span.isRecording()) span.setAttribute(ATTR.outcome, 'requeued');
     span.end();
   }
 
@@ -97,5 +106,13 @@ export class OtelInstrumentation implements WorkerInstrumentation {
 
   loopOutcome(task: TaskEnvelope, status: TaskOutcome['status']): void {
     this.metrics?.loopOutcome(task.name, status);
+  }
+
+  /** Bounded by the task names the pool has: a call reaches a thread only for a name it knows. */
+  private spanName(task: string, fromClient: boolean): string {
+    const names = fromClient ? this.processNames : this.runNames;
+    let name = names.get(task);
+    if (name === undefined) names.set(task, (name = `${fromClient ? 'process' : 'run'} ${task}`));
+    return name;
   }
 }

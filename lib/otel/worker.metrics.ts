@@ -6,19 +6,33 @@ import { ATTR, DURATION_BUCKETS, MESSAGING_SYSTEM, METRIC } from './telemetry.na
 
 const OPERATION: Record<TaskSource, string> = { client: 'process', run: 'run', map: 'map' };
 
+/** An attribute set of one task name, source and outcome, with the attempts counted under it since start. */
+interface Series {
+  readonly attributes: Attributes;
+  count: number;
+}
+
+/** The series of one task name and source: its wait (no outcome) and one per outcome. */
+interface SourceSeries {
+  readonly wait: Series;
+  readonly outcomes: Map<string, Series>;
+}
+
 /**
- * The pool's instruments. Counters and histograms are recorded as attempts
- * end, with attribute sets made once per task name and outcome (a no-op
- * task's attempt must not allocate them); gauges read `WorkerManager.stats()`
- * when the reader collects, so they cost nothing between collections.
+ * The pool's instruments. Durations are recorded as attempts start and end,
+ * with attribute sets made once per task name, source and outcome (an
+ * attempt allocates none, and looks its set up without building a key);
+ * outcome counts are plain integers added here and read, like the gauges
+ * (`WorkerManager.stats()`), by observable instruments when the reader
+ * collects: an SDK counter's `add()` hashes its attributes on every call,
+ * which cost as much as a histogram record per attempt.
  */
 export class WorkerMetrics {
   private readonly processDuration: Histogram;
   private readonly waitDuration: Histogram;
-  private readonly outcomes: Counter;
   private readonly loopOutcomes: Counter;
   private readonly restarts: Counter;
-  private readonly attributeSets = new Map<string, Attributes>();
+  private readonly series = new Map<string, Record<TaskSource, SourceSeries | undefined>>();
 
   constructor(meter: Meter, stats: () => WorkerStats | undefined) {
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } };
@@ -30,11 +44,19 @@ export class WorkerMetrics {
       ...seconds,
       description: 'Time a task waited in the bounded queue before reaching a thread.',
     });
-    this.outcomes = meter.createCounter(METRIC.outcomes, {
-      unit: '{attempt}',
-      description: 'Task attempts (and map() items) that ended, by outcome; what WorkerManager.stats() counts.',
-      valueType: ValueType.INT,
-    });
+    meter
+      .createObservableCounter(METRIC.outcomes, {
+        unit: '{attempt}',
+        description: 'Task attempts (and map() items) that ended, by outcome; what WorkerManager.stats() counts.',
+        valueType: ValueType.INT,
+      })
+      .addCallback((result) => {
+        for (const sources of this.series.values()) {
+          for (const source of Object.values(sources)) {
+            if (source) for (const series of source.outcomes.values()) result.observe(series.count, series.attributes);
+          }
+        }
+      });
     this.loopOutcomes = meter.createCounter(METRIC.loopOutcomes, {
       unit: '{delivery}',
       description: 'Worker-loop deliveries by the outcome published: completed, retry, failed (dead letter), released.',
@@ -63,13 +85,15 @@ export class WorkerMetrics {
   }
 
   waited(name: string, source: TaskSource, ms: number): void {
-    this.waitDuration.record(ms / 1000, this.attributes(name, source, ''));
+    this.waitDuration.record(ms / 1000, this.sourceSeries(name, source).wait.attributes);
   }
 
   ended(name: string, source: TaskSource, end: AttemptEnd, count = 1): void {
-    const attributes = this.attributes(name, source, end.outcome);
-    this.outcomes.add(count, attributes);
-    if (end.ms !== undefined) this.processDuration.record(end.ms / 1000, attributes);
+    const outcomes = this.sourceSeries(name, source).outcomes;
+    let series = outcomes.get(end.outcome);
+    if (!series) outcomes.set(end.outcome, (series = newSeries(name, source, end.outcome)));
+    series.count += count;
+    if (end.ms !== undefined) this.processDuration.record(end.ms / 1000, series.attributes);
   }
 
   restarted(reason: ThreadRestartReason): void {
@@ -80,22 +104,26 @@ export class WorkerMetrics {
     this.loopOutcomes.add(1, { [ATTR.taskName]: name, [ATTR.loopOutcome]: status });
   }
 
-  /** One frozen attribute set per task name, source and outcome ('' for none). */
-  private attributes(name: string, source: TaskSource, outcome: string): Attributes {
-    const key = `${source}\u0000${outcome}\u0000${name}`;
-    let attributes = this.attributeSets.get(key);
-    if (!attributes) {
-      attributes = {
-        [ATTR.messagingSystem]: MESSAGING_SYSTEM,
-        [ATTR.operationName]: OPERATION[source],
-        [ATTR.destination]: name,
-        ...(outcome ? { [ATTR.outcome]: outcome } : {}),
-        ...(outcome && outcome !== 'completed' ? { [ATTR.errorType]: outcome } : {}),
-      };
-      // Bounded by the task names the pool has times the outcomes; a map() of a
-      // name the pool does not know fails before it gets here.
-      this.attributeSets.set(key, Object.freeze(attributes));
-    }
-    return attributes;
+  /**
+   * The series of task `name` from `source`. Bounded by the task names the
+   * pool has times the sources and outcomes; a map() of a name the pool does
+   * not know fails before it gets here.
+   */
+  private sourceSeries(name: string, source: TaskSource): SourceSeries {
+    let sources = this.series.get(name);
+    if (!sources) this.series.set(name, (sources = { client: undefined, run: undefined, map: undefined }));
+    return (sources[source] ??= { wait: newSeries(name, source, ''), outcomes: new Map() });
   }
+}
+
+/** A frozen attribute set for task `name`, `source` and `outcome` ('' for none), counted from 0. */
+function newSeries(name: string, source: TaskSource, outcome: string): Series {
+  const attributes: Attributes = {
+    [ATTR.messagingSystem]: MESSAGING_SYSTEM,
+    [ATTR.operationName]: OPERATION[source],
+    [ATTR.destination]: name,
+    ...(outcome ? { [ATTR.outcome]: outcome } : {}),
+    ...(outcome && outcome !== 'completed' ? { [ATTR.errorType]: outcome } : {}),
+  };
+  return { attributes: Object.freeze(attributes), count: 0 };
 }
