@@ -172,7 +172,7 @@ describe('PostgresTaskClient job control', { skip: url ? false : 'PG_URL is not 
 
   describe('progress and delayed release', () => {
     it('stores the latest progress per delivery, fenced by its lease; a new attempt starts without it', async () => {
-      const { producer, consumer } = pair();
+      const { producer, consumer, logger } = pair();
       const id = await producer.enqueue('jc.noop');
       const [task] = await take(consumer, 1);
       await consumer.reportProgress([
@@ -183,8 +183,11 @@ describe('PostgresTaskClient job control', { skip: url ? false : 'PG_URL is not 
       const stale = { ...task!, receipt: randomUUID() };
       await consumer.reportProgress([{ task: stale, value: 99 }]);
       assert.deepEqual((await producer.get(id))?.progress, { pct: 50, step: 'resize' }, 'a wrong token writes nothing');
+      await consumer.reportProgress([{ task: task!, value: 'x'.repeat(70_000) }]);
+      assert.deepEqual((await producer.get(id))?.progress, { pct: 50, step: 'resize' }, 'a huge value is dropped');
       await consumer.reportProgress([{ task: task!, value: 10n }]);
       assert.deepEqual((await producer.get(id))?.progress, { pct: 50, step: 'resize' }, 'a BigInt is dropped');
+      assert.equal(logger.warnings.filter((w) => /dropped a progress value/.test(w)).length, 2, 'each drop is logged');
       await consumer.publish([{ status: 'released', task: task! }]);
       const [again] = await take(consumer, 1);
       assert.equal((await producer.get(again!.id))?.progress, undefined, 'the next delivery starts without progress');

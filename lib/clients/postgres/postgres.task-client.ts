@@ -429,6 +429,12 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
         );
         continue;
       }
+      if (json.text !== undefined && json.text.length > MAX_PROGRESS_CHARS) {
+        this.logger.warn(
+          `PostgresTaskClient dropped a progress value of task "${task.name}" (${task.id}) of ${json.text.length} characters as JSON (at most ${MAX_PROGRESS_CHARS}): report a summary, keep the data elsewhere.`,
+        );
+        continue;
+      }
       latest.set(task.id, { token: task.receipt, text: json.text ?? null });
     }
     if (latest.size === 0 || this.closing) return Promise.resolve();
@@ -573,6 +579,9 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     if (this.closing) throw new Error(Messages.pgClosed(method));
   }
 }
+
+/** Longest progress value stored, as JSON text: progress is a status line, rewritten often, not a result. */
+const MAX_PROGRESS_CHARS = 65_536;
 
 /** Lost lease tokens remembered for counting each once; past this, the oldest are forgotten. */
 const LOST_KEPT = 100_000;
