@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { InMemoryTaskClient, type TaskEnvelope } from '../../lib/index.js';
+import { InMemoryTaskClient, TaskLimitsUnsupportedError, type TaskEnvelope } from '../../lib/index.js';
 import { GrpcTaskClient, GrpcTaskServerError } from '../../lib/grpc.js';
 import { quiet, recordingLogger, serve, type Served } from '../support/grpc.support.js';
 
@@ -329,8 +329,16 @@ describe('gRPC job control, a store without it', () => {
     assert.equal(logger.lines.filter((line) => line.includes('keeps no progress')).length, 1);
   });
 
-  it('a worker whose tasks have limits is told at registration that the store cannot enforce them', async () => {
-    client.registerTasks([{ name: 'legacy.limited', maxAttempts: 3, concurrencyPerKey: 2 }]);
-    await until(() => logger.lines.some((line) => line.includes("@Task('legacy.limited')")));
+  it('a worker whose tasks have limits fails to register them, naming the server’s store, as a local client would', () => {
+    assert.throws(
+      () => client.registerTasks([{ name: 'legacy.limited', maxAttempts: 3, concurrencyPerKey: 2 }]),
+      (error: Error) => {
+        assert.ok(error instanceof TaskLimitsUnsupportedError, String(error));
+        assert.ok(error.message.includes('"legacy.limited"'), error.message);
+        assert.ok(error.message.includes(`${served.url} (its store, LegacyStore)`), error.message);
+        return true;
+      },
+    );
+    client.registerTasks([{ name: 'legacy.plain', maxAttempts: 3 }]);
   });
 });

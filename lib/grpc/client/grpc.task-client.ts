@@ -2,7 +2,11 @@ import { Inject, Injectable, Optional, type OnApplicationShutdown, type OnModule
 import { checkEnqueue, payloadJson } from '../../clients/kit/enqueue.validator.js';
 import { describeThrown } from '../../clients/kit/json.encoder.js';
 import { Messages } from '../../errors/error-messages.js';
-import { GrpcConnectTimeoutError, GrpcUnauthenticatedError } from '../../errors/worker.errors.js';
+import {
+  GrpcConnectTimeoutError,
+  GrpcUnauthenticatedError,
+  TaskLimitsUnsupportedError,
+} from '../../errors/worker.errors.js';
 import type {
   PermitAnswer,
   PermitRequest,
@@ -67,6 +71,7 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
   private registering: Promise<unknown> = Promise.resolve();
   private serverLeaseMs?: number;
   private serverFeatures?: readonly StoreFeature[];
+  private serverStoreName?: string;
   /** The server answered ReportProgress with UNIMPLEMENTED: progress stays in this process (events$). */
   private progressUnsupported = false;
   private readonly progressNotJsonWarned = new Set<string>();
@@ -175,6 +180,15 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
    */
   registerTasks(tasks: readonly RegisteredTask[]): void {
     if (!Array.isArray(tasks)) throw new TypeError('GrpcTaskClient.registerTasks(): expected an array of tasks.');
+    // A store that cannot enforce limits fails the worker's start, as a local
+    // client without acquirePermits() does (known once the server answered;
+    // a server older than job control tells no store name).
+    const limited = tasks.filter((task) => task.rateLimit || task.concurrencyPerKey !== undefined);
+    if (limited.length > 0 && this.serverStoreName && !this.serverFeatures?.includes('acquirePermits'))
+      throw new TaskLimitsUnsupportedError(
+        limited.map((task) => task.name),
+        `the gRPC task server ${this.address} (its store, ${this.serverStoreName})`,
+      );
     this.registered = tasks.map(({ name, maxAttempts, rateLimit, concurrencyPerKey }) => ({
       name,
       maxAttempts,
@@ -324,7 +338,7 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
 
   private async hello(): Promise<void> {
     const { connectTimeoutMs } = this.settings;
-    let reply: { lease_ms: number; max_message_bytes: number; store_features?: string[] };
+    let reply: { lease_ms: number; max_message_bytes: number; store_features?: string[]; store_name?: string };
     try {
       reply = (await this.channel.unary<typeof reply>('Hello', {}, { timeoutMs: connectTimeoutMs })) as typeof reply;
     } catch (error) {
@@ -333,6 +347,7 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
     }
     if (reply.lease_ms > 0) this.serverLeaseMs = reply.lease_ms;
     this.serverFeatures = (reply.store_features ?? []) as StoreFeature[];
+    this.serverStoreName = reply.store_name || undefined;
     if (reply.max_message_bytes > 0) this.maxMessageBytes = Math.min(this.maxMessageBytes, reply.max_message_bytes);
   }
 

@@ -124,6 +124,7 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
       lease_ms: p.leaseMs,
       max_message_bytes: p.maxMessageBytes,
       store_features: p.features,
+      store_name: p.storeName,
     })),
 
     Fetch: unary<{ max: number; wait_ms: number }, unknown>('Fetch', async (request, call) => {
