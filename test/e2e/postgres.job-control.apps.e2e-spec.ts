@@ -4,7 +4,8 @@
  * WorkerManager.cancel(id) in one app aborts the handler running in another
  * app's thread (the store's NOTIFY, the loop's cancel watch, ctx.signal),
  * and @Task({ concurrencyPerKey: 2 }) holds across the three apps' loops
- * (a ledger file the handlers append to from their threads).
+ * (a ledger file the handlers append to from their threads); a schedule
+ * every second in all three apps fires each tick once.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -44,6 +45,37 @@ class App {
   }
 }
 
+async function startApps(env: Record<string, string>): Promise<App[]> {
+  const apps = [0, 1, 2].map(
+    () =>
+      new App(
+        spawn(process.execPath, [appFile], {
+          env: { ...process.env, PG_URL: url!, ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }),
+      ),
+  );
+  await Promise.all(
+    apps.map((a) =>
+      Promise.race([
+        a.ready,
+        new Promise((_, reject) => a.proc.once('exit', () => reject(new Error(`app exited: ${a.stderr}`)))),
+      ]),
+    ),
+  );
+  return apps;
+}
+
+async function stopApps(apps: readonly App[]): Promise<void> {
+  await Promise.all(
+    apps.map(async (a) => {
+      if (a.proc.exitCode !== null) return;
+      await Promise.race([a.send({ cmd: 'stop' }), new Promise((r) => setTimeout(r, 15_000))]);
+      if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
+    }),
+  );
+}
+
 describe(
   'PostgreSQL job control across 3 full apps (worker loop, threads)',
   { skip: url ? false : 'PG_URL is not set (run through npm test)' },
@@ -63,33 +95,11 @@ describe(
       writeFileSync(ledger, '');
       producer = new PostgresTaskClient({ connectionString: url!, queue, cleanupIntervalMs: 0, listen: false });
       await producer.migrate();
-      apps = [0, 1, 2].map(
-        () =>
-          new App(
-            spawn(process.execPath, [appFile], {
-              env: { ...process.env, PG_URL: url!, JOB_QUEUE: queue, JOB_LEDGER: ledger },
-              stdio: ['pipe', 'pipe', 'pipe'],
-            }),
-          ),
-      );
-      await Promise.all(
-        apps.map((a) =>
-          Promise.race([
-            a.ready,
-            new Promise((_, reject) => a.proc.once('exit', () => reject(new Error(`app exited: ${a.stderr}`)))),
-          ]),
-        ),
-      );
+      apps = await startApps({ JOB_QUEUE: queue, JOB_LEDGER: ledger });
     });
 
     after(async () => {
-      await Promise.all(
-        apps.map(async (a) => {
-          if (a.proc.exitCode !== null) return;
-          await Promise.race([a.send({ cmd: 'stop' }), new Promise((r) => setTimeout(r, 15_000))]);
-          if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
-        }),
-      );
+      await stopApps(apps);
       await producer.pool.query(`DELETE FROM ${producer.table} WHERE queue = $1`, [queue]).catch(() => undefined);
       await producer.close();
       rmSync(dir, { recursive: true, force: true });
@@ -155,6 +165,57 @@ describe(
       t.diagnostic(
         `ran in ${pids.size} process(es); peak per key: ${[...peak].map(([k, n]) => `${k}=${n}`).join(', ')}`,
       );
+    });
+  },
+);
+
+describe(
+  'PostgreSQL schedules across 3 full apps',
+  { skip: url ? false : 'PG_URL is not set (run through npm test)' },
+  () => {
+    it('a schedule every second in all three apps fires each tick at most once', async (t) => {
+      const queue = `pgx-${randomUUID().slice(0, 8)}`;
+      const key = `every-second-${randomUUID().slice(0, 6)}`;
+      const dir = mkdtempSync(join(tmpdir(), 'nestjs-worker-pgx-'));
+      const producer = new PostgresTaskClient({ connectionString: url!, queue, cleanupIntervalMs: 0, listen: false });
+      let apps: App[] = [];
+      try {
+        await producer.migrate();
+        apps = await startApps({
+          JOB_QUEUE: queue,
+          JOB_LEDGER: join(dir, 'ledger'),
+          JOB_SCHEDULE: '1',
+          JOB_SCHEDULE_KEY: key,
+        });
+        // The marker and the fires so far, in one snapshot: a fire moves the
+        // marker and inserts its task in one transaction, so from here every
+        // tick up to the last marker fired at most once (a tick fired twice
+        // makes more fires than ticks; one may be skipped only if all three
+        // apps stalled past it, which the catch-up rule allows).
+        const read = async () =>
+          (
+            await producer.pool.query<{ tick: string | null; fired: number }>(
+              `SELECT (SELECT last_tick::text FROM "${producer.schema}".schedules WHERE queue = $1 AND key = $2) AS tick,
+                      (SELECT count(*)::int FROM ${producer.table} WHERE queue = $1 AND name = 'pgx.tick') AS fired`,
+              [queue, key],
+            )
+          ).rows[0]!;
+        await until(async () => (await read()).tick !== null, 60_000, 'the schedule marker');
+        const start = await read();
+        await until(async () => (await read()).fired >= start.fired + 4, 60_000, 'four more ticks to fire');
+        await stopApps(apps);
+        const end = await read();
+        const ticks = (Number(end.tick) - Number(start.tick)) / 1000;
+        const fired = end.fired - start.fired;
+        t.diagnostic(`${fired} fire(s) for ${ticks} tick(s), each offered by 3 apps`);
+        assert.ok(fired <= ticks, `${fired} fires for ${ticks} ticks: a tick fired more than once`);
+        assert.ok(fired >= 4);
+      } finally {
+        await stopApps(apps);
+        await producer.pool.query(`DELETE FROM ${producer.table} WHERE queue = $1`, [queue]).catch(() => undefined);
+        await producer.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   },
 );
