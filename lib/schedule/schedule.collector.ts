@@ -1,3 +1,4 @@
+import { encodeJson } from '../clients/kit/json.encoder.js';
 import { checkScheduleShape } from '../decorators/task-options.checks.js';
 import { Messages } from '../errors/error-messages.js';
 import { InvalidScheduleError, SchedulesUnsupportedError } from '../errors/worker.errors.js';
@@ -47,6 +48,17 @@ export function collectSchedules(
           problem.field === 'timezone'
             ? `Use an IANA time zone name such as 'Europe/Berlin' or 'America/New_York' (default 'UTC').`
             : `Use five fields (minute hour day-of-month month day-of-week), or six with seconds first, e.g. '0 6 * * *' or '*/10 * * * * *'.`,
+        ),
+      );
+    }
+    // Every store but the in-memory one refuses what JSON cannot carry; say so now rather than at every tick.
+    const payload = encodeJson(schedule.payload);
+    if (!payload.ok) {
+      throw new InvalidScheduleError(
+        Messages.invalidSchedule(
+          declaredBy,
+          `its payload cannot be written as JSON (${payload.problem})`,
+          'Give the schedule plain data as its payload (objects, arrays, strings, numbers, booleans, null).',
         ),
       );
     }

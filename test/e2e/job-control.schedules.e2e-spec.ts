@@ -165,6 +165,10 @@ describe('schedules', () => {
         ],
         /key "sched\.tick".*own "key"/s,
       ],
+      [
+        [{ task: 'sched.tick', cron: '0 6 * * *', payload: { n: 1n } }],
+        /schedules\[0\].*payload cannot be written as JSON/s,
+      ],
     ];
     for (const [schedules, message] of cases) {
       const error = await rejectionOf(bootWith(ScheduledTasksModule, { schedules }, false));
