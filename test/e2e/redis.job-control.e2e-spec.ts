@@ -270,8 +270,10 @@ describe('RedisTaskClient job control', { skip: redisSkip() }, () => {
           { task: task!, value: { pct: 20 } },
         ]);
         await client.reportProgress([{ task: task!, value: 10n }]);
+        await client.reportProgress([{ task: task!, value: 'x'.repeat(70_000) }]);
         assert.deepEqual((await client.get(id))!.progress, { pct: 20 });
         assert.match(logs(client).warnings.join('\n'), /cannot be stored as JSON/);
+        assert.match(logs(client).warnings.join('\n'), /dropped a progress value .* of 70002 characters/);
         await client.publish([{ status: 'released', task: task!, delayMs: 400 }]);
         const record = (await client.get(id))!;
         assert.equal(record.state, 'delayed');

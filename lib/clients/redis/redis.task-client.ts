@@ -48,6 +48,8 @@ import { resolveRedisOptions, type ResolvedRedisOptions } from './redis-task-cli
 /** Tasks per ENQUEUE script call, and calls per pipeline: 100k tasks are 200 calls in 4 round trips. */
 const ENQUEUE_PER_CALL = 500;
 const CALLS_PER_PIPELINE = 50;
+/** Longest progress value stored, as JSON text (as on PostgreSQL): progress is a status line rewritten often, not a result. */
+const MAX_PROGRESS_CHARS = 65_536;
 
 /**
  * A durable task source on Redis Streams, shared by any number of processes
@@ -238,7 +240,8 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
 
   /**
    * Stores the latest progress of deliveries this process holds, fenced like
-   * outcomes, in one round trip. A value JSON cannot hold is dropped with a warning.
+   * outcomes, in one round trip. A value JSON cannot hold, or longer than
+   * 64 KiB as JSON, is dropped with a warning.
    */
   async reportProgress(updates: readonly ProgressUpdate[]): Promise<void> {
     const ops: Op[] = [];
@@ -253,6 +256,12 @@ export class RedisTaskClient implements TaskClient, TaskStore, OnApplicationShut
         continue;
       }
       if (json.text === undefined) continue;
+      if (json.text.length > MAX_PROGRESS_CHARS) {
+        this.logger.warn(
+          `RedisTaskClient dropped a progress value of task "${logText(task.name)}" (id "${logText(task.id)}") of ${json.text.length} characters as JSON (at most ${MAX_PROGRESS_CHARS}): report a summary, keep the data elsewhere.`,
+        );
+        continue;
+      }
       ops.push(opOn('progress', r, task.id, task.attempt, json.text));
     }
     await this.ops.apply(ops);
