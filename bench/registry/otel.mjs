@@ -105,7 +105,10 @@ export default {
       ours: 'ours.run.otel-provider',
       peer: 'ours.run.otel-off-a',
       peerLabel: 'the same without nestjs-worker/otel',
-      // The budget: at most 10% slower with a provider.
+      // The budget: at most 10% slower with a provider. Out of reach on a
+      // no-op with a span per attempt: an attempt costs the pool ~8 µs of CPU, the
+      // SDK's own work for its span and 2 histogram records ~6 µs alone and ~12 µs
+      // in the burst (see the floor rows), so the SDK by itself takes ~0.5x.
       target: atLeast(0.9),
     },
     {
