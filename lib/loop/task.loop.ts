@@ -11,6 +11,8 @@ import type { TaskDispatcher } from '../pool/task.dispatcher.js';
 import type { TaskRegistry } from '../task.registry.js';
 import { CancelWatch } from './cancel.watch.js';
 import { ErrorRedactor } from './error.redactor.js';
+import { FailureSettler } from './failure.settler.js';
+import { HeldDeliveries } from './held.deliveries.js';
 import { IdleBackoff } from './idle.backoff.js';
 import { LeaseKeeper } from './lease.keeper.js';
 import { PermitGate } from './permit.gate.js';
@@ -44,25 +46,18 @@ export type LoopState = 'idle' | 'running' | 'paused' | 'stopping' | 'stopped';
 export class TaskLoop {
   private readonly backoff: IdleBackoff;
   private readonly publisher: OutcomePublisher;
-  private readonly retries: RetryPolicy;
-  /** Deliveries fetched and not yet reported: what leases are extended for, and what shutdown accounts for. */
-  private readonly held = new Set<TaskEnvelope>();
-  /** The call of each held delivery, to take it out of the queue if its lease is lost before it starts. */
-  private readonly calls = new Map<TaskEnvelope, Call>();
-  /** Held deliveries that have reached a thread. */
-  private readonly started = new Set<TaskEnvelope>();
+  private readonly failures: FailureSettler;
+  /** Deliveries fetched and not yet reported, their calls, and which have started. */
+  private readonly held = new HeldDeliveries();
   private readonly leases: LeaseKeeper;
   private readonly startMarks: StartMarks;
   private readonly prefetch: PrefetchBudget;
-  private readonly redactor: ErrorRedactor;
   private readonly cancels: CancelWatch;
   private readonly progress: ProgressReporter;
   /** Rate limits and concurrency keys; undefined when no task has one (nothing is paid then). */
   private readonly permits?: PermitGate;
   /** Held deliveries waiting for the answer of `acquirePermits()`. */
   private readonly awaitingPermit = new Set<TaskEnvelope>();
-  /** Wake-ups for a fetch loop waiting until fewer deliveries wait unstarted. */
-  private startWaiters: Array<() => void> = [];
   private fetchAbort = new AbortController();
   private pauseFetch?: AbortController;
   private running?: Promise<void>;
@@ -89,15 +84,21 @@ export class TaskLoop {
   ) {
     this.backoff = new IdleBackoff(settings.idleMinMs, settings.idleMaxMs);
     this.publisher = new OutcomePublisher(client, settings.publishBatchSize, settings.publishIntervalMs, logger);
-    this.retries = new RetryPolicy(settings.nonRetryable);
-    this.redactor = new ErrorRedactor(settings.redact);
+    this.failures = new FailureSettler(
+      registry,
+      new RetryPolicy(settings.nonRetryable),
+      new ErrorRedactor(settings.redact),
+      events,
+      logger,
+      this.debug,
+    );
     this.prefetch = new PrefetchBudget(client.extendLeases ? client.leaseMs : undefined, dispatcher.threads);
     // A finished task keeps its lease until its outcome is published: a
     // publish delayed by batching or by a client outage must not let another
     // consumer run the task again.
     this.leases = new LeaseKeeper(
       client,
-      () => [...this.held, ...this.publisher.unpublished()],
+      () => [...this.held.tasks(), ...this.publisher.unpublished()],
       (lost) => this.onLeasesLost(lost),
       logger,
     );
@@ -107,8 +108,8 @@ export class TaskLoop {
       client,
       dispatcher,
       {
-        callOf: (task) => this.calls.get(task),
-        started: (task) => this.started.has(task),
+        callOf: (task) => this.held.callOf(task),
+        started: (task) => this.held.isStarted(task),
         report: (task, outcome) => this.report(task, outcome),
       },
       logger,
@@ -231,10 +232,10 @@ export class TaskLoop {
       // lease. Refilled once half of it has started, in one fetch, rather
       // than one fetch per task started.
       const limit = this.prefetch.limit;
-      const unstarted = this.held.size - this.started.size;
+      const unstarted = this.held.unstarted;
       const budget = limit - unstarted;
       if (unstarted > 0 && budget < Math.ceil(limit / 2)) {
-        await Promise.race([this.whenFewerUnstarted(), stopped]);
+        await Promise.race([this.held.whenFewerUnstarted(), stopped]);
         continue;
       }
       let tasks: readonly TaskEnvelope[];
@@ -350,15 +351,12 @@ export class TaskLoop {
       cancellable: true,
       onProgress: this.progress.enabled ? (value) => this.progress.add(task, value) : undefined,
     });
-    this.calls.set(task, call);
+    this.held.setCall(task, call);
     this.dispatcher.admitNow(call);
   }
 
   private onStarted(task: TaskEnvelope): void {
-    if (!this.held.has(task) || this.started.has(task)) return;
-    this.started.add(task);
-    this.startMarks.add(task);
-    this.wakeStartWaiters();
+    if (this.held.markStarted(task)) this.startMarks.add(task);
   }
 
   /**
@@ -371,8 +369,8 @@ export class TaskLoop {
   private onLeasesLost(lost: readonly TaskEnvelope[]): void {
     const queued = new Map<QueueEntry, TaskEnvelope>();
     for (const task of lost) {
-      const call = this.calls.get(task);
-      if (call && this.held.has(task) && !this.started.has(task)) queued.set(call, task);
+      const call = this.held.callOf(task);
+      if (call && this.held.has(task) && !this.held.isStarted(task)) queued.set(call, task);
     }
     const dropped = new Set<TaskEnvelope>();
     if (queued.size > 0) {
@@ -403,32 +401,16 @@ export class TaskLoop {
     );
   }
 
-  /** Resolves once a held delivery starts or leaves. */
-  private whenFewerUnstarted(): Promise<void> {
-    return new Promise((resolve) => this.startWaiters.push(resolve));
-  }
-
-  private wakeStartWaiters(): void {
-    if (this.startWaiters.length === 0) return;
-    const waiters = this.startWaiters;
-    this.startWaiters = [];
-    for (const wake of waiters) wake();
-  }
-
   /** The delivery is no longer this loop's. */
   private forget(task: TaskEnvelope): boolean {
-    const had = this.held.delete(task);
-    this.started.delete(task);
-    this.calls.delete(task);
     this.cancels.forget(task);
-    this.wakeStartWaiters();
-    return had;
+    return this.held.forget(task);
   }
 
   private onResult(task: TaskEnvelope, result: CallResult): void {
     if (this.cancels.has(task)) {
       // Whatever the call ended with: no retry decision, no dead letter.
-      this.report(task, { status: 'cancelled', task, started: this.started.has(task) });
+      this.report(task, { status: 'cancelled', task, started: this.held.isStarted(task) });
       return;
     }
     if (result.ms !== undefined) {
@@ -450,60 +432,12 @@ export class TaskLoop {
 
   /** A failed attempt: retry it, or fail the task for good. */
   private settle(task: TaskEnvelope, failure: TaskFailure<TaskFailureReason>): void {
-    const { reason } = failure;
-    // From here on the error is stored, logged and emitted: redacted first.
-    const error = this.redactor.redact(failure.error, task);
-    const definition = this.registry.get(task.name);
-    const maxAttempts = task.maxAttempts ?? definition?.maxAttempts ?? 1;
-    const decision = this.retries.decide(
-      reason,
-      error,
-      task.attempt,
-      maxAttempts,
-      definition?.backoff ?? this.registry.defaultBackoff,
-    );
-    if (decision.retry) {
-      const nextAttempt = task.attempt + 1;
-      if (this.debug) {
-        this.logger.debug?.(
-          `Task ${logText(task.name)}#${logText(task.id)} attempt ${task.attempt} failed (${reason}: ${logText(error.message, 500)}); attempt ${nextAttempt} in ${decision.delayMs} ms.`,
-        );
-      }
-      if (this.events.enabled) {
-        this.events.emit({
-          type: 'task.retrying',
-          taskId: task.id,
-          name: task.name,
-          attempt: task.attempt,
-          source: 'client',
-          at: Date.now(),
-          reason,
-          error,
-          nextAttempt,
-          delayMs: decision.delayMs,
-        });
-      }
-      this.report(task, {
-        status: 'retry',
-        task,
-        reason,
-        error,
-        nextAttempt,
-        delayMs: decision.delayMs,
-        runAt: Date.now() + decision.delayMs,
-      });
-    } else {
-      // A dead letter is worth a line at the default level: someone has to look at it.
-      this.logger.warn(
-        `Task ${logText(task.name)}#${logText(task.id)} failed for good after attempt ${task.attempt} of ${maxAttempts} (${reason}): ${logText(error.name)}: ${logText(error.message, 500)}`,
-      );
-      this.report(task, { status: 'failed', task, reason, error });
-    }
+    this.report(task, this.failures.settle(task, failure));
   }
 
   /** The single exit of every fetched delivery: one outcome, then it is no longer held. */
   private report(task: TaskEnvelope, outcome: TaskOutcome): void {
-    const started = this.started.has(task);
+    const started = this.held.isStarted(task);
     if (this.cancels.intercept(task, outcome, started)) return;
     this.progress.beforeOutcome(task);
     if (!this.forget(task)) {
