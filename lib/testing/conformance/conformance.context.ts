@@ -223,9 +223,44 @@ export class ConformanceContext {
   }
 
   private async fetchSlice(client: ConformanceClient, max: number, sliceMs = FETCH_SLICE_MS): Promise<TaskEnvelope[]> {
-    const signal = AbortSignal.any([this.signal, AbortSignal.timeout(Math.min(sliceMs, FETCH_SLICE_MS))]);
-    return [...(await client.fetch(max, signal))];
+    const slice = sliceSignal(this.signal, Math.min(sliceMs, FETCH_SLICE_MS));
+    try {
+      return [...(await client.fetch(max, slice.signal))];
+    } finally {
+      slice.done();
+    }
   }
+}
+
+/**
+ * A signal that aborts after `ms`, or with `outer`; call `done()` once the
+ * wait is over (it clears the timer and the listener on `outer`).
+ *
+ * Not `AbortSignal.any([outer, AbortSignal.timeout(ms)])`: on Node 20 and 22
+ * nothing holds a timeout signal that only a composite signal follows, so a
+ * garbage collection during the wait can take it, and the composite then
+ * never aborts (nodejs/node#57736, fixed in Node 24). A client that
+ * long-polls until its signal aborts (Redis, gRPC) then kept the case's
+ * fetch going until the case's own timeout: flaky 30 s hangs on a busy
+ * machine, where collections come more often. Here the timer holds the
+ * controller itself, so the signal aborts however often the heap is collected.
+ */
+export function sliceSignal(outer: AbortSignal, ms: number): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const fromOuter = () => controller.abort(outer.reason);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    ms,
+  );
+  if (outer.aborted) fromOuter();
+  else outer.addEventListener('abort', fromOuter, { once: true });
+  return {
+    signal: controller.signal,
+    done: () => {
+      clearTimeout(timer);
+      outer.removeEventListener('abort', fromOuter);
+    },
+  };
 }
 
 export const completed = (task: TaskEnvelope, result: unknown = null): TaskOutcome => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TaskEnvelope } from '../../../interfaces/task-client.interface.js';
 import type { ConformanceGroup } from '../conformance-case.interface.js';
-import { completed, idsOf, released } from '../conformance.context.js';
+import { completed, idsOf, released, sliceSignal } from '../conformance.context.js';
 
 /** fetch(): bounded, abortable, exclusive, in priority order, delays honoured. */
 export const FETCH_CASES: ConformanceGroup = {
@@ -78,8 +78,9 @@ export const FETCH_CASES: ConformanceGroup = {
         await Promise.all(
           consumers.map(async (consumer, k) => {
             while (taken.reduce((n, list) => n + list.length, 0) < 150 && !ctx.signal.aborted) {
-              const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(250)]);
-              const batch = await consumer.fetch(8, signal);
+              // Not AbortSignal.any() with AbortSignal.timeout(): see sliceSignal().
+              const slice = sliceSignal(ctx.signal, 250);
+              const batch = await consumer.fetch(8, slice.signal).finally(slice.done);
               assert.ok(batch.length <= 8);
               // Held until the end of the case: their leases must not run out meanwhile.
               ctx.keepAlive(consumer, batch);
