@@ -251,7 +251,13 @@ describe('RedisTaskClient consumers', { skip: redisSkip() }, () => {
       const drain = async (client: RedisTaskClient, mine: Set<string>) => {
         const signal = AbortSignal.timeout(20_000);
         while (total < ids.length && !signal.aborted) {
-          const tasks = await client.fetch(64, AbortSignal.any([signal, AbortSignal.timeout(300)]));
+          // A slice of its own timer, not AbortSignal.timeout() inside AbortSignal.any(): on Node 20/22 a
+          // garbage collection can take that timeout signal and the slice never ends (nodejs/node#57736).
+          const slice = new AbortController();
+          const timer = setTimeout(() => slice.abort(), 300);
+          const tasks = await client
+            .fetch(64, AbortSignal.any([signal, slice.signal]))
+            .finally(() => clearTimeout(timer));
           for (const task of tasks) mine.add(task.id);
           total += tasks.length;
           await complete(client, tasks);
