@@ -1,11 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import { describeThrown } from '../clients/kit/json.encoder.js';
+import { WarningThrottle } from '../common/warning.throttle.js';
 import type { ProgressUpdate, TaskClient, TaskEnvelope } from '../interfaces/task-client.interface.js';
 
 /** How often the latest progress of each delivery goes to the store. */
 export const PROGRESS_REPORT_INTERVAL_MS = 250;
-/** At most one warning about failed progress reports per this many milliseconds. */
-const WARN_EVERY_MS = 30_000;
 
 /**
  * Sends the deliveries' `ctx.progress()` to the task client's store
@@ -19,7 +18,7 @@ export class ProgressReporter {
   private pending = new Map<TaskEnvelope, unknown>();
   private timer?: NodeJS.Timeout;
   private failures = 0;
-  private lastWarnAt = -Infinity;
+  private readonly warnings = new WarningThrottle();
 
   constructor(
     private readonly client: TaskClient,
@@ -67,9 +66,7 @@ export class ProgressReporter {
       () => (this.failures = 0),
       (error: unknown) => {
         this.failures++;
-        const now = Date.now();
-        if (now - this.lastWarnAt < WARN_EVERY_MS) return;
-        this.lastWarnAt = now;
+        if (!this.warnings.due()) return;
         this.logger.warn(
           `Storing the progress of ${updates.length} task(s) failed (${describeThrown(error)}; ${this.failures} failure(s) in a row). Not retried: get(id) shows an older value until the next report.`,
         );

@@ -1,11 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import { describeThrown } from '../clients/kit/json.encoder.js';
+import { WarningThrottle } from '../common/warning.throttle.js';
 import type { TaskClient, TaskEnvelope } from '../interfaces/task-client.interface.js';
 
 /** How long a start mark waits for others to share its `markStarted()` call. */
 export const START_MARK_DELAY_MS = 20;
-/** At most one warning about failed start marks per this many milliseconds. */
-const WARN_EVERY_MS = 30_000;
 
 /**
  * Tells the client which deliveries reached a worker thread, in batches a
@@ -19,7 +18,7 @@ export class StartMarks {
   private pending: TaskEnvelope[] = [];
   private timer?: NodeJS.Timeout;
   private failures = 0;
-  private lastWarnAt = -Infinity;
+  private readonly warnings = new WarningThrottle();
 
   constructor(
     private readonly client: TaskClient,
@@ -51,9 +50,7 @@ export class StartMarks {
       () => (this.failures = 0),
       (error: unknown) => {
         this.failures++;
-        const now = Date.now();
-        if (now - this.lastWarnAt < WARN_EVERY_MS) return;
-        this.lastWarnAt = now;
+        if (!this.warnings.due()) return;
         this.logger.warn(
           `Recording that ${batch.length} task(s) started failed (${describeThrown(error)}; ${this.failures} failure(s) in a row). Not retried: if this process dies now, a lost lease may not charge them an attempt.`,
         );

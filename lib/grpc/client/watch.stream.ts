@@ -3,6 +3,7 @@ import type * as Grpc from '@grpc/grpc-js';
 import { Backoff } from '../../common/backoff.js';
 import { describeThrown } from '../../clients/kit/json.encoder.js';
 import { RECONNECT_BACKOFF } from '../../clients/kit/reconnect.backoff.js';
+import { WarningThrottle } from '../../common/warning.throttle.js';
 import type { RegisteredTask } from '../../interfaces/task-client.interface.js';
 import { registeredToWire } from '../wire.codec.js';
 import type { GrpcChannel } from './grpc.channel.js';
@@ -13,9 +14,6 @@ interface WatchEvent {
   /** Absent from a server older than cancel notices. */
   cancelled?: string[];
 }
-
-/** At most one warning about a broken watch stream per this many milliseconds. */
-const WARN_EVERY_MS = 30_000;
 
 /**
  * The Watch stream: open while anyone watches, an event each time tasks may
@@ -33,7 +31,8 @@ export class WatchStream {
   private call?: Grpc.ClientReadableStream<WatchEvent>;
   private retryTimer?: NodeJS.Timeout;
   private stopped = false;
-  private lastWarnAt = -Infinity;
+  /** A broken stream is warned of at most every 30 s. */
+  private readonly breaks = new WarningThrottle();
 
   constructor(
     private readonly channel: GrpcChannel,
@@ -109,9 +108,7 @@ export class WatchStream {
 
   private broken(error: unknown): void {
     if (this.stopped || !this.watched) return;
-    const now = Date.now();
-    if (error !== undefined && now - this.lastWarnAt >= WARN_EVERY_MS) {
-      this.lastWarnAt = now;
+    if (error !== undefined && this.breaks.due()) {
       this.logger.warn(
         `Watch stream ended: ${describeThrown(error, 600)} Opening it again; meanwhile idle fetches long-poll.`,
       );

@@ -2,20 +2,19 @@ import type { LoggerService } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import type * as Grpc from '@grpc/grpc-js';
 import { describeThrown } from '../../clients/kit/json.encoder.js';
+import { WarningThrottle } from '../../common/warning.throttle.js';
 import { Messages } from '../../errors/error-messages.js';
 import type { GrpcAuthenticate, GrpcCallIdentity } from './grpc-task-server-options.interface.js';
 
 type SurfaceCall = Pick<Grpc.ServerUnaryCall<unknown, unknown>, 'metadata' | 'getPeer'>;
-
-/** At most one warning about refused calls per this many milliseconds (a misconfigured fleet retries all the time). */
-const WARN_EVERY_MS = 30_000;
 
 /**
  * Decides each call from its metadata: the `authenticate` hook, or the one
  * `token` the server was given, or nobody (every call goes on).
  */
 export class CallAuthenticator {
-  private lastWarnAt = -Infinity;
+  /** Refusals are warned of at most every 30 s: a misconfigured fleet retries all the time. */
+  private readonly refusals = new WarningThrottle();
   private readonly check?: GrpcAuthenticate;
 
   constructor(
@@ -39,13 +38,7 @@ export class CallAuthenticator {
     } catch (error) {
       this.logger.error(Messages.grpcAuthenticateThrew(describeThrown(error)));
     }
-    if (!allowed) {
-      const now = Date.now();
-      if (now - this.lastWarnAt >= WARN_EVERY_MS) {
-        this.lastWarnAt = now;
-        this.logger.warn(Messages.grpcRefused(identity.peer, method));
-      }
-    }
+    if (!allowed && this.refusals.due()) this.logger.warn(Messages.grpcRefused(identity.peer, method));
     return allowed;
   }
 }
