@@ -14,7 +14,6 @@ import { InvalidGrpcOptionsError } from '../../errors/worker.errors.js';
 import type { RegisteredTask, TaskClient, TaskEnvelope } from '../../interfaces/task-client.interface.js';
 import { taskServiceRuntime, type TaskServiceRuntime } from '../proto/task-service.loader.js';
 import { CallAuthenticator } from './call.authenticator.js';
-import { ExtendBatcher } from './extend.batcher.js';
 import { FetchCoordinator } from './fetch.coordinator.js';
 import { GRPC_TASK_SERVER_OPTIONS, type GrpcTaskServerOptions } from './grpc-task-server-options.interface.js';
 import { LeaseKeepingStore } from './lease-keeping.store.js';
@@ -166,7 +165,8 @@ export class GrpcTaskServer implements OnApplicationBootstrap, BeforeApplication
         store: this.options.store,
         leaseMs: this.leaseMs,
         fetches: this.fetches,
-        extensions: new ExtendBatcher(this.worker),
+        // Every extension in one call, unbounded: a split would extend some leases a call later.
+        extensions: new StoreCallBatcher((tasks) => this.worker.extendLeases!(tasks), Infinity),
         outcomes: new StoreCallBatcher((outcomes) => this.worker.publish(outcomes)),
         startMarks: new StoreCallBatcher(async (tasks) => this.worker.markStarted?.(tasks)),
         progress: new StoreCallBatcher((updates) => this.worker.reportProgress!(updates)),

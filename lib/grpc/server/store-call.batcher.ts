@@ -1,6 +1,6 @@
-interface Request<T> {
+interface Request<T, R> {
   readonly items: readonly T[];
-  resolve(): void;
+  resolve(reply: R): void;
   reject(error: unknown): void;
 }
 
@@ -15,16 +15,23 @@ const MAX_ITEMS = 5000;
  * worker request would queue an extension behind dozens of start marks and
  * outcome batches until leases run out. Merging is safe: outcomes are
  * fenced per delivery, so one that comes twice (a resent batch) changes
- * nothing the second time. A failed store call fails each of its requests.
+ * nothing the second time. A failed store call fails each of its requests;
+ * a store call's reply goes to each of them (extendLeases: the deliveries
+ * found lost, which each request picks its own from).
  */
-export class StoreCallBatcher<T> {
-  private queue: Request<T>[] = [];
+export class StoreCallBatcher<T, R = void> {
+  private queue: Request<T, R>[] = [];
   private running = false;
 
-  constructor(private readonly call: (items: T[]) => Promise<void>) {}
+  constructor(
+    private readonly call: (items: T[]) => Promise<R>,
+    /** Most items one store call takes (a request is never split); more wait for the next call. */
+    private readonly maxItems = MAX_ITEMS,
+  ) {}
 
-  submit(items: readonly T[]): Promise<void> {
-    if (items.length === 0) return Promise.resolve();
+  /** Resolves with the reply of the store call the items went in; not called for no items. */
+  submit(items: readonly T[]): Promise<R | undefined> {
+    if (items.length === 0) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
       void this.run();
@@ -38,12 +45,12 @@ export class StoreCallBatcher<T> {
       while (this.queue.length > 0) {
         let count = 0;
         let take = 0;
-        while (take < this.queue.length && (take === 0 || count + this.queue[take]!.items.length <= MAX_ITEMS))
+        while (take < this.queue.length && (take === 0 || count + this.queue[take]!.items.length <= this.maxItems))
           count += this.queue[take++]!.items.length;
         const batch = this.queue.splice(0, take);
         try {
-          await this.call(batch.flatMap((request) => request.items));
-          for (const request of batch) request.resolve();
+          const reply = await this.call(batch.flatMap((request) => request.items));
+          for (const request of batch) request.resolve(reply);
         } catch (error) {
           for (const request of batch) request.reject(error);
         }

@@ -33,7 +33,6 @@ import {
   type WireScheduleFire,
 } from '../wire.codec.js';
 import type { CallAuthenticator } from './call.authenticator.js';
-import type { ExtendBatcher } from './extend.batcher.js';
 import type { FetchCoordinator } from './fetch.coordinator.js';
 import type { StoreCallBatcher } from './store-call.batcher.js';
 import type { WatchBroadcaster } from './watch.broadcaster.js';
@@ -46,7 +45,13 @@ export interface ServiceParts {
   readonly store: TaskStore;
   readonly leaseMs: number;
   readonly fetches: FetchCoordinator;
-  readonly extensions: ExtendBatcher;
+  /**
+   * Lease extensions of every remote worker, one store call at a time over
+   * all of them: a store client extends as one consumer and may share an
+   * extension in flight with an overlapping caller (PostgreSQL does), so two
+   * workers' calls must not overlap, or one would get the other's answer.
+   */
+  readonly extensions: StoreCallBatcher<TaskEnvelope, void | readonly TaskEnvelope[]>;
   readonly outcomes: StoreCallBatcher<TaskOutcome>;
   readonly startMarks: StoreCallBatcher<TaskEnvelope>;
   readonly progress: StoreCallBatcher<ProgressUpdate>;
@@ -156,9 +161,14 @@ export function taskServiceHandlers(p: ServiceParts): Grpc.UntypedServiceImpleme
       return {};
     }),
 
-    ExtendLeases: unary<{ tasks: WireDelivery[] }, unknown>('ExtendLeases', async (request) => ({
-      lost: await p.extensions.extend(request.tasks.map(deliveryFromWorker)),
-    })),
+    ExtendLeases: unary<{ tasks: WireDelivery[] }, unknown>('ExtendLeases', async (request) => {
+      const tasks = request.tasks.map(deliveryFromWorker);
+      // The store answers with the lost deliveries of the merged call: this worker's are its positions.
+      const lost = new Set((await p.extensions.submit(tasks)) ?? []);
+      const positions: number[] = [];
+      tasks.forEach((task, i) => lost.has(task) && positions.push(i));
+      return { lost: positions };
+    }),
 
     MarkStarted: unary<{ tasks: WireDelivery[] }, unknown>('MarkStarted', async (request) => {
       await p.startMarks.submit(request.tasks.map(deliveryFromWorker));
