@@ -8,30 +8,13 @@
  * is one closed without giving anything back.
  */
 import { InMemoryTaskClient } from '../../lib/index.js';
-import { GrpcTaskClient } from '../../lib/grpc.js';
+import type { GrpcTaskClient } from '../../lib/grpc.js';
 import { taskClientConformance } from '../../lib/testing.js';
-import { jobControlFeatures, quiet, serve } from '../support/grpc.support.js';
+import { jobControlFeatures } from '../support/grpc.support.js';
+import { servedQueue } from './grpc.conformance.queue.js';
 
 taskClientConformance<GrpcTaskClient>({
   name: 'GrpcTaskClient (in-memory store)',
   features: jobControlFeatures(InMemoryTaskClient),
-  open: async () => {
-    const store = new InMemoryTaskClient({ maxFinished: 100_000 });
-    const served = await serve(store, { leaseMs: 1000 });
-    const clients: GrpcTaskClient[] = [];
-    const make = async () => {
-      const client = await GrpcTaskClient.connect({ url: served.url, fetchWaitMs: 200, logger: quiet });
-      clients.push(client);
-      return client;
-    };
-    return {
-      client: await make(),
-      consumer: make,
-      kill: (victim) => victim.close(),
-      close: async () => {
-        for (const client of clients) client.close();
-        await served.close();
-      },
-    };
-  },
+  open: () => servedQueue(new InMemoryTaskClient({ maxFinished: 100_000 }), { server: { leaseMs: 1000 } }),
 });

@@ -15,10 +15,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { GrpcTaskClient } from '../../lib/grpc.js';
+import type { GrpcTaskClient } from '../../lib/grpc.js';
 import { PostgresTaskClient } from '../../lib/postgres.js';
 import { taskClientConformance } from '../../lib/testing.js';
-import { jobControlFeatures, quiet, serve } from '../support/grpc.support.js';
+import { jobControlFeatures, quiet } from '../support/grpc.support.js';
+import { servedQueue } from './grpc.conformance.queue.js';
 
 const url = process.env.PG_URL;
 
@@ -35,7 +36,7 @@ if (!url) {
     features: jobControlFeatures(PostgresTaskClient),
     describe,
     it,
-    open: async () => {
+    open: () => {
       const queue = `grpc-conformance-${randomUUID().slice(0, 8)}`;
       const store = new PostgresTaskClient({
         connectionString: url,
@@ -44,24 +45,12 @@ if (!url) {
         cleanupIntervalMs: 0,
         logger: quiet,
       });
-      const served = await serve(store);
-      const clients: GrpcTaskClient[] = [];
-      const make = async () => {
-        const client = await GrpcTaskClient.connect({ url: served.url, fetchWaitMs: 200, logger: quiet });
-        clients.push(client);
-        return client;
-      };
-      return {
-        client: await make(),
-        consumer: make,
-        kill: (victim) => victim.close(),
-        close: async () => {
-          for (const client of clients) client.close();
-          await served.close();
+      return servedQueue(store, {
+        dispose: async () => {
           await store.pool.query(`DELETE FROM ${store.table} WHERE queue = $1`, [queue]).catch(() => undefined);
           await store.close();
         },
-      };
+      });
     },
   });
 }

@@ -8,10 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { GrpcTaskClient } from '../../lib/grpc.js';
+import type { GrpcTaskClient } from '../../lib/grpc.js';
 import { RedisTaskClient } from '../../lib/redis.js';
 import { taskClientConformance } from '../../lib/testing.js';
-import { jobControlFeatures, quiet, serve } from '../support/grpc.support.js';
+import { jobControlFeatures, quiet } from '../support/grpc.support.js';
+import { servedQueue } from './grpc.conformance.queue.js';
 
 const url = process.env.REDIS_URL;
 
@@ -27,28 +28,16 @@ if (!url) {
     features: jobControlFeatures(RedisTaskClient),
     describe,
     it,
-    open: async () => {
+    open: () => {
       const prefix = `grpc-conformance-${randomUUID().slice(0, 8)}`;
       const store = new RedisTaskClient({ url, prefix, leaseMs: 1000, blockMs: 100, logger: quiet });
-      const served = await serve(store);
-      const clients: GrpcTaskClient[] = [];
-      const make = async () => {
-        const client = await GrpcTaskClient.connect({ url: served.url, fetchWaitMs: 200, logger: quiet });
-        clients.push(client);
-        return client;
-      };
-      return {
-        client: await make(),
-        consumer: make,
-        kill: (victim) => victim.close(),
-        close: async () => {
-          for (const client of clients) client.close();
-          await served.close();
+      return servedQueue(store, {
+        dispose: async () => {
           const keys = await store.redis.keys(`${prefix}:*`).catch(() => [] as string[]);
           if (keys.length > 0) await store.redis.del(...keys).catch(() => undefined);
           await store.close();
         },
-      };
+      });
     },
   });
 }
