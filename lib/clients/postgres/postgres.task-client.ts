@@ -21,27 +21,17 @@ import type {
 } from '../../interfaces/task-client.interface.js';
 import type { DeadLetter, ScheduleFire, TaskRecord, TaskStore } from '../../interfaces/task-store.interface.js';
 import { AttemptLimits } from '../kit/attempt-limits.registry.js';
-import { encodeJson } from '../kit/json.encoder.js';
-import {
-  encodeTask,
-  settleColumns,
-  toDeadLetter,
-  toRecord,
-  type DeadLetterRow,
-  type EnqueueInput,
-  type EnqueueRow,
-  type RecordRow,
-} from './postgres.codec.js';
+import type { EnqueueInput } from './postgres.codec.js';
 import { PostgresDatabase } from './postgres.database.js';
-import { PostgresEnqueuer } from './postgres.enqueuer.js';
 import { PostgresFetcher } from './postgres.fetcher.js';
+import { PostgresHeldWrites } from './postgres.held-writes.js';
 import { PostgresJobControlStatements } from './postgres-job-control.statements.js';
-import { PostgresListener } from './postgres.listener.js';
 import { PostgresMaintenance } from './postgres.maintenance.js';
 import { runMigrations } from './postgres.migrations.js';
 import { PostgresPermits } from './postgres.permits.js';
-import { PostgresSchedules } from './postgres.schedules.js';
+import { PostgresProducer } from './postgres.producer.js';
 import { PostgresStatements } from './postgres.statements.js';
+import { PostgresWatchers } from './postgres.watchers.js';
 import {
   POSTGRES_TASK_CLIENT_OPTIONS,
   type PostgresEnqueueOptions,
@@ -82,33 +72,16 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
   private readonly sql: PostgresStatements;
   private readonly logger: LoggerService;
   private readonly ownsPool: boolean;
-  private readonly db: PostgresDatabase;
+  // The roles this façade delegates to: producers use only `producer`;
+  // worker loops the fetcher, held writes, permits and watchers.
+  private readonly producer: PostgresProducer;
   private readonly maintenance: PostgresMaintenance;
   private readonly fetcher: PostgresFetcher;
-  private readonly listener?: PostgresListener;
-  private readonly jobs: PostgresJobControlStatements;
-  private readonly enqueuer: PostgresEnqueuer;
+  private readonly writes: PostgresHeldWrites;
   private readonly permits: PostgresPermits;
-  private readonly schedules: PostgresSchedules;
-  private readonly watchers = new Set<() => void>();
-  private readonly cancelWatchers = new Set<(ids: readonly string[]) => void>();
+  private readonly watchers: PostgresWatchers;
   /** Work that must end before the pool does (claims answered after their fetch was aborted). */
   private readonly pending = new Set<Promise<unknown>>();
-  /** Serializes this process's multi-row writes on rows it holds (settle, extend), so two of them never lock the same rows in opposite orders. */
-  private heldWrites: Promise<unknown> = Promise.resolve();
-  private extending?: Promise<readonly TaskEnvelope[]>;
-  /**
-   * Lease tokens of deliveries found lost, so each is counted and logged
-   * once however often it is extended again; dropped once its (fenced)
-   * outcome comes. Tokens are unique per claim; the oldest go past LOST_KEPT.
-   */
-  private readonly lostTokens = new Set<string>();
-  /**
-   * Outcomes whose publish failed without an answer (the connection broke):
-   * that try may have been committed. Their retry, if fenced, is reported as
-   * such rather than as a takeover by another consumer.
-   */
-  private readonly unanswered = new WeakSet<TaskOutcome>();
   private lastIdleErrorAt = 0;
   private closing?: Promise<void>;
 
@@ -122,41 +95,40 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     // 'error' on the pool; with no listener that would end the process. The
     // pool drops the connection itself and makes a new one when needed.
     this.pool.on('error', this.onIdleError);
-    this.db = new PostgresDatabase(this.pool, this.sql.table, this.queue);
-    this.jobs = new PostgresJobControlStatements(this.schema, this.sql.cancelChannel);
-    this.enqueuer = new PostgresEnqueuer(this.db, this.sql, this.jobs, this.queue, this.settings.enqueueChunkSize);
-    this.permits = new PostgresPermits(this.db.query, this.jobs, this.queue, this.logger);
-    this.schedules = new PostgresSchedules(this.db, this.jobs, this.enqueuer, this.queue);
+    const db = new PostgresDatabase(this.pool, this.sql.table, this.queue);
+    const jobs = new PostgresJobControlStatements(this.schema, this.sql.cancelChannel);
+    const track = (work: Promise<unknown> | undefined) => this.track(work);
+    this.watchers = new PostgresWatchers(this.pool, this.sql, this.settings, track);
+    this.producer = new PostgresProducer(db, this.sql, jobs, this.settings, this.watchers);
+    this.permits = new PostgresPermits(db.query, jobs, this.queue, this.logger);
     this.limits = new AttemptLimits(this.settings.maxAttempts);
     this.maintenance = new PostgresMaintenance(
-      this.db.query,
+      db.query,
       this.sql,
       this.settings,
       this.counters,
       this.limits,
       this.logger,
     );
+    this.writes = new PostgresHeldWrites(
+      db.query,
+      this.sql,
+      jobs,
+      this.permits,
+      this.counters,
+      this.settings,
+      () => this.closing !== undefined,
+      track,
+    );
     this.fetcher = new PostgresFetcher(
-      this.db.query,
+      db.query,
       this.sql,
       this.maintenance,
       this.counters,
       this.settings,
       (outcomes) => this.publish(outcomes),
-      (work) => this.track(work),
+      track,
     );
-    if (this.settings.listen) {
-      this.listener = new PostgresListener(
-        this.pool,
-        this.sql.listen,
-        this.sql.channel,
-        this.queue,
-        () => this.wakeWatchers(),
-        this.logger,
-        this.sql.cancelChannel,
-        (ids) => this.notifyCancelWatchers(ids),
-      );
-    }
   }
 
   /** Qualified table name, e.g. `"nestjs_worker".tasks`. */
@@ -171,7 +143,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
 
   /** True while the LISTEN connection is up. */
   get listening(): boolean {
-    return this.listener?.listening ?? false;
+    return this.watchers.listening;
   }
 
   /** Creates or upgrades the schema (versioned; safe from several processes at once). */
@@ -186,8 +158,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
   /** Adds a task; resolves with its id once it is committed. */
   async enqueue(name: string, payload?: unknown, options: PostgresEnqueueOptions = {}): Promise<string> {
     this.assertOpen('enqueue');
-    const [id] = await this.insert([encodeTask({ ...options, name, payload })]);
-    return id!;
+    return this.producer.enqueue(name, payload, options);
   }
 
   /**
@@ -197,12 +168,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    */
   async enqueueMany(tasks: readonly EnqueueInput[]): Promise<string[]> {
     this.assertOpen('enqueueMany');
-    if (!Array.isArray(tasks)) {
-      throw new TypeError(
-        Messages.enqueueRefused('PostgresTaskClient', `expected an array of tasks, got ${typeof tasks}`),
-      );
-    }
-    return this.insert(tasks.map((task, i) => encodeTask(task, i)));
+    return this.producer.enqueueMany(tasks);
   }
 
   /**
@@ -215,25 +181,17 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
 
   /** The task's row, shaped like `InMemoryTaskClient.get()`; undefined if unknown or deleted after its retention. */
   async get<R = unknown>(id: string): Promise<TaskRecord<R> | undefined> {
-    const { rows } = await this.db.query<RecordRow>(this.sql.get, [this.queue, id]);
-    return rows[0] ? toRecord<R>(rows[0]) : undefined;
+    return this.producer.get<R>(id);
   }
 
   /** Tasks of the queue per state (a scan of the queue's rows; for monitoring, not for hot paths). */
   async counts(): Promise<PostgresTaskCounts> {
-    const counts: PostgresTaskCounts = { queued: 0, delayed: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
-    const { rows } = await this.db.query<{ state: keyof PostgresTaskCounts; n: number }>(this.sql.counts, [this.queue]);
-    for (const row of rows) counts[row.state] = row.n;
-    return counts;
+    return this.producer.counts();
   }
 
   /** Dead letters of the queue still kept (`keepFailedMs`), the newest first. */
   async deadLetters(limit = 100): Promise<DeadLetter[]> {
-    if (!Number.isInteger(limit) || limit < 0) {
-      throw new TypeError(`PostgresTaskClient.deadLetters(): limit must be a whole number >= 0, got ${String(limit)}.`);
-    }
-    const { rows } = await this.db.query<DeadLetterRow>(this.sql.deadLetters, [this.queue, limit]);
-    return rows.map(toDeadLetter);
+    return this.producer.deadLetters(limit);
   }
 
   /**
@@ -242,8 +200,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    */
   async retryDeadLetter(id: string): Promise<boolean> {
     this.assertOpen('retryDeadLetter');
-    const { rows } = await this.db.query(this.sql.retryDeadLetter, [this.queue, id]);
-    return rows.length > 0;
+    return this.producer.retryDeadLetter(id);
   }
 
   /**
@@ -256,18 +213,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    */
   async cancel(id: string): Promise<boolean> {
     this.assertOpen('cancel');
-    if (typeof id !== 'string' || id === '') {
-      throw new TypeError(`PostgresTaskClient.cancel(): id must be a non-empty string, got ${JSON.stringify(id)}.`);
-    }
-    const { rows } = await this.db.query<{ was: string }>(this.jobs.cancel, [
-      this.queue,
-      id,
-      this.settings.keepCompletedMs,
-    ]);
-    if (rows.length === 0) return false;
-    // Without LISTEN, at least this process's own loop hears of it (others: at their next extension).
-    if (rows[0]!.was === 'running' && !this.listening) this.notifyCancelWatchers([id]);
-    return true;
+    return this.producer.cancel(id);
   }
 
   /**
@@ -279,9 +225,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    */
   async fireSchedule(fire: ScheduleFire): Promise<string | undefined> {
     this.assertOpen('fireSchedule');
-    const id = await this.schedules.fire(fire);
-    if (id !== undefined && !this.listening) this.wakeWatchers();
-    return id;
+    return this.producer.fireSchedule(fire);
   }
 
   fetch(max: number, signal: AbortSignal): Promise<readonly TaskEnvelope[]> {
@@ -296,59 +240,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    * lost) is recognised as such.
    */
   publish(outcomes: readonly TaskOutcome[]): Promise<void> {
-    const { columns, sent } = settleColumns(outcomes, (task, reason) =>
-      this.logger.warn(Messages.pgResultNotJson(task.name, task.id, reason)),
-    );
-    if (sent === 0) return Promise.resolve();
-    return this.serialHeldWrite(async () => {
-      const { keepCompletedMs, keepFailedMs } = this.settings;
-      let rows: Array<Record<'completed' | 'failed' | 'retried' | 'released' | 'cancelled', string[]>>;
-      try {
-        ({ rows } = await this.db.query(this.sql.settle, [this.queue, keepCompletedMs, keepFailedMs, ...columns]));
-      } catch (error) {
-        // No answer is not a no: the statement may have been committed.
-        for (const outcome of outcomes) this.unanswered.add(outcome);
-        throw error;
-      }
-      const { completed, failed, retried, released, cancelled } = rows[0]!;
-      const applied = new Set([...completed, ...failed, ...retried, ...released, ...cancelled]);
-      const missed = outcomes.filter(
-        (outcome) => typeof outcome.task.receipt === 'string' && !applied.has(outcome.task.id),
-      );
-      for (const outcome of outcomes) {
-        if (applied.has(outcome.task.id)) this.lostTokens.delete(outcome.task.receipt as string);
-      }
-      // Permits end with the outcome: deleting their rows is only tidying (a
-      // permit counts only while its delivery holds a running row), so it
-      // does not hold up the next held write (only deliveries that held one
-      // cost a statement).
-      if (this.permits.holding) this.track(this.permits.release(outcomes));
-      if (missed.length === 0) return;
-      const settledStates = await this.settledByUs(missed.map((outcome) => outcome.task));
-      const recorded = new Set<number>();
-      let stale = 0;
-      let uncertain = 0;
-      let reported = 0;
-      for (const [i, outcome] of missed.entries()) {
-        const lostBefore = this.lostTokens.delete(outcome.task.receipt as string);
-        const state = settledStates.get(i);
-        // Cancelled while this process held it: the outcome is fenced, as it
-        // should be, and that is no news (the cancelled outcome itself closes it).
-        if (state === 'cancelled') continue;
-        if (state !== undefined) {
-          recorded.add(i);
-          continue;
-        }
-        // Found lost by extendLeases(), which logged it: counted, not logged again.
-        if (lostBefore) reported++;
-        else if (this.unanswered.has(outcome)) uncertain++;
-        else stale++;
-      }
-      this.counters.staleOutcomes += stale + uncertain + reported;
-      if (recorded.size > 0) this.logger.log(Messages.pgOutcomesRecorded(recorded.size));
-      if (uncertain > 0) this.logger.warn(Messages.pgOutcomesUncertain(uncertain, this.leaseMs));
-      if (stale > 0) this.logger.warn(Messages.pgStaleOutcomes(stale, this.leaseMs));
-    });
+    return this.writes.publish(outcomes);
   }
 
   /**
@@ -360,36 +252,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    * share the one in flight.
    */
   extendLeases(tasks: readonly TaskEnvelope[]): Promise<readonly TaskEnvelope[]> {
-    if (this.extending) return this.extending;
-    const held: TaskEnvelope[] = [];
-    for (const task of tasks) if (typeof task.receipt === 'string') held.push(task);
-    if (held.length === 0 || this.closing) return Promise.resolve([]);
-    const ids = held.map((task) => task.id);
-    const tokens = held.map((task) => task.receipt as string);
-    this.extending = this.serialHeldWrite(async () => {
-      const { rows } = await this.db.query<{ ord: number }>(this.sql.extend, [this.queue, ids, tokens, this.leaseMs]);
-      const extended = new Set(rows.map((row) => row.ord - 1));
-      const missed = held.filter((_, i) => !extended.has(i));
-      if (missed.length === 0) return [];
-      const settled = await this.settledByUs(missed);
-      // Cancelled while held: lost too, so the loop stops it even if it
-      // missed the notice (the loop ignores it once it has published its
-      // outcome); but not a lost lease, so neither counted nor warned about.
-      const cancelled = missed.filter((_, i) => settled.get(i) === 'cancelled');
-      const lost = missed.filter((_, i) => !settled.has(i));
-      const fresh = lost.filter((task) => !this.lostTokens.has(task.receipt as string));
-      for (const task of fresh) this.lostTokens.add(task.receipt as string);
-      for (const token of this.lostTokens) {
-        if (this.lostTokens.size <= LOST_KEPT) break;
-        this.lostTokens.delete(token);
-      }
-      if (fresh.length > 0) {
-        this.counters.lostLeases += fresh.length;
-        this.logger.warn(Messages.pgLostLeases(fresh.length, this.leaseMs));
-      }
-      return cancelled.length > 0 ? [...lost, ...cancelled] : lost;
-    }).finally(() => (this.extending = undefined));
-    return this.extending;
+    return this.writes.extendLeases(tasks);
   }
 
   /**
@@ -399,17 +262,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    * uncharged, within a bound (see the take-back statement).
    */
   markStarted(tasks: readonly TaskEnvelope[]): Promise<void> {
-    const ids: string[] = [];
-    const tokens: string[] = [];
-    for (const task of tasks) {
-      if (typeof task.receipt !== 'string') continue;
-      ids.push(task.id);
-      tokens.push(task.receipt);
-    }
-    if (ids.length === 0 || this.closing) return Promise.resolve();
-    return this.serialHeldWrite(async () => {
-      await this.db.query(this.sql.markStarted, [this.queue, ids, tokens]);
-    });
+    return this.writes.markStarted(tasks);
   }
 
   /**
@@ -419,31 +272,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    * dropped with a warning.
    */
   reportProgress(updates: readonly ProgressUpdate[]): Promise<void> {
-    const latest = new Map<string, { token: string; text: string | null }>();
-    for (const { task, value } of updates) {
-      if (typeof task.receipt !== 'string') continue;
-      const json = encodeJson(value);
-      if (!json.ok) {
-        this.logger.warn(
-          `PostgresTaskClient dropped a progress value of task "${task.name}" (${task.id}) that is not JSON-compatible: ${json.problem}.`,
-        );
-        continue;
-      }
-      if (json.text !== undefined && json.text.length > MAX_PROGRESS_CHARS) {
-        this.logger.warn(
-          `PostgresTaskClient dropped a progress value of task "${task.name}" (${task.id}) of ${json.text.length} characters as JSON (at most ${MAX_PROGRESS_CHARS}): report a summary, keep the data elsewhere.`,
-        );
-        continue;
-      }
-      latest.set(task.id, { token: task.receipt, text: json.text ?? null });
-    }
-    if (latest.size === 0 || this.closing) return Promise.resolve();
-    const ids = [...latest.keys()];
-    const values = [...latest.values()];
-    // Through the held-writes queue: it locks rows this process also settles and extends.
-    return this.serialHeldWrite(async () => {
-      await this.db.query(this.jobs.progress, [this.queue, ids, values.map((v) => v.token), values.map((v) => v.text)]);
-    });
+    return this.writes.reportProgress(updates);
   }
 
   /**
@@ -457,12 +286,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
   }
 
   watch(onAvailable: () => void): () => void {
-    this.watchers.add(onAvailable);
-    this.listener?.start();
-    return () => {
-      this.watchers.delete(onAvailable);
-      this.stopListeningIfUnwatched();
-    };
+    return this.watchers.watch(onAvailable);
   }
 
   /**
@@ -473,12 +297,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
    * extension, which reports a cancelled delivery lost.
    */
   watchCancels(onCancel: (ids: readonly string[]) => void): () => void {
-    this.cancelWatchers.add(onCancel);
-    this.listener?.start();
-    return () => {
-      this.cancelWatchers.delete(onCancel);
-      this.stopListeningIfUnwatched();
-    };
+    return this.watchers.watchCancels(onCancel);
   }
 
   /**
@@ -496,7 +315,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.maintenance.stop();
-      await this.listener?.stop();
+      await this.watchers.stop();
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
       if (this.ownsPool) await this.pool.end();
       // pool.end() resolves before the sockets are closed: a server going
@@ -512,48 +331,6 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     return this.close();
   }
 
-  private async insert(rows: readonly EnqueueRow[]): Promise<string[]> {
-    if (rows.length === 0) return [];
-    const ids = await this.enqueuer.insert(rows);
-    // Without LISTEN, at least this process's own loop hears of its enqueues.
-    if (!this.listening) this.wakeWatchers();
-    return ids;
-  }
-
-  /**
-   * Positions in `tasks` of the deliveries these claims settled themselves,
-   * or that were cancelled while they held them, with the row's state (see
-   * the settledBy statement).
-   */
-  private async settledByUs(tasks: readonly TaskEnvelope[]): Promise<Map<number, string>> {
-    const { rows } = await this.db.query<{ ord: number; state: string }>(this.sql.settledBy, [
-      this.queue,
-      tasks.map((task) => task.id),
-      tasks.map((task) => task.receipt as string),
-    ]);
-    return new Map(rows.map((row) => [row.ord - 1, row.state]));
-  }
-
-  private notifyCancelWatchers(ids: readonly string[]): void {
-    for (const watcher of this.cancelWatchers) {
-      try {
-        watcher(ids);
-      } catch (error) {
-        this.logger.warn(`A cancel watcher threw: ${String((error as Error)?.message ?? error)}`);
-      }
-    }
-  }
-
-  private stopListeningIfUnwatched(): void {
-    if (this.watchers.size === 0 && this.cancelWatchers.size === 0) this.track(this.listener?.stop());
-  }
-
-  private serialHeldWrite<T>(write: () => Promise<T>): Promise<T> {
-    const run = this.heldWrites.then(write, write);
-    this.heldWrites = run.catch(() => undefined);
-    return run;
-  }
-
   private track(work: Promise<unknown> | undefined): void {
     if (!work) return;
     const tracked = work.catch((error: unknown) =>
@@ -561,10 +338,6 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     );
     this.pending.add(tracked);
     void tracked.finally(() => this.pending.delete(tracked));
-  }
-
-  private wakeWatchers(): void {
-    for (const watcher of this.watchers) watcher();
   }
 
   private readonly onIdleError = (error: Error): void => {
@@ -579,12 +352,6 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     if (this.closing) throw new Error(Messages.pgClosed(method));
   }
 }
-
-/** Longest progress value stored, as JSON text: progress is a status line, rewritten often, not a result. */
-const MAX_PROGRESS_CHARS = 65_536;
-
-/** Lost lease tokens remembered for counting each once; past this, the oldest are forgotten. */
-const LOST_KEPT = 100_000;
 
 /** `pg` is an optional peer dependency: loaded only when the client has to make a pool. */
 function loadPg(): typeof import('pg') {
