@@ -8,8 +8,6 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Messages } from '../../errors/error-messages.js';
-import { PostgresDependencyError } from '../../errors/worker.errors.js';
-import { packageRequire } from '../../internal/package-location.js';
 import type {
   PermitAnswer,
   PermitRequest,
@@ -22,6 +20,7 @@ import type {
 import type { DeadLetter, ScheduleFire, TaskRecord, TaskStore } from '../../interfaces/task-store.interface.js';
 import { AttemptLimits } from '../kit/attempt-limits.registry.js';
 import type { EnqueueInput } from './postgres.codec.js';
+import { PostgresConnections } from './postgres.connections.js';
 import { PostgresDatabase } from './postgres.database.js';
 import { PostgresFetcher } from './postgres.fetcher.js';
 import { PostgresHeldWrites } from './postgres.held-writes.js';
@@ -71,7 +70,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
   private readonly limits: AttemptLimits;
   private readonly sql: PostgresStatements;
   private readonly logger: LoggerService;
-  private readonly ownsPool: boolean;
+  private readonly connections: PostgresConnections;
   // The roles this façade delegates to: producers use only `producer`;
   // worker loops the fetcher, held writes, permits and watchers.
   private readonly producer: PostgresProducer;
@@ -80,24 +79,18 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
   private readonly writes: PostgresHeldWrites;
   private readonly permits: PostgresPermits;
   private readonly watchers: PostgresWatchers;
-  /** Work that must end before the pool does (claims answered after their fetch was aborted). */
-  private readonly pending = new Set<Promise<unknown>>();
-  private lastIdleErrorAt = 0;
   private closing?: Promise<void>;
 
   constructor(@Optional() @Inject(POSTGRES_TASK_CLIENT_OPTIONS) options?: PostgresTaskClientOptions) {
     this.settings = resolvePostgresOptions(options);
     ({ leaseMs: this.leaseMs, schema: this.schema, queue: this.queue, logger: this.logger } = this.settings);
     this.sql = new PostgresStatements(this.schema);
-    this.ownsPool = this.settings.pool === undefined;
-    this.pool = this.settings.pool ?? new (loadPg().Pool)(this.settings.poolConfig);
-    // An idle pooled connection that breaks (server restart) is emitted as
-    // 'error' on the pool; with no listener that would end the process. The
-    // pool drops the connection itself and makes a new one when needed.
-    this.pool.on('error', this.onIdleError);
+    const closing = () => this.closing !== undefined;
+    this.connections = new PostgresConnections(this.settings, this.logger, closing);
+    this.pool = this.connections.pool;
     const db = new PostgresDatabase(this.pool, this.sql.table, this.queue);
     const jobs = new PostgresJobControlStatements(this.schema, this.sql.cancelChannel);
-    const track = (work: Promise<unknown> | undefined) => this.track(work);
+    const { track } = this.connections;
     this.watchers = new PostgresWatchers(this.pool, this.sql, this.settings, track);
     this.producer = new PostgresProducer(db, this.sql, jobs, this.settings, this.watchers);
     this.permits = new PostgresPermits(db.query, jobs, this.queue, this.logger);
@@ -117,7 +110,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
       this.permits,
       this.counters,
       this.settings,
-      () => this.closing !== undefined,
+      closing,
       track,
     );
     this.fetcher = new PostgresFetcher(
@@ -316,12 +309,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     this.closing ??= (async () => {
       this.maintenance.stop();
       await this.watchers.stop();
-      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-      if (this.ownsPool) await this.pool.end();
-      // pool.end() resolves before the sockets are closed: a server going
-      // down right then still emits 'error' on the pool, so our own pool
-      // keeps its listener for good. Yours gets its own listeners back.
-      else this.pool.off('error', this.onIdleError);
+      await this.connections.close();
     })();
     return this.closing;
   }
@@ -331,33 +319,7 @@ export class PostgresTaskClient implements TaskClient, TaskStore, OnModuleInit, 
     return this.close();
   }
 
-  private track(work: Promise<unknown> | undefined): void {
-    if (!work) return;
-    const tracked = work.catch((error: unknown) =>
-      this.logger.warn(Messages.pgConnectionError('release', String((error as Error)?.message ?? error))),
-    );
-    this.pending.add(tracked);
-    void tracked.finally(() => this.pending.delete(tracked));
-  }
-
-  private readonly onIdleError = (error: Error): void => {
-    if (this.closing) return;
-    const now = Date.now();
-    if (now - this.lastIdleErrorAt < 5000) return; // a restart breaks every idle connection at once: log it once
-    this.lastIdleErrorAt = now;
-    this.logger.warn(Messages.pgConnectionError('idle pooled', error.message));
-  };
-
   private assertOpen(method: string): void {
     if (this.closing) throw new Error(Messages.pgClosed(method));
-  }
-}
-
-/** `pg` is an optional peer dependency: loaded only when the client has to make a pool. */
-function loadPg(): typeof import('pg') {
-  try {
-    return packageRequire('pg') as typeof import('pg');
-  } catch (error) {
-    throw new PostgresDependencyError((error as Error).message, { cause: error });
   }
 }
