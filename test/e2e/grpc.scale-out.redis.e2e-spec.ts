@@ -11,10 +11,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { GrpcTaskClient } from '../../lib/grpc.js';
 import { RedisTaskClient } from '../../lib/redis.js';
 import { quiet } from '../support/grpc.support.js';
-import { describeGrpcScaleOut, runGrpcScaleOut } from '../support/grpc.scale-out.js';
+import { checkGrpcScaleOut, enqueueWork, runGrpcScaleOut } from '../support/grpc.scale-out.js';
 
 const url = process.env.REDIS_URL;
 const TASKS = 3000;
@@ -39,34 +38,13 @@ describe(
     it(`drains ${TASKS} tasks through a worker kill -9 and a server restart, losing none`, async (t) => {
       const report = await runGrpcScaleOut({
         serverEnv: { GRPC_STORE: 'redis', GRPC_QUEUE: prefix, REDIS_URL: url! },
-        enqueue: async (server, token) => {
-          const producer = await GrpcTaskClient.connect({ url: server, token, logger: quiet });
-          try {
-            return [
-              ...(await producer.enqueueMany(
-                Array.from({ length: TASKS }, (_, n) => ({ name: 'grpc.work', payload: { n, ms: 3 } })),
-              )),
-            ];
-          } finally {
-            producer.close();
-          }
-        },
+        enqueue: enqueueWork(TASKS),
         isComplete: async () => (await store.counts()).completed === TASKS,
       });
-      t.diagnostic(describeGrpcScaleOut(report));
-
-      const counts = await store.counts();
-      assert.deepEqual(counts, { queued: 0, delayed: 0, running: 0, completed: TASKS, failed: 0, cancelled: 0 });
-      assert.deepEqual(report.missing, [], 'every task ran to completion somewhere');
+      checkGrpcScaleOut(t, report, await store.counts());
       const records = await Promise.all(report.ids.map((id) => store.get<number>(id)));
       const wrong = records.filter((r, n) => r?.state !== 'completed' || r.result !== n * 2);
       assert.equal(wrong.length, 0, 'every stored result is the right one');
-      for (const [pid, done] of report.donePerProcess) assert.ok(done > 0, `worker ${pid} did some work`);
-      assert.ok(report.heldAtKill > 0, 'the killed worker held tasks');
-      assert.ok(
-        report.extraExecutions <= report.heldAtKill + report.heldAtRestart,
-        `${report.extraExecutions} extra executions, more than the ${report.heldAtKill} + ${report.heldAtRestart} deliveries the kill and the restart interrupted`,
-      );
     });
   },
 );
