@@ -110,11 +110,26 @@ export function collectSchedules(
       add(task, entry, `${where} (task "${task}")`);
     });
   }
-  if (specs.length > 0 && typeof client.fireSchedule !== 'function') {
+  const missing = specs.length > 0 ? lacksScheduleMarkers(client) : undefined;
+  if (missing)
     throw new SchedulesUnsupportedError(
       specs.map((s) => s.key),
-      client.constructor?.name || 'the task client',
+      missing,
     );
-  }
   return specs;
+}
+
+/**
+ * Who lacks `fireSchedule()`, or undefined when the client has it. A client
+ * that forwards to a store elsewhere (GrpcTaskClient) has the method
+ * whatever that store has, and tells the store's members in `storeFeatures`
+ * once its server answered: a store without markers then fails the boot
+ * here, as a local client without them does, instead of every tick failing.
+ */
+function lacksScheduleMarkers(client: TaskClient & Partial<TaskStore>): string | undefined {
+  const name = client.constructor?.name || 'the task client';
+  if (typeof client.fireSchedule !== 'function') return name;
+  const { storeFeatures, address } = client as { storeFeatures?: unknown; address?: unknown };
+  if (!Array.isArray(storeFeatures) || storeFeatures.includes('fireSchedule')) return undefined;
+  return `the store behind ${name}${typeof address === 'string' ? ` (${address})` : ''}`;
 }

@@ -8,9 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { InMemoryTaskClient, TaskLimitsUnsupportedError, type TaskEnvelope } from '../../lib/index.js';
+import { Module } from '@nestjs/common';
+import { InMemoryTaskClient, TaskLimitsUnsupportedError, WorkerModule, type TaskEnvelope } from '../../lib/index.js';
 import { GrpcTaskClient, GrpcTaskServerError } from '../../lib/grpc.js';
+import { boot, rejectionOf } from '../support/app.js';
 import { quiet, recordingLogger, serve, type Served } from '../support/grpc.support.js';
+import { ScheduledTasksModule } from '../fixtures/job-control.tasks.js';
+
+const scheduleTasksFile = new URL('../fixtures/job-control.tasks.js', import.meta.url);
 
 const take = async (client: GrpcTaskClient, count: number): Promise<TaskEnvelope[]> => {
   const got: TaskEnvelope[] = [];
@@ -340,5 +345,24 @@ describe('gRPC job control, a store without it', () => {
       },
     );
     client.registerTasks([{ name: 'legacy.plain', maxAttempts: 3 }]);
+  });
+
+  it('a worker app with a schedule fails the boot naming the schedule and the server, as a local client without markers does', async () => {
+    @Module({
+      imports: [
+        ScheduledTasksModule,
+        WorkerModule.forRoot({
+          tasksModule: { module: ScheduledTasksModule, file: scheduleTasksFile },
+          workers: 1,
+          client: { useValue: client },
+          schedules: [{ task: 'sched.tick', cron: '0 6 * * *' }],
+        }),
+      ],
+    })
+    class LegacyScheduleApp {}
+    const error = await rejectionOf(boot(LegacyScheduleApp, false));
+    assert.equal(error.code, 'ERR_WORKER_SCHEDULES_UNSUPPORTED', String(error));
+    assert.ok(error.message.includes('"sched.tick"'), error.message);
+    assert.ok(error.message.includes(`the store behind GrpcTaskClient (${served.url})`), error.message);
   });
 });

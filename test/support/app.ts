@@ -50,11 +50,15 @@ export async function boot(module: unknown, logger: LogLevel[] | false = ['error
 
 /** Resolves with the rejection of `promise`, failing when it resolves. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<Error & Record<string, any>> {
+  let result: unknown;
   try {
-    await promise;
+    result = await promise;
   } catch (error) {
     return error as Error & Record<string, any>;
   }
+  // A boot expected to fail that started instead: close it, or its threads
+  // keep the test process alive past the failure.
+  await (result as { close?: () => Promise<unknown> } | undefined)?.close?.();
   throw new Error('expected a rejection, got a result');
 }
 
