@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import { copyFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  assertAllDone,
   executions,
   exited,
   freshLedger,
@@ -190,16 +191,7 @@ export function enqueueWork(count: number): GrpcScaleOutOptions['enqueue'] {
  */
 export function checkGrpcScaleOut(t: TestContext, report: GrpcScaleOutReport, counts: TaskCounts): void {
   t.diagnostic(describeGrpcScaleOut(report));
-  assert.deepEqual(counts, {
-    queued: 0,
-    delayed: 0,
-    running: 0,
-    completed: report.ids.length,
-    failed: 0,
-    cancelled: 0,
-  });
-  assert.deepEqual(report.missing, [], 'every task ran to completion somewhere');
-  for (const [pid, done] of report.donePerProcess) assert.ok(done > 0, `worker ${pid} did some work`);
+  assertAllDone(report, counts);
   assert.ok(report.heldAtKill > 0, 'the killed worker held tasks');
   assert.ok(
     report.extraExecutions <= report.heldAtKill + report.heldAtRestart,

@@ -5,10 +5,12 @@
  * the ledger they append to ("fetched|start|done <pid> <id> <attempt> <ms>"),
  * waiting on it, stopping them all, and what the ledger says ran where.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import type { TaskCounts } from '../../lib/index.js';
 
 export interface LedgerLine {
   event: 'fetched' | 'start' | 'done';
@@ -151,4 +153,18 @@ export interface FleetReport extends Omit<Executions, 'doneBy'> {
 /** "killed 123: 40, 124: 900, ..." for a diagnostic line. */
 export function spread(donePerProcess: ReadonlyMap<number, number>, victimPid: number): string {
   return [...donePerProcess].map(([pid, n]) => `${pid === victimPid ? 'killed ' : ''}${pid}: ${n}`).join(', ');
+}
+
+/** Every task completed, in the store (`counts`) and in the ledger, and every process (the killed one too) did some. */
+export function assertAllDone(report: FleetReport, counts: TaskCounts): void {
+  assert.deepEqual(counts, {
+    queued: 0,
+    delayed: 0,
+    running: 0,
+    completed: report.ids.length,
+    failed: 0,
+    cancelled: 0,
+  });
+  assert.deepEqual(report.missing, [], 'every task ran to completion somewhere');
+  for (const [pid, done] of report.donePerProcess) assert.ok(done > 0, `process ${pid} did some work`);
 }

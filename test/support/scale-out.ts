@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  assertAllDone,
   executions,
   exited,
   freshLedger,
@@ -186,16 +187,7 @@ export function describeScaleOut(report: ScaleOutReport): string {
  */
 export function checkScaleOut(t: TestContext, report: ScaleOutReport, counts: TaskCounts): void {
   t.diagnostic(describeScaleOut(report));
-  assert.deepEqual(counts, {
-    queued: 0,
-    delayed: 0,
-    running: 0,
-    completed: report.ids.length,
-    failed: 0,
-    cancelled: 0,
-  });
-  assert.deepEqual(report.missing, [], 'every task ran to completion somewhere');
-  for (const pid of report.pids) assert.ok((report.donePerProcess.get(pid) ?? 0) > 0, `process ${pid} did some work`);
+  assertAllDone(report, counts);
   assert.deepEqual(
     report.killedUnfinished.filter((id) => !report.rerunElsewhere.includes(id)),
     [],
