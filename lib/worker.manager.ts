@@ -54,7 +54,9 @@ export class WorkerManager {
    * belong to the worker loop.
    */
   run<R = unknown>(name: string, payload?: unknown, options: RunOptions = {}): Promise<R> {
-    const { dispatcher, registry, options: settings } = this.ready('run');
+    const engine = this.engineOrError('run');
+    if (engine instanceof Error) return Promise.reject(engine);
+    const { dispatcher, registry, options: settings } = engine;
     const definition = registry.get(name);
     if (!definition) return Promise.reject(new UnknownTaskError(name, registry.names()));
     if (this.orchestrator.isClosing) return Promise.reject(new WorkerShutdownError(name));
@@ -95,7 +97,9 @@ export class WorkerManager {
    * `itemIndex` says which). Typed arrays are transferred, not copied.
    */
   map<R = unknown, T = unknown>(name: string, items: ArrayLike<T>, options: MapOptions = {}): Promise<R[]> {
-    const { dispatcher, registry, options: settings } = this.ready('map');
+    const engine = this.engineOrError('map');
+    if (engine instanceof Error) return Promise.reject(engine);
+    const { dispatcher, registry, options: settings } = engine;
     const definition = registry.get(name);
     if (!definition) return Promise.reject(new UnknownTaskError(name, registry.names()));
     if (this.orchestrator.isClosing) return Promise.reject(new WorkerShutdownError(name));
@@ -143,7 +147,8 @@ export class WorkerManager {
     if (typeof id !== 'string' || id === '') {
       return Promise.reject(new TypeError(`WorkerManager.cancel(): the task id must be a non-empty string.`));
     }
-    return this.ready('cancel').loop.cancel(id);
+    const engine = this.engineOrError('cancel');
+    return engine instanceof Error ? Promise.reject(engine) : engine.loop.cancel(id);
   }
 
   /** Starts the worker loop when `loop.autoStart` is false. */
@@ -193,10 +198,19 @@ export class WorkerManager {
   }
 
   private ready(method: string): WorkerEngine {
-    if (isPoolThread()) throw new NotInMainThreadError(method);
-    const engine = this.orchestrator.engine;
-    if (!engine) throw new WorkerNotStartedError(method);
+    const engine = this.engineOrError(method);
+    if (engine instanceof Error) throw engine;
     return engine;
+  }
+
+  /**
+   * The engine, or why `method` cannot use it. The methods that return a
+   * promise reject with it rather than throw: `run(...).catch()` and a
+   * rejection handler see it, as they see every other failure of a call.
+   */
+  private engineOrError(method: string): WorkerEngine | NotInMainThreadError | WorkerNotStartedError {
+    if (isPoolThread()) return new NotInMainThreadError(method);
+    return this.orchestrator.engine ?? new WorkerNotStartedError(method);
   }
 
   private rejection(name: string, id: string, source: TaskSource, failure: TaskFailure): Error {
