@@ -9,7 +9,11 @@ export interface WorkerStats {
   /** Tasks running in threads now. */
   readonly running: number;
   readonly completed: number;
-  /** Attempts that failed, for any reason (timeouts and crashes included). */
+  /**
+   * Attempts that ended without a result, for any reason: errors, timeouts,
+   * crashes, cancellations (`cancel(id)`, counted in `cancelled` too) and
+   * callers' aborts (`signal`).
+   */
   readonly failed: number;
   readonly timedOut: number;
   readonly crashed: number;

@@ -6,7 +6,7 @@ import type { LoggerService } from '@nestjs/common';
 import { Piscina } from 'piscina';
 import { deserializeError } from '../boundary/error.serializer.js';
 import { Messages } from '../errors/error-messages.js';
-import { WorkerBootError } from '../errors/worker.errors.js';
+import { TasksModuleLoadError, WorkerBootError } from '../errors/worker.errors.js';
 import { BUILD_ROOT } from '../internal/package-location.js';
 import { THREAD_DATA_KEY } from '../worker.constants.js';
 import type {
@@ -158,8 +158,12 @@ export class ThreadPool implements TaskPool {
           if (message.kind === 'boot-failed') {
             const cause = deserializeError(message.error);
             const module = this.settings.thread.tasksModule;
+            // A file the thread could not load, or that lacks the export, is
+            // the same mistake as a file the main thread could not find: the
+            // same class, whichever side noticed it.
+            const Boot = cause instanceof TasksModuleLoadError ? TasksModuleLoadError : WorkerBootError;
             reject(
-              new WorkerBootError(
+              new Boot(
                 Messages.workerBoot(module?.file ?? '(no tasks module)', module?.exportName ?? '-', cause.message),
                 { cause },
               ),

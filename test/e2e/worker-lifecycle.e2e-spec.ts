@@ -75,8 +75,12 @@ describe('bootstrap: tasks are found and threads warmed before app.init() resolv
     })
     class AppModule {}
     const error = await bootFailure(AppModule);
-    // The threads load the file, so the thread's error arrives as the cause of WorkerBootError.
-    assert.ok(error instanceof WorkerBootError, error.message);
+    // The threads load the file: the error says which file and module the
+    // thread was booting, with the thread's own error as its cause, and has
+    // the class of a file the main thread could not find.
+    assert.ok(error instanceof TasksModuleLoadError, error.message);
+    assert.equal(error.code, 'ERR_WORKER_TASKS_MODULE_LOAD');
+    assert.match(error.message, /could not boot the tasks module "NotThere"/);
     assert.ok(error.cause instanceof TasksModuleLoadError, String(error.cause));
     assert.match(
       error.cause.message,
