@@ -85,6 +85,19 @@ describe('README', () => {
       }
       writeFileSync(join(dir, name), `// ${s.doc} line ${s.line}\n${s.code}`);
     }
+    // The globals Jest (and Vitest with `globals: true`) give a spec, as far as the snippets use them.
+    writeFileSync(
+      join(dir, 'test-runner-globals.d.ts'),
+      [
+        'type Body = () => unknown;',
+        'declare function describe(name: string, body: () => void): void;',
+        'declare function it(name: string, body: Body, timeoutMs?: number): void;',
+        'declare function beforeAll(body: Body, timeoutMs?: number): void;',
+        'declare function afterAll(body: Body, timeoutMs?: number): void;',
+        'declare function expect(actual: unknown): { toBe(expected: unknown): void; toEqual(expected: unknown): void };',
+        '',
+      ].join('\n'),
+    );
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
