@@ -208,8 +208,32 @@ export const Messages = {
     `The server's task store refused or failed the call; the server's log says why. The worker loop retries what it can.`,
   grpcUnauthenticated: (address: string, details: string) =>
     `The gRPC task server ${address} refused this client's credentials (UNAUTHENTICATED: ${logText(details, 300)}). Give GrpcTaskClient the "token" the server's "authenticate" hook accepts (sent as "authorization: Bearer <token>").`,
+  // The reason carries its own fix: what to do differs with what went wrong.
   grpcConnectTimeout: (address: string, ms: number, reason: string) =>
-    `GrpcTaskClient could not reach the gRPC task server ${address} within ${ms} ms (${logText(reason, 500)}). Start the server first (GrpcTaskServer or GrpcTaskServerModule), check the address and the scheme (grpcs:// for TLS), or raise "connectTimeoutMs".`,
+    `GrpcTaskClient could not reach the gRPC task server ${address} within ${ms} ms: ${reason}`,
+  grpcConnectSlow: (details: string, ms: number) =>
+    `Hello failed with DEADLINE_EXCEEDED over an established connection (${logText(details, 300)}). No answer within ${ms} ms: the server or its task store is slow or stalled. Raise "connectTimeoutMs" of GrpcTaskClient if that is expected.`,
+  grpcConnectUnreached: (lastError: string, fix: string) =>
+    `no connection was established (last error: ${logText(lastError, 300)}). ${fix}`,
+  grpcNothingListens: () =>
+    `Nothing accepts connections on that host and port: the server is not up (yet), or "url" names the wrong host or port. Start the server (GrpcTaskServer or GrpcTaskServerModule), check "url", or raise "connectTimeoutMs" if the server takes longer to come up.`,
+  grpcHostUnresolved: () => `The host name in "url" does not resolve: check it, and this machine's DNS.`,
+  grpcHostSilent: () =>
+    `The host does not answer: check the address in "url", that the machine is up, and that no firewall drops the connection.`,
+  grpcNotConnected: () =>
+    `Start the server first (GrpcTaskServer or GrpcTaskServerModule), check the address and the scheme (grpcs:// for a server with TLS, grpc:// without), or raise "connectTimeoutMs".`,
+  grpcCertificateUntrusted: (address: string, lastError: string) =>
+    `GrpcTaskClient does not trust the certificate of the gRPC task server ${address} (${logText(lastError, 300)}). Give it the CA that signed the server's certificate, as tls: { ca } of GrpcTaskClient (for a self-signed certificate, the certificate itself: tls: { ca: readFileSync('server-cert.pem') }).`,
+  grpcCertificateWrongName: (address: string, lastError: string) =>
+    `The certificate of the gRPC task server ${address} is not made out to the name GrpcTaskClient connects to (${logText(lastError, 300)}). Put a name the certificate carries in "url", or set tls: { serverName } of GrpcTaskClient to one.`,
+  grpcCertificateDates: (address: string, lastError: string) =>
+    `The certificate of the gRPC task server ${address} has expired or is not valid yet (${logText(lastError, 300)}). Renew the server's certificate, and check the clocks of both machines.`,
+  grpcClientCertificateRefused: (address: string, lastError: string) =>
+    `The gRPC task server ${address} refused the TLS handshake of GrpcTaskClient (${logText(lastError, 300)}): it asks for a client certificate, or does not accept this one. Give GrpcTaskClient a certificate and key the server trusts: tls: { cert, key }.`,
+  grpcCertificateRejected: (address: string, lastError: string) =>
+    `The TLS handshake with the gRPC task server ${address} failed on a certificate (${logText(lastError, 300)}). Give GrpcTaskClient the CA that signed the server's certificate (tls: { ca }), and connect to a name the certificate carries (or set tls: { serverName }).`,
+  grpcServerWithoutTls: (address: string, lastError: string) =>
+    `The gRPC task server ${address} does not speak TLS (${logText(lastError, 300)}). Use grpc:// in "url" for a server without TLS (and leave out "tls"), or give the server a certificate (GrpcTaskServer's "tls").`,
   grpcClosed: (method: string) =>
     `GrpcTaskClient.${method}() was called after close(). Make the call before the application shuts down, or use a client of its own.`,
   grpcRefused: (peer: string, method: string) =>
@@ -219,7 +243,8 @@ export const Messages = {
   grpcListenFailed: (address: string, reason: string) =>
     `GrpcTaskServer cannot listen on ${address}: ${reason}. Pick a free port (or "host:0" for any), and an address of this machine.`,
   grpcStoreFailed: (method: string, reason: string) =>
-    `GrpcTaskServer: the task store failed ${method}: ${reason}. The remote worker is told (INTERNAL) and retries.`,
+    // Store errors end in a full stop of their own (PostgreSQL's "table does not exist"); one is enough.
+    `GrpcTaskServer: the task store failed ${method}: ${reason.replace(/\.+$/, '')}. The remote worker is told (INTERNAL) and retries.`,
   grpcPayloadNotJson: (task: string, id: string, reason: string) =>
     `Task "${logText(task)}" (id "${logText(id)}") cannot be sent to a remote worker: its payload cannot be written as JSON (${reason}). It was dead-lettered with reason "invalid-payload". Enqueue JSON-compatible payloads for tasks run over gRPC.`,
   grpcResultNotJson: (task: string, id: string, reason: string) =>

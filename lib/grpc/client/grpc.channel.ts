@@ -76,9 +76,13 @@ export class GrpcChannel {
   async unary<T>(
     method: string,
     request: unknown,
-    { timeoutMs = this.options.callTimeoutMs, signal }: { timeoutMs?: number; signal?: AbortSignal } = {},
+    {
+      timeoutMs = this.options.callTimeoutMs,
+      signal,
+      waitForReady = true,
+    }: { timeoutMs?: number; signal?: AbortSignal; waitForReady?: boolean } = {},
   ): Promise<T | typeof CANCELLED> {
-    const metadata = await this.metadata();
+    const metadata = await this.metadata(waitForReady);
     if (signal?.aborted) return CANCELLED;
     return new Promise((resolve, reject) => {
       const fn = (this.client as unknown as Record<string, UnaryMethod>)[method]!.bind(this.client);
@@ -138,13 +142,34 @@ export class GrpcChannel {
     );
   }
 
+  /** Whether the channel holds a connection now; an idle channel is asked to make one. */
+  get connected(): boolean {
+    return this.client.getChannel().getConnectivityState(true) === this.runtime.grpc.connectivityState.READY;
+  }
+
+  /** Resolves once the channel's connectivity changes, or at `deadline` (epoch ms), or at once when closed. */
+  stateChange(deadline: number): Promise<void> {
+    const channel = this.client.getChannel();
+    return new Promise((resolve) => {
+      try {
+        channel.watchConnectivityState(channel.getConnectivityState(true), deadline, () => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
   close(): void {
     this.client.close();
   }
 
-  private async metadata(): Promise<Grpc.Metadata> {
-    // Calls wait for the channel to be ready (up to their deadline) rather than fail while it reconnects.
-    const metadata = new this.runtime.grpc.Metadata({ waitForReady: true });
+  /**
+   * By default calls wait for the channel to be ready (up to their deadline)
+   * rather than fail while it reconnects; without, a call fails at once while
+   * the channel cannot connect, and its details carry the connection's last error.
+   */
+  private async metadata(waitForReady = true): Promise<Grpc.Metadata> {
+    const metadata = new this.runtime.grpc.Metadata({ waitForReady });
     const { token } = this.options;
     const value = typeof token === 'function' ? await token() : token;
     if (value) metadata.set('authorization', `Bearer ${value}`);

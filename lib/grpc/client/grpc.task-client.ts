@@ -2,11 +2,7 @@ import { Inject, Injectable, Optional, type OnApplicationShutdown, type OnModule
 import { checkEnqueue, payloadJson } from '../../clients/kit/enqueue.validator.js';
 import { describeThrown } from '../../clients/kit/json.encoder.js';
 import { Messages } from '../../errors/error-messages.js';
-import {
-  GrpcConnectTimeoutError,
-  GrpcUnauthenticatedError,
-  TaskLimitsUnsupportedError,
-} from '../../errors/worker.errors.js';
+import { TaskLimitsUnsupportedError } from '../../errors/worker.errors.js';
 import type {
   PermitAnswer,
   PermitRequest,
@@ -45,6 +41,7 @@ import {
 import { CANCELLED, GrpcChannel } from './grpc.channel.js';
 import { GRPC_TASK_CLIENT_OPTIONS, type GrpcTaskClientOptions } from './grpc-task-client-options.interface.js';
 import { resolveGrpcClientOptions, type ResolvedGrpcClientOptions } from './grpc-task-client-options.resolver.js';
+import { callHello } from './hello.caller.js';
 import { WatchStream } from './watch.stream.js';
 
 /** A published batch is split so that no message comes near the size limit (results can be large). */
@@ -123,7 +120,11 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
     return this.serverFeatures;
   }
 
-  /** Resolves once the server has answered (and told its lease); rejects after `connectTimeoutMs` or when refused. */
+  /**
+   * Resolves once the server has answered (and told its lease). Rejects when
+   * `connectTimeoutMs` has passed, naming what the connection last failed on;
+   * at once when that cannot mend (credentials, a certificate, TLS settings).
+   */
   ready(): Promise<void> {
     this.connecting ??= this.hello().catch((error: unknown) => {
       this.connecting = undefined;
@@ -338,13 +339,12 @@ export class GrpcTaskClient implements TaskClient, TaskStore, OnModuleInit, OnAp
 
   private async hello(): Promise<void> {
     const { connectTimeoutMs } = this.settings;
-    let reply: { lease_ms: number; max_message_bytes: number; store_features?: string[]; store_name?: string };
-    try {
-      reply = (await this.channel.unary<typeof reply>('Hello', {}, { timeoutMs: connectTimeoutMs })) as typeof reply;
-    } catch (error) {
-      if (error instanceof GrpcUnauthenticatedError) throw error;
-      throw new GrpcConnectTimeoutError(this.address, connectTimeoutMs, describeThrown(error, 600), { cause: error });
-    }
+    const reply = await callHello<{
+      lease_ms: number;
+      max_message_bytes: number;
+      store_features?: string[];
+      store_name?: string;
+    }>(this.channel, connectTimeoutMs);
     if (reply.lease_ms > 0) this.serverLeaseMs = reply.lease_ms;
     this.serverFeatures = (reply.store_features ?? []) as StoreFeature[];
     this.serverStoreName = reply.store_name || undefined;
