@@ -9,8 +9,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoggerService } from '@nestjs/common';
+import { Injectable, Module, type LoggerService } from '@nestjs/common';
 import { GrpcTaskServer, PROTO_FILE, type GrpcTaskServerOptions } from '../../lib/grpc.js';
+import { Task } from '../../lib/index.js';
 import type { ConformanceFeatures } from '../../lib/testing.js';
 
 const source = fileURLToPath(new URL('../../../lib/grpc/proto/task_service.proto', import.meta.url));
@@ -98,3 +99,21 @@ export function jobControlFeatures(store: abstract new (...args: never[]) => obj
   };
   return features as ConformanceFeatures;
 }
+
+@Injectable()
+class RemoteTasks {
+  @Task('remote.double')
+  double(n: number): number {
+    return n * 2;
+  }
+}
+
+@Module({ providers: [RemoteTasks] })
+export class RemoteTasksModule {}
+
+/**
+ * The tasks of the apps that serve and run tasks over gRPC. Not in a spec
+ * file: the pool's threads import this file, and a spec imported there would
+ * run its tests (and boot their apps) inside the thread.
+ */
+export const REMOTE_TASKS = { module: RemoteTasksModule, file: new URL(import.meta.url) };
