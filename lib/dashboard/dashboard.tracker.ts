@@ -1,6 +1,16 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { defer, exhaustMap, finalize, share, timer, type Observable, type Subscription } from 'rxjs';
+import {
+  AsyncSubject,
+  defer,
+  exhaustMap,
+  finalize,
+  share,
+  takeUntil,
+  timer,
+  type Observable,
+  type Subscription,
+} from 'rxjs';
 import { describeThrown } from '../clients/kit/json.encoder.js';
 import { InvalidWorkerDashboardOptionsError } from '../errors/worker.errors.js';
 import type { SerializedTaskError } from '../interfaces/serialized-error.interface.js';
@@ -60,7 +70,7 @@ function progressView(value: unknown): number | string {
  * leaves. One timer serves every open page.
  */
 @Injectable()
-export class DashboardTracker implements OnModuleInit {
+export class DashboardTracker implements OnModuleInit, OnModuleDestroy {
   private manager!: WorkerManager;
   private client?: Store;
   private readonly running = new Map<string, DashboardRunningTask>();
@@ -71,6 +81,8 @@ export class DashboardTracker implements OnModuleInit {
   private store: DashboardSnapshot['store'] = {};
   private storeAskedAt = 0;
   private storeQuestion?: Promise<void>;
+  /** Completes when the app closes; a page that connects after that gets an ended stream at once. */
+  private readonly closing = new AsyncSubject<void>();
 
   /** Snapshots about every `intervalMs` while subscribed; shared by every open page. */
   readonly live$: Observable<DashboardSnapshot>;
@@ -84,6 +96,7 @@ export class DashboardTracker implements OnModuleInit {
       return timer(0, options.intervalMs);
     }).pipe(
       exhaustMap(() => this.snapshot(true)),
+      takeUntil(this.closing),
       finalize(() => this.unwatch()),
       share(),
     );
@@ -110,6 +123,17 @@ export class DashboardTracker implements OnModuleInit {
     } catch {
       this.client = undefined;
     }
+  }
+
+  /**
+   * Ends every open page's stream. The HTTP server's close() waits for the
+   * responses in flight, and an update stream never finishes by itself: one
+   * open dashboard would otherwise hold app.close() (and a rolling deploy)
+   * until the browser leaves, on Express and Fastify alike.
+   */
+  onModuleDestroy(): void {
+    this.closing.next();
+    this.closing.complete();
   }
 
   /** The task client's store, for the actions. */
