@@ -12,11 +12,12 @@ import {
   Injectable,
   Module,
   type CanActivate,
+  type DynamicModule,
   type ExecutionContext,
   type INestApplication,
   type Type,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, type AbstractHttpAdapter } from '@nestjs/core';
 import { InMemoryTaskClient, WorkerManager, WorkerModule, type TaskClientProvider } from '../../lib/index.js';
 import { WorkerDashboardModule, type WorkerDashboardOptions } from '../../lib/dashboard.js';
 import { HealthTasksModule, healthTasksFile } from '../fixtures/health/health.tasks.js';
@@ -58,6 +59,11 @@ export async function bootDashboardApp(
     workers?: number;
     globalPrefix?: string;
     providers?: Type<unknown>[];
+    /** Express (Nest's default) unless given, e.g. `new FastifyAdapter()`. */
+    adapter?: AbstractHttpAdapter;
+    /** More of an app around the dashboard (Terminus, routes that run tasks). */
+    imports?: (Type<unknown> | DynamicModule)[];
+    controllers?: Type<unknown>[];
   } = {},
 ): Promise<DashboardApp> {
   const client = new InMemoryTaskClient();
@@ -72,12 +78,17 @@ export async function bootDashboardApp(
         client: settings.client ?? { useValue: client },
       }),
       WorkerDashboardModule.forRoot({ storePollMs: 250, intervalMs: 250, ...settings.dashboard }),
+      ...(settings.imports ?? []),
     ],
+    controllers: settings.controllers ?? [],
     providers: settings.providers ?? [],
   })
   class DashboardAppModule {}
 
-  const app = await NestFactory.create(DashboardAppModule, { logger: false, abortOnError: false });
+  const options = { logger: false as const, abortOnError: false };
+  const app = settings.adapter
+    ? await NestFactory.create(DashboardAppModule, settings.adapter, options)
+    : await NestFactory.create(DashboardAppModule, options);
   if (settings.globalPrefix) app.setGlobalPrefix(settings.globalPrefix);
   await app.listen(0, '127.0.0.1');
   let closed: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 /** An HTTP app with Terminus and WorkerHealthIndicator at GET /health, over the health fixture tasks. */
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
-import { Controller, Get, Inject, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Inject, Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { WorkerManager, WorkerModule, type TaskClientProvider } from '../../lib/index.js';
@@ -19,11 +19,8 @@ export interface HealthApp {
   close(): Promise<void>;
 }
 
-export async function bootHealthApp(
-  settings: { client?: TaskClientProvider; workers?: number; options?: WorkerHealthOptions } = {},
-): Promise<HealthApp> {
-  const options: WorkerHealthOptions = { ...settings.options };
-
+/** GET /health: Terminus with WorkerHealthIndicator, given `options` as they are at each request. */
+export function healthController(options: WorkerHealthOptions): Type<unknown> {
   @Controller('health')
   class HealthController {
     constructor(
@@ -37,6 +34,14 @@ export async function bootHealthApp(
       return this.health.check([() => this.workers.isHealthy('workers', options)]);
     }
   }
+  return HealthController;
+}
+
+export async function bootHealthApp(
+  settings: { client?: TaskClientProvider; workers?: number; options?: WorkerHealthOptions } = {},
+): Promise<HealthApp> {
+  const options: WorkerHealthOptions = { ...settings.options };
+  const HealthController = healthController(options);
 
   @Module({
     imports: [
