@@ -7,9 +7,9 @@ import type {
   TaskEnvelope,
   TaskFailureReason,
 } from '../interfaces/task-client.interface.js';
-import type { EventSink } from '../pool/event.sink.js';
 import type { TaskRegistry } from '../task.registry.js';
 import type { ErrorRedactor } from './error.redactor.js';
+import type { LoopEvents } from './loop.events.js';
 import type { RetryPolicy } from './retry.policy.js';
 
 /**
@@ -22,7 +22,7 @@ export class FailureSettler {
     private readonly registry: TaskRegistry,
     private readonly retries: RetryPolicy,
     private readonly redactor: ErrorRedactor,
-    private readonly events: EventSink,
+    private readonly events: LoopEvents,
     private readonly logger: LoggerService,
     private readonly debug: boolean,
   ) {}
@@ -52,20 +52,7 @@ export class FailureSettler {
         `Task ${logText(task.name)}#${logText(task.id)} attempt ${task.attempt} failed (${reason}: ${logText(error.message, 500)}); attempt ${nextAttempt} in ${decision.delayMs} ms.`,
       );
     }
-    if (this.events.enabled) {
-      this.events.emit({
-        type: 'task.retrying',
-        taskId: task.id,
-        name: task.name,
-        attempt: task.attempt,
-        source: 'client',
-        at: Date.now(),
-        reason,
-        error,
-        nextAttempt,
-        delayMs: decision.delayMs,
-      });
-    }
+    this.events.retrying(task, { reason, error, nextAttempt, delayMs: decision.delayMs });
     return {
       status: 'retry',
       task,

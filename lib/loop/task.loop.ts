@@ -15,6 +15,7 @@ import { FailureSettler } from './failure.settler.js';
 import { HeldDeliveries } from './held.deliveries.js';
 import { IdleBackoff } from './idle.backoff.js';
 import { LeaseKeeper } from './lease.keeper.js';
+import { LoopEvents } from './loop.events.js';
 import { PermitGate } from './permit.gate.js';
 import { OutcomePublisher } from './outcome.publisher.js';
 import { PrefetchBudget } from './prefetch.budget.js';
@@ -45,6 +46,7 @@ export type LoopState = 'idle' | 'running' | 'paused' | 'stopping' | 'stopped';
  */
 export class TaskLoop {
   private readonly backoff: IdleBackoff;
+  private readonly loopEvents: LoopEvents;
   private readonly publisher: OutcomePublisher;
   private readonly failures: FailureSettler;
   /** Deliveries fetched and not yet reported, their calls, and which have started. */
@@ -83,12 +85,13 @@ export class TaskLoop {
     private readonly logger: LoggerService,
   ) {
     this.backoff = new IdleBackoff(settings.idleMinMs, settings.idleMaxMs);
+    this.loopEvents = new LoopEvents(events);
     this.publisher = new OutcomePublisher(client, settings.publishBatchSize, settings.publishIntervalMs, logger);
     this.failures = new FailureSettler(
       registry,
       new RetryPolicy(settings.nonRetryable),
       new ErrorRedactor(settings.redact),
-      events,
+      this.loopEvents,
       logger,
       this.debug,
     );
@@ -304,16 +307,7 @@ export class TaskLoop {
   private accept(task: TaskEnvelope, releaseNow: boolean, awaitPermit = false): void {
     this.held.add(task);
     this.cancels.held(task);
-    if (this.events.enabled) {
-      this.events.emit({
-        type: 'task.fetched',
-        taskId: task.id,
-        name: task.name,
-        attempt: task.attempt,
-        source: 'client',
-        at: Date.now(),
-      });
-    }
+    this.loopEvents.fetched(task);
     if (releaseNow) {
       // Fetched while shutting down or pausing (the client answered after the abort).
       this.report(task, { status: 'released', task });
@@ -380,20 +374,7 @@ export class TaskLoop {
     for (const task of lost) if (this.awaitingPermit.delete(task)) dropped.add(task);
     for (const task of dropped) this.forget(task);
     this.leasesLost += lost.length;
-    if (this.events.enabled) {
-      const at = Date.now();
-      for (const task of lost) {
-        this.events.emit({
-          type: 'task.lease-lost',
-          taskId: task.id,
-          name: task.name,
-          attempt: task.attempt,
-          source: 'client',
-          at,
-          started: !dropped.has(task),
-        });
-      }
-    }
+    this.loopEvents.leasesLost(lost, dropped);
     this.logger.warn(
       `Lost the lease of ${lost.length} task(s) to another consumer (this process stalled, or could not reach the task store, for longer than the lease): ` +
         `${dropped.size} not started yet were dropped here; ${lost.length - dropped.size} already running or finished here go on, but their outcomes will be ignored. ` +
@@ -449,22 +430,7 @@ export class TaskLoop {
     this.events.instrumentation?.loopOutcome(task, outcome.status);
     // Released after it started: only the shutdown deadline stops a running delivery.
     if (outcome.status === 'released' && !outcome.delayMs) this.released[started ? 'stopped' : 'unstarted']++;
-    if (this.events.enabled && outcome.status !== 'completed' && outcome.status !== 'retry') {
-      const base = {
-        taskId: task.id,
-        name: task.name,
-        attempt: task.attempt,
-        source: 'client' as const,
-        at: Date.now(),
-      };
-      this.events.emit(
-        outcome.status === 'released'
-          ? { ...base, type: 'task.released', started }
-          : outcome.status === 'cancelled'
-            ? { ...base, type: 'task.cancelled', started }
-            : { ...base, type: 'task.failed', reason: outcome.reason, error: outcome.error },
-      );
-    }
+    this.loopEvents.reported(task, outcome, started);
     this.publisher.push(outcome);
   }
 }
