@@ -24,6 +24,60 @@ interface Consumer {
   nest: string;
 }
 
+/** One public name of each entry point, as a CommonJS project imports them. */
+const ENTRY_POINT_NAMES: Record<string, string> = {
+  'nestjs-worker': 'WorkerManager',
+  'nestjs-worker/postgres': 'PostgresTaskClient',
+  'nestjs-worker/redis': 'RedisTaskClient',
+  'nestjs-worker/webpack': 'withTasksEntries',
+  'nestjs-worker/testing': 'WorkerTesting',
+  'nestjs-worker/grpc': 'GrpcTaskClient',
+  'nestjs-worker/otel': 'WorkerTelemetryModule',
+  'nestjs-worker/terminus': 'WorkerHealthIndicator',
+  'nestjs-worker/dashboard': 'WorkerDashboardModule',
+};
+
+/**
+ * `"module": "commonjs"` without `moduleResolution` (TypeScript 5's
+ * `node10`, which reads no `exports`) still finds every entry point's
+ * types, through `typesVersions`: such projects got TS2307 for every subpath.
+ */
+function typeCheckUnderNode10(app: string): void {
+  const folder = join(app, 'node10');
+  mkdirSync(folder, { recursive: true });
+  const specifiers = Object.entries(ENTRY_POINT_NAMES);
+  writeFileSync(
+    join(folder, 'imports.ts'),
+    [
+      ...specifiers.map(([from, name], i) => `import { ${name} as E${i} } from '${from}';`),
+      `export const entryPoints = [${specifiers.map((_, i) => `E${i}`).join(', ')}] as const;`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(folder, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'commonjs',
+        // What TypeScript 5 picks for module commonjs; TypeScript 6 deprecates it (and picks bundler).
+        moduleResolution: 'node10',
+        ignoreDeprecations: '6.0',
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+        strict: true,
+        // The optional peers (pg, ioredis, @grpc/grpc-js, ...) are not installed here.
+        skipLibCheck: true,
+        noEmit: true,
+        types: ['node'],
+        typeRoots: [join(root, 'node_modules/@types')],
+      },
+      files: ['imports.ts'],
+    }),
+  );
+  execFileSync(process.execPath, [tsc, '-p', folder], { cwd: folder, stdio: 'inherit' });
+}
+
 describe('the packed package in fresh consumer apps', () => {
   let dir: string;
   let tarball: string;
@@ -122,6 +176,7 @@ describe('the packed package in fresh consumer apps', () => {
           }),
         );
         execFileSync(process.execPath, [tsc, '-p', app], { cwd: app, stdio: 'inherit' });
+        if (consumer.kind === 'cjs') typeCheckUnderNode10(app);
         const output = execFileSync(process.execPath, [join(app, 'dist/main.js')], {
           cwd: app,
           encoding: 'utf8',
