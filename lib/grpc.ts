@@ -24,5 +24,6 @@ export {
   InvalidGrpcOptionsError,
   GrpcTaskServerError,
   GrpcUnauthenticatedError,
+  GrpcConnectError,
   GrpcConnectTimeoutError,
 } from './errors/worker.errors.js';

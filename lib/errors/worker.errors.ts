@@ -359,6 +359,22 @@ export class GrpcUnauthenticatedError extends WorkerError {
   }
 }
 
+/**
+ * `GrpcTaskClient.connect()` (or its first call) could not connect for a
+ * reason waiting would not mend: a certificate it does not trust, a name
+ * the certificate does not carry, a server that wants a client certificate,
+ * `grpcs://` to a server without TLS. The message names the fix.
+ */
+export class GrpcConnectError extends WorkerError {
+  constructor(
+    readonly address: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_WORKER_GRPC_CONNECT', message, options);
+  }
+}
+
 /** `GrpcTaskClient.connect()` could not reach the server within `connectTimeoutMs`. */
 export class GrpcConnectTimeoutError extends WorkerError {
   constructor(address: string, ms: number, reason: string, options?: { cause?: unknown }) {

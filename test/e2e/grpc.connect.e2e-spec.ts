@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InMemoryTaskClient } from '../../lib/index.js';
-import { GrpcConnectTimeoutError, GrpcTaskClient, GrpcTaskServerError } from '../../lib/grpc.js';
+import { GrpcConnectError, GrpcConnectTimeoutError, GrpcTaskClient } from '../../lib/grpc.js';
 import { taskServiceRuntime } from '../../lib/grpc/proto/task-service.loader.js';
 import { quiet, selfSignedCertificate, serve, type Served } from '../support/grpc.support.js';
 import { freePort } from '../support/services.js';
@@ -32,11 +32,11 @@ async function connectFailure(
   assert.fail(`connect() to ${options.url} succeeded`);
 }
 
-/** Failed at once: not waited out as a timeout, and named as a failed Hello. */
+/** Failed at once: not waited out as a timeout, and named as a connection that cannot be made. */
 function assertPermanent({ error, elapsedMs }: { error: Error; elapsedMs: number }, url: string): void {
-  assert.ok(error instanceof GrpcTaskServerError, String(error));
-  assert.equal(error.code, 'ERR_WORKER_GRPC_CALL');
-  assert.equal(error.method, 'Hello');
+  assert.ok(error instanceof GrpcConnectError, String(error));
+  assert.equal(error.code, 'ERR_WORKER_GRPC_CONNECT');
+  assert.equal(error.address, url);
   assert.ok(error.message.includes(url), error.message);
   assert.ok(elapsedMs < PATIENT_MS, `failed after ${elapsedMs} ms, the whole connectTimeoutMs`);
 }

@@ -1,7 +1,7 @@
 import type * as Grpc from '@grpc/grpc-js';
 import { describeThrown } from '../../clients/kit/json.encoder.js';
 import { Messages } from '../../errors/error-messages.js';
-import { GrpcConnectTimeoutError, GrpcTaskServerError, GrpcUnauthenticatedError } from '../../errors/worker.errors.js';
+import { GrpcConnectError, GrpcConnectTimeoutError, GrpcUnauthenticatedError } from '../../errors/worker.errors.js';
 import { permanentFailureMessage, readConnectionFailure, transientFailureFix } from './connection-failure.reader.js';
 import type { GrpcChannel } from './grpc.channel.js';
 
@@ -39,13 +39,9 @@ export async function callHello<T>(channel: GrpcChannel, timeoutMs: number): Pro
       if (channel.isStatus(cause, 'UNAVAILABLE')) {
         const failure = readConnectionFailure(details);
         if (failure.permanent)
-          throw new GrpcTaskServerError(
-            channel.address,
-            'Hello',
-            'UNAVAILABLE',
-            permanentFailureMessage(channel.address, failure),
-            { cause: error },
-          );
+          throw new GrpcConnectError(channel.address, permanentFailureMessage(channel.address, failure), {
+            cause: error,
+          });
         lastError = failure.lastError;
         fix = transientFailureFix(failure.kind);
         if (Date.now() >= deadline) throw timedOut(Messages.grpcConnectUnreached(lastError, fix));
