@@ -105,7 +105,12 @@ export default {
       3_000,
       'ours.run.otel-off-burn-1-b',
     ),
-    'ours.run.otel-off-burn-1-b': burnSubject('ours: run() ~1 ms CPU tasks, no telemetry (baseline b)', 'off', 1, 3_000),
+    'ours.run.otel-off-burn-1-b': burnSubject(
+      'ours: run() ~1 ms CPU tasks, no telemetry (baseline b)',
+      'off',
+      1,
+      3_000,
+    ),
   },
   rows: [
     {
