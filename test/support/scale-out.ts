@@ -200,5 +200,16 @@ export function checkScaleOut(t: TestContext, report: ScaleOutReport, counts: Ta
   );
   assert.ok(kill.affected > 0, 'the killed process held tasks');
   assert.ok(kill.charged <= kill.started + 4, `${kill.charged} charged, ${kill.started} started`);
-  assert.ok(kill.affected < 200, `${kill.affected} tasks stranded by the kill: prefetch is not bounded by the lease`);
+  assert.ok(
+    kill.affected <= MAX_STRANDED,
+    `${kill.affected} tasks stranded by the kill (at most ${MAX_STRANDED}): prefetch is not bounded by the lease`,
+  );
 }
+
+/**
+ * What the killed process may hold: no more unstarted deliveries than its
+ * one thread starts within a quarter of the lease (the fixtures' 2000 ms
+ * lease, 2 ms tasks: 250), with room for a measured task time a little under
+ * 2 ms and the delivery running. Without that bound a kill stranded ~1,000.
+ */
+const MAX_STRANDED = Math.ceil(1.5 * (2000 / 4 / 2));
