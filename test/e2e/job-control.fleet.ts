@@ -1,7 +1,8 @@
 /**
- * The job-control tests across 3 processes, on either store: the store
- * adapters (a fresh queue, a producer on it, the environment the processes
- * need, and its removal), and the fleet of processes — the direct-API
+ * The job-control tests across 3 processes, on any store (PostgreSQL,
+ * Redis, or either behind one gRPC server): the store adapters (a fresh
+ * queue, a producer on it, the environment the processes need, and its
+ * removal), and the fleet of processes — the direct-API
  * children (test/fixtures/job-control/child.ts) or the full apps (app.ts) —
  * with the ledger file they append to, one event a line.
  */
@@ -14,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { PostgresTaskClient } from '../../lib/postgres.js';
 import type { RedisTaskClient } from '../../lib/redis.js';
+import { quiet, serve } from '../support/grpc.support.js';
 import { redisSkip } from '../support/services.js';
 import { standalone } from './redis.helpers.js';
 
@@ -83,6 +85,59 @@ export const redisStore: JobControlStore = {
     });
   },
 };
+
+/**
+ * The store a gRPC server serves, as a client of its own: PostgreSQL with
+ * LISTEN (the producer has none), so the cancels made through the server
+ * reach its watchCancels() and the workers; the lease the children's own
+ * clients take (child.ts), since a gRPC worker gets its store's.
+ */
+const servedStores = {
+  postgres: (env: Record<string, string>) =>
+    new PostgresTaskClient({
+      connectionString: env.PG_URL!,
+      queue: env.JOB_QUEUE!,
+      cleanupIntervalMs: 0,
+      leaseMs: 5000,
+      logger: quiet,
+    }),
+  redis: (env: Record<string, string>) =>
+    standalone({ prefix: env.JOB_PREFIX!, blockMs: 200, leaseMs: 5000, logger: quiet }),
+};
+
+/**
+ * A queue of `over` behind ONE GrpcTaskServer in the test process: the
+ * processes are GrpcTaskClients of it (JOB_STORE=grpc), and reach the store
+ * directly only to read what the store alone can tell (JOB_SERVED_STORE and
+ * its variables: store.client.ts). The producer is the store's own client:
+ * what the tests assert is what the store holds.
+ */
+export function grpcStore(over: keyof typeof servedStores): JobControlStore {
+  const inner = over === 'postgres' ? postgresStore : redisStore;
+  return {
+    name: `gRPC over ${inner.name}`,
+    skip: inner.skip,
+    async open() {
+      const queue = await inner.open();
+      const store = servedStores[over](queue.env);
+      const server = await serve(store).catch(async (error: unknown) => {
+        await store.close();
+        await queue.close();
+        throw error;
+      });
+      return {
+        env: { ...queue.env, JOB_STORE: 'grpc', JOB_SERVED_STORE: queue.env.JOB_STORE!, GRPC_URL: server.url },
+        producer: queue.producer,
+        ...(queue.scheduleSnapshot ? { scheduleSnapshot: queue.scheduleSnapshot } : {}),
+        close: async () => {
+          await server.close();
+          await store.close();
+          await queue.close();
+        },
+      };
+    },
+  };
+}
 
 /** A child process driven by JSON commands on stdin, each answered by a JSON line on stdout. */
 export class Child {
