@@ -35,6 +35,7 @@ export interface ThreadPoolSettings {
 interface PoolThread {
   readonly id: number;
   readonly currentUsage: number;
+  readonly destroyed: boolean;
 }
 
 const ENTRY = fileURLToPath(new URL('thread/worker.entry.js', BUILD_ROOT));
@@ -106,10 +107,13 @@ export class ThreadPool implements TaskPool {
       this.events.emit({ type: 'worker.started', threadId: thread.id, at: Date.now() });
     });
     this.piscina.on('workerDestroy', () => {
-      // The destroyed thread's id already reads -1 here: find the dead
-      // entries by that instead.
+      // Which thread this is cannot be read from its id: that reads -1 only
+      // once the thread has exited (it exited by itself), while a thread
+      // piscina terminates (an aborted task, an uncaught error) still reads
+      // its real id here. Piscina marks it destroyed before this event, and
+      // the entry's getters are live, so that flag finds it either way.
       for (const [tid, thread] of this.threads) {
-        if (thread.id === tid) continue;
+        if (!thread.destroyed) continue;
         this.threads.delete(tid);
         this.retiring.delete(tid);
         this.closeSent.delete(tid);
