@@ -110,6 +110,15 @@ local function adopt(key, b, eid, rk, attempt)
   if field(f, 'maxAttempts') then redis.call('HSET', rk, 'maxAttempts', field(f, 'maxAttempts')) end
 end
 
+-- Where an attempt's error goes: field 'err:' .. errSlot(rk, attempt). A dead
+-- letter put back (retryDeadLetter) runs from attempt 1 again with its errors
+-- kept: 'errBase' counts them, so the new run's errors follow them instead of
+-- overwriting them. A record without 'errBase' was never put back (or
+-- predates it): base 0.
+local function errSlot(rk, attempt)
+  return (tonumber(redis.call('HGET', rk, 'errBase')) or 0) + tonumber(attempt)
+end
+
 local function run(key, b, eid, rk, attempt)
   adopt(key, b, eid, rk, attempt)
   redis.call('HSET', rk, 'state', 'running', 'attempt', attempt, 'startedAt', nowS)
@@ -117,9 +126,9 @@ end
 
 local function deadLetter(key, b, eid, d, rk, id, attempt, reason, err)
   adopt(key, b, eid, rk, attempt)
+  local n = errSlot(rk, attempt)
   redis.call('HSET', rk, 'state', 'failed', 'attempt', attempt, 'failureReason', reason, 'finishedAt', nowS,
-    'err:' .. attempt, err, 'settled', settledMark(eid, d))
-  local n = tonumber(attempt)
+    'err:' .. fmt(n), err, 'settled', settledMark(eid, d))
   local names = {}
   for k = math.max(1, n - 999), n do names[#names + 1] = 'err:' .. k end
   local errs, list = redis.call('HMGET', rk, unpack(names)), {}
@@ -167,7 +176,7 @@ local function takeover(key, b, eid, d, rk, id, attempt, template, own, name)
     run(key, b, eid, rk, fmt(cur))
     return UNCHARGED, cur, lost
   end
-  redis.call('HSET', rk, 'err:' .. cur, lostError(template, cur))
+  redis.call('HSET', rk, 'err:' .. fmt(errSlot(rk, cur)), lostError(template, cur))
   run(key, b, eid, rk, fmt(cur + 1))
   return APPLIED, cur + 1, lost
 end
@@ -219,7 +228,7 @@ local function apply(op, key, b, eid, d, rk, id, attempt, x, y, z)
   elseif op == 'failed' then
     deadLetter(key, b, eid, d, rk, id, attempt, x, y)
   elseif op == 'retry' then
-    redis.call('HSET', rk, 'err:' .. attempt, z)
+    redis.call('HSET', rk, 'err:' .. fmt(errSlot(rk, attempt)), z)
     local delay = tonumber(y)
     if delay <= 0 then
       requeue(rk, id, b, x, key, eid)
