@@ -100,6 +100,47 @@ export const OUTCOME_CASES: ConformanceGroup = {
       },
     },
     {
+      title:
+        'a dead letter retried and failing again keeps every earlier error, in order; one retried and completing keeps the earlier errors and no stale ones',
+      async run(ctx) {
+        const { client } = ctx;
+        // Optional on TaskStore, but a client that has it must keep the history its docs promise.
+        if (typeof client.retryDeadLetter !== 'function') throw new Error('the client has no retryDeadLetter()');
+        const messages = async (id: string) => (await ctx.get(id)).errors.map((e) => e.message);
+        const id = await client.enqueue('conf.outcome', { order: 8 });
+        // Runs attempt 1 into a retry with the given error; returns the delivery of attempt 2.
+        const secondAttempt = async (first: string) => {
+          const [a] = await ctx.take(client, 1);
+          assert.equal(a!.attempt, 1);
+          await client.publish([retry(a!, anError(first))]);
+          const [b] = await ctx.take(client, 1);
+          assert.equal(b!.attempt, 2);
+          return b!;
+        };
+        await client.publish([failed(await secondAttempt('a1'), anError('a2'))]);
+        assert.equal(await client.retryDeadLetter(id), true);
+        const back = await ctx.get(id);
+        assert.equal(back.attempt, 1);
+        assert.deepEqual(await messages(id), ['a1', 'a2'], 'kept when put back');
+        await client.publish([failed(await secondAttempt('b1'), anError('b2'))]);
+        assert.deepEqual(await messages(id), ['a1', 'a2', 'b1', 'b2'], 'failing again overwrites nothing');
+        const dead = (await client.deadLetters()).find((d) => d.id === id);
+        assert.ok(dead, 'listed by deadLetters() again');
+        assert.equal(dead.attempt, 2);
+        assert.deepEqual(
+          dead.errors.map((e) => e.message),
+          ['a1', 'a2', 'b1', 'b2'],
+        );
+        assert.equal(await client.retryDeadLetter(id), true);
+        // Fails on attempt 1, completes on attempt 2: the attempt-2 error of an earlier run must not show.
+        await client.publish([completed(await secondAttempt('c1'), 'done')]);
+        const record = await ctx.get(id);
+        assert.equal(record.state, 'completed');
+        assert.equal(record.attempt, 2);
+        assert.deepEqual(await messages(id), ['a1', 'a2', 'b1', 'b2', 'c1']);
+      },
+    },
+    {
       title: 'released: back as the same attempt, uncharged, available at once',
       async run(ctx) {
         const id = await ctx.client.enqueue('conf.outcome', 'again');
