@@ -46,6 +46,7 @@ const features = {
   cancel: false,
   progress: false,
   uniqueKeys: false,
+  retryDeadLetter: false,
 };
 
 /** Fails if `work` is still pending after `ms` (instead of waiting as long as it hangs). */

@@ -71,6 +71,8 @@ export interface ConformanceFeatures {
   progress?: boolean;
   /** `enqueue(..., { uniqueKey, onDuplicate })`: one waiting or running task per task name and key. @default true */
   uniqueKeys?: boolean;
+  /** `retryDeadLetter(id)`: a dead letter runs again as attempt 1, every earlier error kept in order. @default true */
+  retryDeadLetter?: boolean;
 }
 
 /** A `describe()` as test runners have it (node:test, Jest, Vitest, Mocha). */

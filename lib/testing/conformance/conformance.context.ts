@@ -35,6 +35,8 @@ const FEATURE_CHECKS: Record<ConformanceFeature, (queue: ConformanceQueue) => st
     typeof client.reportProgress === 'function' ? undefined : 'the client has no reportProgress()',
   // Nothing to look for: a client without unique keys fails the cases (a second task appears).
   uniqueKeys: () => undefined,
+  retryDeadLetter: ({ client }) =>
+    typeof client.retryDeadLetter === 'function' ? undefined : 'the client has no retryDeadLetter()',
 };
 
 /** Why the case cannot run on this client; names the feature to turn off. */

@@ -42,6 +42,7 @@ const ALL_FEATURES: Required<ConformanceFeatures> = {
   cancel: true,
   progress: true,
   uniqueKeys: true,
+  retryDeadLetter: true,
 };
 
 /**
