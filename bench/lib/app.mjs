@@ -7,8 +7,17 @@ import { fixture } from './paths.mjs';
 
 export const tasksFile = fixture('bench.tasks.js');
 
-/** `tasksModule`: the export of bench.tasks to boot (`KeyedBenchTasksModule` adds tasks with concurrency keys). */
-export async function bootApp({ workers = 2, client, tasksModule = 'BenchTasksModule', ...options } = {}) {
+/**
+ * `tasksModule`: the export of bench.tasks to boot (`KeyedBenchTasksModule` adds tasks with concurrency keys);
+ * `imports`: more modules for the application (e.g. WorkerTelemetryModule).
+ */
+export async function bootApp({
+  workers = 2,
+  client,
+  tasksModule = 'BenchTasksModule',
+  imports = [],
+  ...options
+} = {}) {
   const { [tasksModule]: BenchTasksModule } = await import(tasksFile.href);
   class BenchAppModule {}
   Module({
@@ -20,6 +29,7 @@ export async function bootApp({ workers = 2, client, tasksModule = 'BenchTasksMo
         ...options,
         ...(client ? { client } : {}),
       }),
+      ...imports,
     ],
   })(BenchAppModule);
   const app = await NestFactory.createApplicationContext(BenchAppModule, {

@@ -37,3 +37,15 @@ export async function createDurableClient(backend, url, queue, { schema } = {}) 
   if (typeof client.migrate === 'function') await client.migrate();
   return client;
 }
+
+/** One statement on its own connection (drop a round's schema, refresh statistics): never timed. */
+export async function adminQuery(url, sql) {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}

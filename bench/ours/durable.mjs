@@ -11,21 +11,9 @@
  * thing); the schema is dropped after the round.
  */
 import { bootApp } from '../lib/app.mjs';
-import { createDurableClient, durableClientClass } from '../lib/clients.mjs';
+import { adminQuery, createDurableClient, durableClientClass } from '../lib/clients.mjs';
 import { completionTracker, enqueueInBatches, serverMeter } from '../lib/durable.mjs';
 import { measureRounds, subjectMain } from '../lib/subject.mjs';
-
-/** Fresh planner statistics for the table (context rows only; not timed). */
-async function adminQuery(url, sql) {
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
 
 subjectMain(async ({ backend, url, count, warmupCount, rounds, workers = 2, loop = {}, analyze = false }) => {
   // Before any round: a missing entry point skips the subject at once.

@@ -1,18 +1,7 @@
 /** Job control at the client on PostgreSQL (see bench/ours/job-control.drain.mjs): a fresh schema per round. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDurableClient } from '../lib/clients.mjs';
+import { adminQuery, createDurableClient } from '../lib/clients.mjs';
 import { jobControlDrain } from './job-control.drain.mjs';
-
-async function adminQuery(url, sql) {
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
 
 const never = new AbortController().signal;
 

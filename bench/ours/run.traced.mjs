@@ -22,15 +22,12 @@
  * The SDK is registered before the app boots, as an application does.
  */
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { metrics, trace, context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { WorkerManager, WorkerModule } from 'nestjs-worker';
 import { WorkerTelemetryModule } from 'nestjs-worker/otel';
-import { tasksFile } from '../lib/app.mjs';
+import { bootApp } from '../lib/app.mjs';
 import { burst } from '../lib/drivers.mjs';
 import { measureRounds, subjectMain } from '../lib/subject.mjs';
 
@@ -165,24 +162,11 @@ subjectMain(
         await shutdownSdk();
       }
     }
-    const { BenchTasksModule } = await import(tasksFile.href);
-    class TracedBenchModule {}
-    Module({
-      imports: [
-        BenchTasksModule,
-        WorkerModule.forRoot({
-          tasksModule: { module: BenchTasksModule, file: tasksFile },
-          workers,
-          loop: { autoStart: false },
-        }),
-        ...(setup.module ? [WorkerTelemetryModule.forRoot()] : []),
-      ],
-    })(TracedBenchModule);
-    const app = await NestFactory.createApplicationContext(TracedBenchModule, {
-      logger: ['error', 'warn'],
-      abortOnError: false,
+    const { app, wm } = await bootApp({
+      workers,
+      loop: { autoStart: false },
+      imports: setup.module ? [WorkerTelemetryModule.forRoot()] : [],
     });
-    const wm = app.get(WorkerManager);
     const floor = setup.floor ? sdkFloor(task) : undefined;
     const submit = floor
       ? (p) => {

@@ -14,22 +14,11 @@
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createDurableClient, durableClientClass } from '../lib/clients.mjs';
+import { adminQuery, createDurableClient, durableClientClass } from '../lib/clients.mjs';
 import { completionTracker, enqueueInBatches, serverMeter } from '../lib/durable.mjs';
 import { measureRounds, subjectMain } from '../lib/subject.mjs';
 
 const consumerFile = fileURLToPath(new URL('./scaleout.consumer.mjs', import.meta.url));
-
-async function adminQuery(url, sql) {
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
 
 function startConsumer(args, onMessage) {
   const child = fork(consumerFile, [JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
