@@ -7,7 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Module } from '@nestjs/common';
-import { InMemoryTaskClient, WorkerModule, type WorkerEvent } from '../../lib/index.js';
+import {
+  InMemoryTaskClient,
+  WorkerModule,
+  type WorkerEvent,
+  type WorkerModuleExtras,
+  type WorkerModuleOptions,
+} from '../../lib/index.js';
 import { CancelProgressTasksModule } from '../fixtures/cancel-progress.tasks.js';
 import { boot, until, type BootedApp } from '../support/app.js';
 
@@ -15,6 +21,21 @@ const tasksFile = new URL('../fixtures/cancel-progress.tasks.js', import.meta.ur
 
 /** Cells a handler writes in its thread and the test reads here (see cancel-progress.tasks.ts). */
 const flags = () => new Int32Array(new SharedArrayBuffer(8));
+
+/** An app over CancelProgressTasksModule with these worker options. */
+function bootCancelApp(
+  options: Omit<WorkerModuleOptions, 'tasksModule'> & Partial<WorkerModuleExtras>,
+  logger?: false,
+): Promise<BootedApp> {
+  @Module({
+    imports: [
+      CancelProgressTasksModule,
+      WorkerModule.forRoot({ tasksModule: { module: CancelProgressTasksModule, file: tasksFile }, ...options }),
+    ],
+  })
+  class CancelAppModule {}
+  return boot(CancelAppModule, logger);
+}
 
 describe('cancel by id (WorkerManager.cancel) with worker threads', () => {
   let booted: BootedApp;
@@ -24,18 +45,7 @@ describe('cancel by id (WorkerManager.cancel) with worker threads', () => {
     events.filter((e) => 'taskId' in e && e.taskId === id && (type === undefined || e.type === type));
 
   before(async () => {
-    @Module({
-      imports: [
-        CancelProgressTasksModule,
-        WorkerModule.forRoot({
-          tasksModule: { module: CancelProgressTasksModule, file: tasksFile },
-          workers: 2,
-          timeoutGraceMs: 500,
-        }),
-      ],
-    })
-    class CancelAppModule {}
-    booted = await boot(CancelAppModule);
+    booted = await bootCancelApp({ workers: 2, timeoutGraceMs: 500 });
     client = booted.app.get(InMemoryTaskClient);
     booted.manager.events$.subscribe((event) => events.push(event));
   });
@@ -146,22 +156,8 @@ describe('cancel in another process: the holder hears it through watchCancels', 
   const events: WorkerEvent[] = [];
 
   before(async () => {
-    const make = (autoStart: boolean) => {
-      @Module({
-        imports: [
-          CancelProgressTasksModule,
-          WorkerModule.forRoot({
-            tasksModule: { module: CancelProgressTasksModule, file: tasksFile },
-            workers: 1,
-            timeoutGraceMs: 500,
-            loop: { autoStart },
-            client: { useValue: shared },
-          }),
-        ],
-      })
-      class AppModule {}
-      return boot(AppModule);
-    };
+    const make = (autoStart: boolean) =>
+      bootCancelApp({ workers: 1, timeoutGraceMs: 500, loop: { autoStart }, client: { useValue: shared } });
     holder = await make(true);
     canceller = await make(false);
     holder.manager.events$.subscribe((event) => events.push(event));
@@ -201,19 +197,7 @@ describe('cancel when the store refuses it', () => {
   const events: WorkerEvent[] = [];
 
   before(async () => {
-    @Module({
-      imports: [
-        CancelProgressTasksModule,
-        WorkerModule.forRoot({
-          tasksModule: { module: CancelProgressTasksModule, file: tasksFile },
-          workers: 1,
-          timeoutGraceMs: 300,
-          client: { useValue: failing },
-        }),
-      ],
-    })
-    class AppModule {}
-    booted = await boot(AppModule, false);
+    booted = await bootCancelApp({ workers: 1, timeoutGraceMs: 300, client: { useValue: failing } }, false);
     booted.manager.events$.subscribe((event) => events.push(event));
   });
   after(() => booted.close());
